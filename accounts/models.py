@@ -1,0 +1,204 @@
+"""Users, roles and the organisation: Kreis > Träger > team.
+
+The Träger is the data controller (DOMAIN.md §8); personal data stays at
+Träger level, figures roll up to the Kreis.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+
+class Kreis(models.Model):
+    """A Stadt- or Landkreis: the koordinierende Stelle."""
+
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    ags = models.CharField(_("Kreisschlüssel (AGS)"), max_length=8, unique=True)
+
+    class Meta:
+        verbose_name = _("Kreis")
+        verbose_name_plural = _("Kreise")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Gemeinde(models.Model):
+    name = models.CharField(_("name"), max_length=200)
+    ags = models.CharField(_("Gemeindeschlüssel (AGS)"), max_length=8, unique=True)
+    kreis = models.ForeignKey(
+        Kreis, on_delete=models.PROTECT, related_name="gemeinden", verbose_name=_("Kreis")
+    )
+
+    class Meta:
+        verbose_name = _("Gemeinde")
+        verbose_name_plural = _("Gemeinden")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.ags})"
+
+
+class Traeger(models.Model):
+    """The organisation that delivers the service and controls the data."""
+
+    class Kind(models.TextChoices):
+        MUNICIPALITY = "MUNICIPALITY", _("municipality")
+        DISTRICT = "DISTRICT", _("district")
+        FREE_WELFARE = "FREE_WELFARE", _("free welfare organisation")
+        CHURCH_WELFARE = "CHURCH_WELFARE", _("church welfare organisation")
+
+    class DataProtectionRegime(models.TextChoices):
+        DSGVO_LDSG_BW = "DSGVO_LDSG_BW", _("GDPR and LDSG BW")
+        DSGVO_BDSG = "DSGVO_BDSG", _("GDPR and BDSG")
+        KDG = "KDG", _("KDG (Catholic church)")
+        DSG_EKD = "DSG_EKD", _("DSG-EKD (Protestant church)")
+
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    data_protection_regime = models.CharField(
+        _("data protection regime"), max_length=20, choices=DataProtectionRegime.choices
+    )
+    kreis = models.ForeignKey(
+        Kreis, on_delete=models.PROTECT, related_name="traeger", verbose_name=_("Kreis")
+    )
+    gemeinden = models.ManyToManyField(
+        Gemeinde, blank=True, related_name="traeger", verbose_name=_("Gemeinden served")
+    )
+
+    class Meta:
+        verbose_name = _("Träger")
+        verbose_name_plural = _("Träger")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Team(models.Model):
+    name = models.CharField(_("name"), max_length=200)
+    traeger = models.ForeignKey(
+        Traeger, on_delete=models.PROTECT, related_name="teams", verbose_name=_("Träger")
+    )
+
+    class Meta:
+        verbose_name = _("team")
+        verbose_name_plural = _("teams")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["traeger", "name"], name="team_name_unique_per_traeger"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.traeger})"
+
+
+class Role(models.TextChoices):
+    INTEGRATION_MANAGER = "INTEGRATION_MANAGER", _("integration manager")
+    SUPERVISOR = "SUPERVISOR", _("supervisor (Teamleitung)")
+    AUDITOR = "AUDITOR", _("auditor")
+    GU_SOCIAL_WORKER = "GU_SOCIAL_WORKER", _("refugee social worker (GU)")
+    DATA_PROTECTION_OFFICER = "DATA_PROTECTION_OFFICER", _("data protection officer")
+    ADMINISTRATOR = "ADMINISTRATOR", _("administrator")
+
+
+class User(AbstractUser):
+    """A person who signs in. Never deleted, only deactivated.
+
+    Roles are exclusive on purpose: a supervisor who also counsels gets a
+    second account, so that four-eyes decisions and case access stay
+    apart.
+    """
+
+    role = models.CharField(_("role"), max_length=30, choices=Role.choices)
+    traeger = models.ForeignKey(
+        Traeger,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="users",
+        verbose_name=_("Träger"),
+    )
+    team = models.ForeignKey(
+        Team,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="members",
+        verbose_name=_("team"),
+    )
+
+    REQUIRED_FIELDS = ["email", "role"]
+
+    class Meta(AbstractUser.Meta):
+        swappable = "AUTH_USER_MODEL"
+        constraints = [
+            models.CheckConstraint(condition=Q(role__in=Role.values), name="user_role_valid"),
+            # Case-facing roles belong to a team; the team fixes the Träger.
+            models.CheckConstraint(
+                condition=~Q(role__in=["INTEGRATION_MANAGER", "SUPERVISOR"])
+                | Q(team__isnull=False),
+                name="user_case_roles_have_team",
+            ),
+            models.CheckConstraint(
+                condition=~Q(role__in=["INTEGRATION_MANAGER", "SUPERVISOR", "AUDITOR"])
+                | Q(traeger__isnull=False),
+                name="user_case_roles_have_traeger",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.username
+
+    @property
+    def is_integration_manager(self) -> bool:
+        return self.role == Role.INTEGRATION_MANAGER
+
+    @property
+    def is_supervisor(self) -> bool:
+        return self.role == Role.SUPERVISOR
+
+
+class DeputyGrant(models.Model):
+    """A time-bounded Vertretung: `deputy` acts on `principal`'s cases.
+
+    Access ends at `valid_until` without grace (RELIABILITY.md P6).
+    """
+
+    principal = models.ForeignKey(
+        User,
+        on_delete=models.PROTECT,
+        related_name="deputy_grants_given",
+        verbose_name=_("absent integration manager"),
+    )
+    deputy = models.ForeignKey(
+        User,
+        on_delete=models.PROTECT,
+        related_name="deputy_grants_received",
+        verbose_name=_("deputy"),
+    )
+    valid_from = models.DateTimeField(_("valid from"))
+    valid_until = models.DateTimeField(_("valid until"))
+    reason = models.CharField(_("reason"), max_length=200)
+    granted_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="+", verbose_name=_("granted by")
+    )
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("deputy grant")
+        verbose_name_plural = _("deputy grants")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(valid_until__gt=F("valid_from")), name="deputy_grant_window_positive"
+            ),
+            models.CheckConstraint(
+                condition=~Q(principal=F("deputy")), name="deputy_grant_not_self"
+            ),
+        ]
+        indexes = [models.Index(fields=["deputy", "valid_until"])]
+
+    def __str__(self) -> str:
+        return f"{self.deputy} für {self.principal} bis {self.valid_until:%Y-%m-%d %H:%M}"

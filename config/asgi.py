@@ -1,0 +1,16 @@
+"""ASGI entry point."""
+
+import os
+import sys
+
+from django.core.exceptions import ImproperlyConfigured
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+try:
+    from django.core.asgi import get_asgi_application
+
+    application = get_asgi_application()
+except ImproperlyConfigured as exc:
+    sys.stderr.write(f"Lotse cannot start: {exc}\n")
+    raise SystemExit(2) from None

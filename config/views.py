@@ -1,0 +1,82 @@
+"""Operational endpoints of the whole project."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+from kombu import Connection
+
+from config.celery import app as celery_app
+from notifications.selectors import heartbeat_status
+from notifications.tasks import HEARTBEAT_NAME
+
+logger = logging.getLogger(__name__)
+
+
+def _database_status() -> dict[str, object]:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception as exc:  # noqa: BLE001 - any failure means "down"
+        logger.warning("healthz: database check failed: %s", type(exc).__name__)
+        return {"status": "down", "vendor": connection.vendor}
+    return {"status": "ok", "vendor": connection.vendor}
+
+
+def _broker_connection() -> Connection:
+    return celery_app.connection_for_write()
+
+
+def _broker_status() -> dict[str, object]:
+    transport = settings.CELERY_BROKER_URL.split("://", 1)[0]
+    try:
+        with _broker_connection() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+    except Exception as exc:  # noqa: BLE001 - any failure means "down"
+        logger.warning("healthz: broker check failed: %s", type(exc).__name__)
+        return {"status": "down", "transport": transport}
+    return {"status": "ok", "transport": transport}
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Report database, broker and background-worker health.
+
+    503 when the database or the broker is down. A stale worker heartbeat
+    is reported but does not fail the probe: web requests still work and
+    the outbox keeps what the worker has not sent yet.
+    """
+    database = _database_status()
+    broker = _broker_status()
+    if database["status"] == "ok":
+        worker = heartbeat_status(
+            name=HEARTBEAT_NAME,
+            now=timezone.now(),
+            max_age_seconds=3 * settings.HEARTBEAT_SECONDS,
+        )
+    else:
+        worker = {"status": "unknown"}
+    healthy = database["status"] == "ok" and broker["status"] == "ok"
+    body = {
+        "status": "ok" if healthy else "down",
+        "database": database,
+        "broker": broker,
+        "worker_and_beat": worker,
+    }
+    return JsonResponse(body, status=200 if healthy else 503)
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """Show the signed-in user's start page for their role."""
+    return render(request, "home.html", {"role": request.user.role})
