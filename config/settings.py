@@ -75,6 +75,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "accounts",
+    "audit",
+    "cases",
     "notifications",
 ]
 
@@ -261,3 +263,12 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Lotse domain defaults (DOMAIN.md "Lotse decisions") -------------------
+# Organisation-specific overrides follow with the notifications issue; these
+# are the defaults every Kreis starts with.
+LOTSE_NO_SHOW_DAYS = _int("LOTSE_NO_SHOW_DAYS", 90)
+LOTSE_NO_CONTACT_MONTHS = _int("LOTSE_NO_CONTACT_MONTHS", 6)
+LOTSE_REVIEW_MONTHS = _int("LOTSE_REVIEW_MONTHS", 6)
+LOTSE_RETENTION_YEARS = _int("LOTSE_RETENTION_YEARS", 3)
+LOTSE_QUALIFYING_BENEFITS = env.list("LOTSE_QUALIFYING_BENEFITS", default=["asylblg", "sgb2"])

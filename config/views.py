@@ -14,6 +14,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from kombu import Connection
 
+from accounts.models import Role
+from audit.services import read_accesses_record
+from cases.selectors import case_list_for_user, extension_requests_to_decide
 from config.celery import app as celery_app
 from notifications.selectors import heartbeat_status
 from notifications.tasks import HEARTBEAT_NAME
@@ -78,5 +81,25 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """Show the signed-in user's start page for their role."""
-    return render(request, "home.html", {"role": request.user.role})
+    """Show the signed-in user's start page for their role.
+
+    Managers see their own and deputised cases, supervisors their team's
+    cases (metadata only) and the extension requests they may decide,
+    auditors and data-protection officers the cases in their scope.
+    """
+    user, now = request.user, timezone.now()
+    context: dict[str, object] = {"role": user.role}
+    if user.role in (
+        Role.INTEGRATION_MANAGER,
+        Role.SUPERVISOR,
+        Role.AUDITOR,
+        Role.DATA_PROTECTION_OFFICER,
+    ):
+        cases = list(case_list_for_user(user=user, now=now).select_related("person")[:200])
+        context["cases"] = cases
+        context["show_names"] = user.role == Role.INTEGRATION_MANAGER
+        if context["show_names"] and cases:
+            read_accesses_record(user=user, case_ids=[c.pk for c in cases], view="home", now=now)
+    if user.role == Role.SUPERVISOR:
+        context["extension_requests"] = extension_requests_to_decide(user=user, now=now)
+    return render(request, "home.html", context)

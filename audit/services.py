@@ -1,0 +1,120 @@
+"""Writes to the audit trail. Callers run inside their own transaction."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db import connection, transaction
+
+from audit.models import AuditEvent, ReadAccess
+
+GENESIS_HASH = "0" * 64
+SYSTEM_ROLE = "SYSTEM"
+
+
+class AuditOutsideTransaction(RuntimeError):
+    """An audit event must commit together with the change it describes."""
+
+
+def chain_key_for(*, case_id: int | None) -> str:
+    return f"case:{case_id}" if case_id is not None else "global"
+
+
+def event_digest(*, prev_hash: str, fields: dict[str, Any]) -> str:
+    """Return the SHA-256 of the previous hash and the event's fields."""
+    payload = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(f"{prev_hash}|{payload}".encode()).hexdigest()
+
+
+def hashed_fields(event: AuditEvent) -> dict[str, Any]:
+    return {
+        "chain_key": event.chain_key,
+        "seq": event.seq,
+        "occurred_at": event.occurred_at.astimezone(UTC).isoformat(),
+        "actor_id": event.actor_id,
+        "actor_role": event.actor_role,
+        "event_type": event.event_type,
+        "object_type": event.object_type,
+        "object_id": str(event.object_id),
+        "case_id": event.case_id,
+        "transition": event.transition,
+        "from_state": event.from_state,
+        "to_state": event.to_state,
+        "reason": event.reason,
+        "data": event.data,
+    }
+
+
+def audit_event_record(
+    *,
+    event_type: str,
+    actor: Any,
+    actor_role: str,
+    now: datetime,
+    object_type: str,
+    object_id: int | str,
+    case_id: int | None = None,
+    transition: str = "",
+    from_state: str = "",
+    to_state: str = "",
+    reason: str = "",
+    data: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one event to its hash chain.
+
+    Raises AuditOutsideTransaction when no transaction is open: an event
+    committed apart from its change could survive the change's rollback.
+    """
+    if not connection.in_atomic_block:
+        raise AuditOutsideTransaction("audit_event_record needs an open transaction")
+    chain_key = chain_key_for(case_id=case_id)
+    if connection.vendor == "postgresql":
+        # Serialise appends per chain across processes; released at commit.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [chain_key])
+    last = (
+        AuditEvent.objects.filter(chain_key=chain_key)
+        .order_by("-seq")
+        .values_list("seq", "hash")
+        .first()
+    )
+    seq, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
+    event = AuditEvent(
+        chain_key=chain_key,
+        seq=seq,
+        occurred_at=now,
+        actor=actor,
+        actor_role=actor_role,
+        event_type=event_type,
+        object_type=object_type,
+        object_id=str(object_id),
+        case_id=case_id,
+        transition=transition,
+        from_state=from_state,
+        to_state=to_state,
+        reason=reason,
+        data=data or {},
+        prev_hash=prev_hash,
+    )
+    event.hash = event_digest(prev_hash=prev_hash, fields=hashed_fields(event))
+    event.save(force_insert=True)
+    return event
+
+
+def read_access_record(*, user: Any, case_id: int, view: str, now: datetime) -> ReadAccess:
+    """Log one read of a case's data (its own short transaction if none)."""
+    with transaction.atomic():
+        return ReadAccess.objects.create(
+            user=user, user_role=user.role, case_id=case_id, view=view, accessed_at=now
+        )
+
+
+def read_accesses_record(*, user: Any, case_ids: list[int], view: str, now: datetime) -> None:
+    """Log that a list page showed personal data of these cases."""
+    ReadAccess.objects.bulk_create(
+        ReadAccess(user=user, user_role=user.role, case_id=case_id, view=view, accessed_at=now)
+        for case_id in case_ids
+    )

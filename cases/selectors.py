@@ -1,0 +1,127 @@
+"""Reads of case data, and the access chokepoint (DOMAIN.md §14.6).
+
+Every view, export and service reaches cases through `cases_visible_to`:
+what it does not return does not exist for the caller (404, never 403).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from accounts.models import Role, User
+from accounts.selectors import deputy_principal_ids
+from audit.services import read_access_record
+from cases.models import Case, CaseStatus
+from config.errors import NotFound
+
+# The relations a user can have to a case; transitions name which may act.
+OWNER = "OWNER"
+DEPUTY = "DEPUTY"
+SUPERVISOR = "SUPERVISOR"
+AUDITOR = "AUDITOR"
+DPO = "DPO"
+SYSTEM = "SYSTEM"
+
+
+class CaseNotFound(NotFound):
+    default_code = "not_found"
+
+
+def _case_not_found() -> CaseNotFound:
+    from django.utils.translation import gettext_lazy as _
+
+    return CaseNotFound(_("This case does not exist."))
+
+
+def cases_visible_to(*, user: Any, now: datetime) -> QuerySet[Case]:
+    """Return the cases `user` may see at `now`; deny by default.
+
+    Integration managers: own cases and those of managers they deputise
+    for right now. Supervisors: their team's cases (metadata views).
+    Auditors and data-protection officers: their Träger's cases,
+    read-only. Everyone else: none.
+    """
+    if user is None or not user.is_authenticated or not user.is_active:
+        return Case.objects.none()
+    cases = Case.objects.all()
+    if user.role == Role.INTEGRATION_MANAGER:
+        principals = deputy_principal_ids(user=user, now=now)
+        return cases.filter(Q(owner=user) | Q(owner_id__in=principals)).exclude(
+            status=CaseStatus.DELETED
+        )
+    if user.role == Role.SUPERVISOR and user.team_id is not None:
+        return cases.filter(owner__team_id=user.team_id).exclude(status=CaseStatus.DELETED)
+    if user.role in (Role.AUDITOR, Role.DATA_PROTECTION_OFFICER) and user.traeger_id:
+        return cases.filter(traeger_id=user.traeger_id)
+    return Case.objects.none()
+
+
+def case_relations(*, user: User | None, case: Case, now: datetime) -> frozenset[str]:
+    """Return how `user` stands to `case` (OWNER, DEPUTY, SUPERVISOR, ...).
+
+    Call only with a case obtained through `cases_visible_to`.
+    """
+    if user is None:
+        return frozenset({SYSTEM})
+    relations: set[str] = set()
+    if user.role == Role.INTEGRATION_MANAGER:
+        if case.owner_id == user.pk:
+            relations.add(OWNER)
+        elif case.owner_id in deputy_principal_ids(user=user, now=now):
+            relations.add(DEPUTY)
+    elif user.role == Role.SUPERVISOR:
+        relations.add(SUPERVISOR)
+    elif user.role == Role.AUDITOR:
+        relations.add(AUDITOR)
+    elif user.role == Role.DATA_PROTECTION_OFFICER:
+        relations.add(DPO)
+    return frozenset(relations)
+
+
+def case_get_for_user(*, user: Any, case_id: Any, now: datetime, view: str) -> Case:
+    """Return the case if `user` may see it, and log the read.
+
+    Raises CaseNotFound when the case does not exist or is not visible: the
+    caller cannot tell the two apart.
+    """
+    try:
+        case_pk = int(case_id)
+    except (TypeError, ValueError):
+        raise _case_not_found() from None
+    case = (
+        cases_visible_to(user=user, now=now)
+        .select_related("person", "owner", "closure_reason")
+        .filter(pk=case_pk)
+        .first()
+    )
+    if case is None:
+        raise _case_not_found()
+    read_access_record(user=user, case_id=case.pk, view=view, now=now)
+    return case
+
+
+def case_list_for_user(*, user: Any, now: datetime) -> QuerySet[Case]:
+    """Return the visible cases for list pages, most urgent end first."""
+    return (
+        cases_visible_to(user=user, now=now).select_related("owner").order_by("effective_end", "pk")
+    )
+
+
+def extension_requests_to_decide(*, user: Any, now: datetime) -> QuerySet[Any]:
+    """Return submitted requests of the supervisor's team, oldest first,
+    without the supervisor's own requests (four eyes)."""
+    from cases.models import ExtensionRequest, ExtensionStatus
+
+    if user.role != Role.SUPERVISOR:
+        return ExtensionRequest.objects.none()
+    return (
+        ExtensionRequest.objects.filter(
+            case__in=cases_visible_to(user=user, now=now), status=ExtensionStatus.SUBMITTED
+        )
+        .exclude(requested_by=user)
+        .select_related("reason", "case")
+        .order_by("submitted_at", "pk")
+    )
