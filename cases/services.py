@@ -347,9 +347,9 @@ def _active_consent(case: Case, scope: str, now: datetime) -> bool:
     return any(c.is_active_at(now) for c in consents)
 
 
-def _completed_consultation_since(case: Case, since: date) -> bool:
+def _consultation_recorded_after(case: Case, moment: datetime) -> bool:
     return Consultation.objects.filter(
-        case=case, status=Consultation.Status.COMPLETED, held_on__gte=since
+        case=case, status=Consultation.Status.COMPLETED, recorded_at__gt=moment
     ).exists()
 
 
@@ -469,8 +469,9 @@ def _prep_reject(ctx: Ctx) -> Step:
 
 # T4 no_show_timeout
 def _pre_no_show(ctx: Ctx) -> None:
-    deadline = ctx.case.registered_at + timedelta(days=settings.LOTSE_NO_SHOW_DAYS)
-    if ctx.now < deadline:
+    # Calendar days in Berlin: a DST change must not move the deadline.
+    deadline = _local_date(ctx.case.registered_at) + timedelta(days=settings.LOTSE_NO_SHOW_DAYS)
+    if ctx.today < deadline:
         raise _guard("no_show_deadline_not_reached")
 
 
@@ -705,8 +706,8 @@ def _prep_pause(ctx: Ctx) -> Step:
 
 
 def _pre_resume(ctx: Ctx) -> None:
-    paused_on = _local_date(ctx.case.paused_at) if ctx.case.paused_at else ctx.today
-    if not _completed_consultation_since(ctx.case, paused_on):
+    paused_at = ctx.case.paused_at or ctx.now
+    if not _consultation_recorded_after(ctx.case, paused_at):
         raise _guard("consultation_missing")
 
 
@@ -830,8 +831,7 @@ def _pre_reopen(ctx: Ctx) -> None:
         raise _guard("reopen_not_allowed")
     if not _active_consent(case, Consent.Scope.CASE_PROCESSING, ctx.now):
         raise _guard("consent_missing")
-    closed_on = _local_date(case.closed_at) if case.closed_at else ctx.today
-    if not _completed_consultation_since(case, closed_on):
+    if not _consultation_recorded_after(case, case.closed_at or ctx.now):
         raise _guard("consultation_missing")
 
 

@@ -7,24 +7,9 @@ from django.db import migrations
 
 
 def load(apps, schema_editor):
-    from cases.catalogue_data import CATALOGUE_VERSION, CATALOGUES
+    from cases.catalogues import catalogues_load
 
-    entry_model = apps.get_model("cases", "CatalogueEntry")
-    for catalogue, entries in CATALOGUES.items():
-        for order, entry in enumerate(entries, start=1):
-            entry_model.objects.get_or_create(
-                catalogue=catalogue,
-                key=entry["key"],
-                defaults={
-                    "label_de": entry["label_de"],
-                    "label_en": entry["label_en"],
-                    "order": order,
-                    "is_active": entry["active"],
-                    "official_mapping": entry["official_mapping"],
-                    "report_group": entry["report_group"],
-                    "version": CATALOGUE_VERSION,
-                },
-            )
+    catalogues_load(entry_model=apps.get_model("cases", "CatalogueEntry"))
 
 
 class Migration(migrations.Migration):

@@ -16,7 +16,8 @@ from factory.django import DjangoModelFactory
 
 from accounts.models import Role, User
 from cases import services
-from cases.models import Case, CaseStatus, Consent, Person
+from cases.catalogues import catalogues_load
+from cases.models import Case, CaseStatus, CatalogueEntry, Consent, Person
 from tests.accounts.factories import TeamFactory, UserFactory
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -44,7 +45,14 @@ def supervisor_of(team: Any, **kwargs: Any) -> User:
     return UserFactory(role=Role.SUPERVISOR, team=team, **kwargs)
 
 
+def ensure_catalogues() -> None:
+    """Reload the catalogues after a transactional test flushed the tables."""
+    if not CatalogueEntry.objects.exists():
+        catalogues_load(entry_model=CatalogueEntry)
+
+
 def new_case(*, owner: User | None = None, now: datetime = T0, **kwargs: Any) -> Case:
+    ensure_catalogues()
     owner = owner or manager_in(TeamFactory())
     person = PersonFactory(traeger=owner.traeger)
     return services.case_create(
