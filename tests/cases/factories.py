@@ -7,7 +7,7 @@ users reach them.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,9 +15,23 @@ import factory
 from factory.django import DjangoModelFactory
 
 from accounts.models import Role, User
-from cases import services
+from cases import demo, services
 from cases.catalogues import catalogues_load
-from cases.models import Case, CaseStatus, CatalogueEntry, Consent, Person
+from cases.demo import (  # noqa: F401 - re-exported for tests
+    AGREEMENT,
+    ELIGIBLE,
+    PATH,
+    add_complete_goal,
+    case_drive_to,
+    consult,
+    finish_goals,
+    to_active,
+    to_closed,
+    to_closing,
+    to_initial_counselling,
+    to_planning,
+)
+from cases.models import Case, CatalogueEntry, Consent, Person
 from tests.accounts.factories import TeamFactory, UserFactory
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -65,141 +79,14 @@ def new_case(*, owner: User | None = None, now: datetime = T0, **kwargs: Any) ->
     )
 
 
-def give_consent(
-    case: Case, *, scope: str = Consent.Scope.CASE_PROCESSING, now: datetime = T0
-) -> Consent:
-    return services.consent_record(
-        case=case,
-        actor=case.owner,
-        now=now,
-        scope=scope,
-        form=Consent.Form.SIGNED_PAPER,
-        language="ar",
-    )
-
-
-def consult(case: Case, *, now: datetime, held_on: date | None = None) -> Any:
-    return services.consultation_record(
-        case=case,
-        actor=case.owner,
-        now=now,
-        held_on=held_on or now.date(),
-        duration_minutes=45,
-        form="office",
-        topics=["language", "work"],
-    )
-
-
-ELIGIBLE = {"eligibility_basis": "FOLLOW_UP_ACCOMMODATION", "benefit_status": "asylblg"}
-
-
-def to_initial_counselling(case: Case, now: datetime) -> Case:
-    give_consent(case, now=now)
-    first = consult(case, now=now)
-    return services.case_transition(
-        case=case,
-        name="record_first_consultation",
-        actor=case.owner,
-        now=now,
-        consultation_id=first.pk,
-        **ELIGIBLE,
-    )
-
-
-def to_planning(case: Case, now: datetime) -> Case:
-    services.assessment_record(
-        case=case,
-        actor=case.owner,
-        now=now,
-        assessed_on=now.date(),
-        items=[{"field_of_action": "language", "need_level": "HIGH"}],
-    )
-    return services.case_transition(case=case, name="draft_plan", actor=case.owner, now=now)
-
-
-def add_complete_goal(case: Case, now: datetime) -> Any:
-    goal = services.goal_add(
-        case=case,
-        actor=case.owner,
-        now=now,
-        field_of_action="language",
-        title="Deutschkurs B1 abschließen",
-        success_criterion="B1-Zertifikat liegt vor",
-        target_date=now.date() + timedelta(days=300),
-    )
-    services.measure_add(
-        goal=goal, actor=case.owner, now=now, description="Anmeldung VHS-Kurs", responsible="CLIENT"
-    )
-    return goal
-
-
-AGREEMENT = {"agreement_form": "SIGNATURE", "agreement_language": "ar"}
-
-
-def to_active(case: Case, now: datetime) -> Case:
-    add_complete_goal(case, now)
-    return services.case_transition(
-        case=case, name="agree_plan", actor=case.owner, now=now, **AGREEMENT
-    )
-
-
-def finish_goals(case: Case, now: datetime) -> None:
-    plan = case.plans.filter(status="AGREED").get()
-    for goal in plan.goals.all():
-        services.goal_update(goal=goal, actor=case.owner, now=now, status="ACHIEVED")
-
-
-def to_closing(case: Case, now: datetime) -> Case:
-    finish_goals(case, now)
-    return services.case_transition(
-        case=case, name="start_closing", actor=case.owner, now=now, ground="ALL_GOALS_FINAL"
-    )
-
-
-def to_closed(case: Case, now: datetime) -> Case:
-    services.referral_record(
-        case=case,
-        actor=case.owner,
-        now=now,
-        referred_on=now.date(),
-        target_service="mbe",
-        mode="WRITTEN_REFERRAL",
-        is_final=True,
-        outcome="TAKEN_UP",
-    )
-    return services.case_transition(
-        case=case, name="close", actor=case.owner, now=now, closure_reason="goals_achieved"
-    )
-
-
-PATH = {
-    CaseStatus.REGISTERED: [],
-    CaseStatus.INITIAL_COUNSELLING: [to_initial_counselling],
-    CaseStatus.PLANNING: [to_initial_counselling, to_planning],
-    CaseStatus.ACTIVE: [to_initial_counselling, to_planning, to_active],
-    CaseStatus.CLOSING: [to_initial_counselling, to_planning, to_active, to_closing],
-    CaseStatus.CLOSED: [to_initial_counselling, to_planning, to_active, to_closing, to_closed],
-}
-
-
 def journey_to(state: str, *, owner: User | None = None, now: datetime = T0) -> Case:
     """Return a new case driven through the services into `state`."""
-    if state == CaseStatus.DORMANT:
-        case = journey_to(CaseStatus.ACTIVE, owner=owner, now=now)
-        return services.case_transition(
-            case=case, name="pause", actor=case.owner, now=now, reason="CLIENT_REQUEST"
-        )
-    if state == CaseStatus.REJECTED:
-        case = new_case(owner=owner, now=now)
-        return services.case_transition(
-            case=case,
-            name="reject_ineligible",
-            actor=case.owner,
-            now=now,
-            reason="NOT_TARGET_GROUP",
-        )
-    case = new_case(owner=owner, now=now)
-    for step in PATH[CaseStatus(state)]:
-        case = step(case, now)
+    case = case_drive_to(case=new_case(owner=owner, now=now), state=state, now=now)
     case.refresh_from_db()
     return case
+
+
+def give_consent(
+    case: Case, *, scope: str = Consent.Scope.CASE_PROCESSING, now: datetime = T0
+) -> Any:
+    return demo.give_consent(case, scope=scope, now=now)

@@ -1,0 +1,77 @@
+"""`manage.py seed_demo` and the role start pages it makes visible."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+
+from accounts.models import User
+from audit.models import AuditEvent, ReadAccess
+from audit.selectors import audit_chain_verify
+from cases.models import Case, CaseStatus
+
+pytestmark = pytest.mark.django_db
+
+
+def _counts() -> tuple[int, int, int]:
+    return User.objects.count(), Case.objects.count(), AuditEvent.objects.count()
+
+
+def test_seed_demo_is_idempotent_and_covers_every_live_state() -> None:
+    call_command("seed_demo")
+    first = _counts()
+
+    call_command("seed_demo")
+
+    assert _counts() == first
+    assert sorted(User.objects.values_list("username", flat=True)) == [
+        "admin",
+        "auditor",
+        "dpo",
+        "gu",
+        "manager",
+        "manager2",
+        "supervisor",
+    ]
+    states = set(Case.objects.filter(owner__username="manager").values_list("status", flat=True))
+    assert states == {s.value for s in CaseStatus} - {CaseStatus.DELETED}
+    assert audit_chain_verify() == []
+
+
+def test_demo_manager_logs_in_and_sees_own_cases(client) -> None:
+    call_command("seed_demo")
+
+    response = client.post(
+        "/accounts/login/", {"username": "manager", "password": "lotse-demo"}, follow=True
+    )
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Haddad, Layla" in html
+    manager = User.objects.get(username="manager")
+    assert ReadAccess.objects.filter(user=manager, view="home").count() == 9
+    foreign = Case.objects.filter(owner__username="manager2").values_list("pk", flat=True)
+    assert not ReadAccess.objects.filter(user=manager, case_id__in=foreign).exists()
+
+
+def test_supervisor_start_page_shows_team_cases_without_names(client) -> None:
+    call_command("seed_demo")
+    client.login(username="supervisor", password="lotse-demo")
+
+    html = client.get("/").content.decode()
+
+    assert "Haddad" not in html
+    own_team_case = Case.objects.filter(owner__username="manager").order_by("pk").first()
+    other_team_case = Case.objects.filter(owner__username="manager2").order_by("pk").first()
+    assert f"#{own_team_case.pk}<" in html
+    assert f"#{other_team_case.pk}<" not in html
+
+
+def test_gu_start_page_shows_no_case_data(client) -> None:
+    call_command("seed_demo")
+    client.login(username="gu", password="lotse-demo")
+
+    html = client.get("/").content.decode()
+
+    assert "Haddad" not in html
+    assert "#1<" not in html
