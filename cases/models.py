@@ -44,7 +44,7 @@ class CatalogueEntry(models.Model):
     order = models.PositiveIntegerField(_("order"), default=0)
     valid_from = models.DateField(_("valid from"), null=True, blank=True)
     valid_to = models.DateField(_("valid to"), null=True, blank=True)
-    is_active = models.BooleanField(_("active"), default=True)
+    is_active = models.BooleanField(_("in use"), default=True)
     official_mapping = models.CharField(_("official mapping"), max_length=50, blank=True)
     report_group = models.CharField(_("report group"), max_length=30, blank=True)
     version = models.PositiveIntegerField(_("catalogue version"), default=1)
