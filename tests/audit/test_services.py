@@ -68,7 +68,7 @@ def test_verify_command_fails_on_a_broken_chain() -> None:
     )
 
     with pytest.raises(Exception, match="1 audit chain"):
-        call_command("audit_verify")
+        call_command("verify_audit")
 
 
 def test_orm_cannot_change_or_delete_audit_rows() -> None:
