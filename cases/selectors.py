@@ -10,9 +10,10 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role, User
-from accounts.selectors import deputy_principal_ids
+from accounts.selectors import deputy_principal_ids, deputy_principals
 from audit.services import read_access_record
 from cases.models import Case, CaseStatus
 from config.errors import NotFound
@@ -30,9 +31,7 @@ class CaseNotFound(NotFound):
     default_code = "not_found"
 
 
-def _case_not_found() -> CaseNotFound:
-    from django.utils.translation import gettext_lazy as _
-
+def case_not_found() -> CaseNotFound:
     return CaseNotFound(_("This case does not exist."))
 
 
@@ -48,7 +47,7 @@ def cases_visible_to(*, user: Any, now: datetime) -> QuerySet[Case]:
         return Case.objects.none()
     cases = Case.objects.all()
     if user.role == Role.INTEGRATION_MANAGER:
-        principals = deputy_principal_ids(user=user, now=now)
+        principals = deputy_principals(user=user, now=now)
         return cases.filter(Q(owner=user) | Q(owner_id__in=principals)).exclude(
             status=CaseStatus.DELETED
         )
@@ -57,6 +56,23 @@ def cases_visible_to(*, user: Any, now: datetime) -> QuerySet[Case]:
     if user.role in (Role.AUDITOR, Role.DATA_PROTECTION_OFFICER) and user.traeger_id:
         return cases.filter(traeger_id=user.traeger_id)
     return Case.objects.none()
+
+
+def case_is_visible_to(*, user: Any, case: Case, now: datetime) -> bool:
+    """Return whether `case` is among `cases_visible_to(user)`.
+
+    The owner's own live case is decided without a query (the hot path of
+    every write); every other relation asks `cases_visible_to` itself, so
+    the rules exist once.
+    """
+    if (
+        user.role == Role.INTEGRATION_MANAGER
+        and user.is_active
+        and case.owner_id == user.pk
+        and case.status != CaseStatus.DELETED
+    ):
+        return True
+    return cases_visible_to(user=user, now=now).filter(pk=case.pk).exists()
 
 
 def case_relations(*, user: User | None, case: Case, now: datetime) -> frozenset[str]:
@@ -90,7 +106,7 @@ def case_get_for_user(*, user: Any, case_id: Any, now: datetime, view: str) -> C
     try:
         case_pk = int(case_id)
     except (TypeError, ValueError):
-        raise _case_not_found() from None
+        raise case_not_found() from None
     case = (
         cases_visible_to(user=user, now=now)
         .select_related("person", "owner", "closure_reason")
@@ -98,7 +114,7 @@ def case_get_for_user(*, user: Any, case_id: Any, now: datetime, view: str) -> C
         .first()
     )
     if case is None:
-        raise _case_not_found()
+        raise case_not_found()
     read_access_record(user=user, case_id=case.pk, view=view, now=now)
     return case
 

@@ -144,6 +144,12 @@ def _database(url: str) -> dict[str, object]:
         config["CONN_MAX_AGE"] = _int("CONN_MAX_AGE", 60)
         config["CONN_HEALTH_CHECKS"] = True
         config.setdefault("OPTIONS", {})
+        # Server-side binding lets psycopg prepare repeated statements (the
+        # transition path runs the same few queries all day). Turn it off
+        # behind a transaction-pooling pgbouncer.
+        if _bool("DATABASE_SERVER_SIDE_BINDING", True):
+            config["OPTIONS"]["server_side_binding"] = True
+            config["OPTIONS"]["prepare_threshold"] = 5
     config["ATOMIC_REQUESTS"] = False
     return config
 

@@ -2,7 +2,8 @@
 
 `FSMField(protected=True)` is no security boundary: `update()`, bulk writes
 and raw SQL bypass it. This lint fails on any other write of a status in
-application code.
+application code; the one sanctioned write is `cases.services._save`, the
+conditional UPDATE at the end of every transition.
 """
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Benchmarks with their own synthetic data (`make bench`)."""

@@ -1,0 +1,224 @@
+"""`make bench`: case transitions per second against a raw-SQL floor.
+
+The floor is what PostgreSQL itself allows on this machine for the same
+shape of work: one transaction that updates one row and appends one event
+row, through psycopg with no Django. The service figure is end-to-end
+`cases.services.case_transition` calls (access check, row lock, guards,
+save, hash-chained audit event, commit), alternating `pause` and `resume`
+round-robin over a set of active cases. The run fails when the service
+reaches less than TARGET_RATIO of the floor.
+
+Runs against its own database (default `lotse_bench`, created when
+missing, migrated, reused across runs); synthetic data only.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
+
+if TYPE_CHECKING:
+    from accounts.models import User
+
+DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/lotse_bench"
+TARGET_RATIO = 0.25
+SECONDS = 6.0  # per measurement, split into ROUNDS slices
+ROUNDS = 12
+CASES = 50  # the round-robin set; one untimed round warms up
+
+SCRATCH_TABLES = """
+DROP TABLE IF EXISTS bench_floor_event, bench_floor_case;
+CREATE TABLE bench_floor_case (
+    id integer PRIMARY KEY, status varchar(20) NOT NULL, changed_at timestamptz NOT NULL
+);
+CREATE TABLE bench_floor_event (
+    id bigserial PRIMARY KEY, case_id integer NOT NULL, occurred_at timestamptz NOT NULL,
+    to_state varchar(30) NOT NULL, data jsonb NOT NULL
+);
+"""
+
+
+def database_url() -> str:
+    url = os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
+    if not url.startswith(("postgres://", "postgresql://")):
+        sys.exit(f"bench: DATABASE_URL must point to PostgreSQL, not {url.split(':')[0]}")
+    return url
+
+
+def ensure_database(url: str) -> None:
+    """Create the bench database unless it exists."""
+    params = conninfo_to_dict(url)
+    name = params["dbname"]
+    with psycopg.connect(**{**params, "dbname": "postgres"}, autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            return
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+class Counter:
+    """Feed op(0), op(1), ... across timed slices; measure each slice."""
+
+    def __init__(self, op: Callable[[int], None]) -> None:
+        self.op, self.next = op, 0
+        for _ in range(CASES):  # one untimed round warms caches and plans
+            self.step()
+
+    def step(self) -> None:
+        self.op(self.next)
+        self.next += 1
+
+    def rate(self, seconds: float) -> float:
+        done, start = 0, time.perf_counter()
+        while (elapsed := time.perf_counter() - start) < seconds:
+            self.step()
+            done += 1
+        return done / elapsed
+
+
+def interleaved(floor_op: Counter, service_op: Counter) -> tuple[float, float, float]:
+    """Return the median floor rate, service rate and paired ratio.
+
+    Floor and service alternate in short slices (order swapped every
+    round), so that load from anything else on the machine hits both alike.
+    """
+    floors, services, ratios = [], [], []
+    for round_no in range(ROUNDS):
+        pair = (floor_op, service_op) if round_no % 2 == 0 else (service_op, floor_op)
+        rates = {id(counter): counter.rate(SECONDS / ROUNDS) for counter in pair}
+        floors.append(rates[id(floor_op)])
+        services.append(rates[id(service_op)])
+        ratios.append(services[-1] / floors[-1])
+    return statistics.median(floors), statistics.median(services), statistics.median(ratios)
+
+
+def target_status(i: int) -> str:
+    """The state the i-th operation moves its case to (even rounds pause)."""
+    return "DORMANT" if (i // CASES) % 2 == 0 else "ACTIVE"
+
+
+@contextmanager
+def floor(url: str) -> Iterator[Counter]:
+    """Yield the floor: raw psycopg, one UPDATE and one INSERT per commit."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(SCRATCH_TABLES)
+        conn.execute(
+            "INSERT INTO bench_floor_case SELECT g, 'ACTIVE', now() FROM generate_series(1, %s) g",
+            [CASES],
+        )
+
+        def op(i: int) -> None:
+            case_id, status = i % CASES + 1, target_status(i)
+            with conn.transaction():
+                conn.execute(
+                    "UPDATE bench_floor_case SET status = %s, changed_at = now() WHERE id = %s",
+                    [status, case_id],
+                )
+                conn.execute(
+                    "INSERT INTO bench_floor_event (case_id, occurred_at, to_state, data) "
+                    "VALUES (%s, now(), %s, '{}')",
+                    [case_id, status],
+                )
+
+        try:
+            yield Counter(op)
+        finally:
+            conn.execute("DROP TABLE bench_floor_event, bench_floor_case")
+
+
+def active_cases(now: datetime) -> tuple[User, list[int]]:
+    """Return the bench manager and CASES new active cases.
+
+    The bench's clock stands still at `now`: the cases are driven to ACTIVE
+    an hour before, and each gets a consultation recorded a minute after,
+    so that every `resume` finds one recorded after its `pause`.
+    """
+    from accounts.models import Kreis, Role, Team, Traeger, User
+    from cases import services
+    from cases.demo import case_drive_to, consult
+    from cases.models import Case, CaseStatus, Person
+
+    kreis, _ = Kreis.objects.get_or_create(ags="09999999", defaults={"name": "Bench-Kreis"})
+    traeger, _ = Traeger.objects.get_or_create(
+        name="Bench-Träger",
+        defaults={"kind": "DISTRICT", "data_protection_regime": "DSGVO_LDSG_BW", "kreis": kreis},
+    )
+    team, _ = Team.objects.get_or_create(traeger=traeger, name="Bench-Team")
+    owner, _ = User.objects.get_or_create(
+        username="bench-manager",
+        defaults={"role": Role.INTEGRATION_MANAGER, "team": team, "traeger": traeger},
+    )
+    ids = []
+    for n in range(CASES):
+        person = Person.objects.create(traeger=traeger, family_name=f"Bench {n}")
+        case = services.case_create(
+            person=person,
+            owner=owner,
+            actor=owner,
+            now=now - timedelta(hours=1),
+            intake_channel=Case.IntakeChannel.HANDOVER_FSA,
+        )
+        case = case_drive_to(case=case, state=CaseStatus.ACTIVE, now=now - timedelta(hours=1))
+        consult(case, now=now + timedelta(minutes=1))
+        ids.append(case.pk)
+    return owner, ids
+
+
+def service(owner: User, case_ids: list[int], now: datetime) -> Counter:
+    """Return the service measurement: case_transition, pause and resume."""
+    from cases.services import case_transition
+
+    def op(i: int) -> None:
+        case = case_ids[i % CASES]
+        if target_status(i) == "DORMANT":
+            case_transition(case=case, name="pause", actor=owner, now=now, reason="OTHER")
+        else:
+            case_transition(case=case, name="resume", actor=owner, now=now)
+
+    return Counter(op)
+
+
+def main() -> int:
+    # Production settings: DEBUG=false matters, since DEBUG records every
+    # query and would measure the debug wrapper instead of Lotse.
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("DEBUG", "false")
+    os.environ.setdefault("ALLOWED_HOSTS", "localhost")
+    os.environ.setdefault("SECRET_KEY", "bench-only-" + "x" * 50)
+    url = database_url()
+    ensure_database(url)
+
+    import django
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+    now = timezone.now()
+    owner, case_ids = active_cases(now)
+
+    with floor(url) as floor_op:
+        floor_rate, service_rate, ratio = interleaved(floor_op, service(owner, case_ids, now))
+    print(
+        f"bench on {conninfo_to_dict(url)['dbname']}: {CASES} cases, {ROUNDS} interleaved "
+        f"slices of {SECONDS / ROUNDS:.1f} s each; medians"
+    )
+    print(f"  floor (raw psycopg: 1 UPDATE + 1 INSERT per txn):  {floor_rate:8.1f}/s")
+    print(
+        f"  service case_transition (pause/resume):           {service_rate:8.1f}/s"
+        f"  ratio {ratio:.2f} (target >= {TARGET_RATIO})"
+    )
+    return 0 if ratio >= TARGET_RATIO else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
