@@ -141,3 +141,17 @@ def extension_requests_to_decide(*, user: Any, now: datetime) -> QuerySet[Any]:
         .select_related("reason", "case")
         .order_by("submitted_at", "pk")
     )
+
+
+def extension_requests_visible_to(*, user: Any, now: datetime) -> QuerySet[Any]:
+    """Return the extension requests of the cases `user` may see."""
+    from cases.models import ExtensionRequest
+
+    return ExtensionRequest.objects.filter(case__in=cases_visible_to(user=user, now=now))
+
+
+def network_contacts_of(*, user: Any) -> QuerySet[Any]:
+    """Return the caller's own network contacts, newest first."""
+    from cases.models import NetworkContact
+
+    return NetworkContact.objects.filter(manager=user).order_by("-contact_date", "-pk")

@@ -43,6 +43,7 @@ from cases.models import (
     IntegrationPlan,
     Measure,
     NeedLevel,
+    NetworkContact,
     Person,
     PlanReview,
     Referral,
@@ -1756,3 +1757,55 @@ def case_anonymise(*, case: Case, now: datetime) -> None:
 
 SYSTEM_TRANSITIONS = tuple(name for name, spec in TRANSITIONS.items() if spec.system_only)
 __all__ += ["AUDITOR", "SYSTEM_TRANSITIONS", "TRANSITIONS"]
+
+
+# --- network contacts (about no client) ---------------------------------------
+
+
+def network_contact_record(
+    *,
+    actor: User,
+    now: datetime,
+    contact_date: date | str,
+    category: str,
+    organisation: str,
+    format: str,
+    topic: str = "",
+    duration_minutes: int | None = None,
+) -> NetworkContact:
+    """Record a Netzwerkkontakt of an integration manager (no client data)."""
+    if actor.role != Role.INTEGRATION_MANAGER:
+        raise TransitionForbidden(MESSAGES["forbidden"])
+    day = _date_arg(contact_date, field_name="contact_date")
+    if day > _local_date(now):
+        raise InvalidArguments(
+            _("A network contact cannot lie in the future."),
+            fields={"contact_date": [_("Choose today or an earlier date.")]},
+        )
+    if duration_minutes is not None and not 1 <= int(duration_minutes) <= 720:
+        raise InvalidArguments(
+            _("The duration is not valid."),
+            fields={"duration_minutes": [_("Between 1 and 720 minutes.")]},
+        )
+    with transaction.atomic():
+        contact = NetworkContact.objects.create(
+            manager=actor,
+            contact_date=day,
+            category=_entry(
+                Catalogue.NETWORK_CONTACT_CATEGORY, category, field_name="category", day=day
+            ),
+            organisation=_text_arg(organisation, field_name="organisation", max_length=200),
+            format=_choice_arg(format, NetworkContact.Format, field_name="format"),
+            topic=str(topic or "")[:200],
+            duration_minutes=duration_minutes,
+        )
+        audit_event_record(
+            event_type="cases.network_contact.recorded",
+            actor=actor,
+            actor_role=actor.role,
+            now=now,
+            object_type="networkcontact",
+            object_id=contact.pk,
+            reason=category,
+        )
+    return contact

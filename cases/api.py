@@ -1,0 +1,1048 @@
+"""REST API v1 of the case domain (shared/docs/API.md).
+
+Views are interfaces: each reads through the access selectors (which log
+the read) or makes one service call, and serializers only shape data.
+Whether a caller may see a case is decided once, in `cases.selectors`; a
+case the caller may see but whose content their role may not read (a
+supervisor, an auditor) answers 403 for content endpoints.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import (
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
+from rest_framework import serializers, status
+from rest_framework.authtoken.models import Token
+from rest_framework.authtoken.serializers import AuthTokenSerializer
+from rest_framework.generics import GenericAPIView
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from audit.selectors import case_events
+from audit.services import read_accesses_record
+from cases import services
+from cases.models import (
+    Assessment,
+    AssessmentItem,
+    Case,
+    CaseStatus,
+    Catalogue,
+    CatalogueEntry,
+    Consent,
+    Consultation,
+    ExtensionRequest,
+    ExtensionStatus,
+    Goal,
+    GoalStatus,
+    IntegrationPlan,
+    Measure,
+    NeedLevel,
+    NetworkContact,
+    Person,
+    PlanReview,
+    Referral,
+)
+from cases.selectors import (
+    AUDITOR,
+    DEPUTY,
+    DPO,
+    OWNER,
+    SUPERVISOR,
+    case_get_for_user,
+    case_list_for_user,
+    case_relations,
+    extension_requests_visible_to,
+    network_contacts_of,
+)
+from config.api import error_responses
+from config.errors import Forbidden, NotFound
+
+CONTENT_READERS = frozenset({OWNER, DEPUTY})
+HISTORY_READERS = frozenset({OWNER, DEPUTY, AUDITOR, DPO})
+RESERVED_ARGUMENTS = frozenset({"case", "name", "actor", "now"})
+
+
+def _content_forbidden() -> Forbidden:
+    return Forbidden(_("Your role may not see the content of this case."))
+
+
+def _case_for(request: Request, case_id: Any, view: str, readers: frozenset[str]) -> Case:
+    """Load a visible case (404 otherwise), log the read, require `readers`."""
+    now = timezone.now()
+    case = case_get_for_user(user=request.user, case_id=case_id, now=now, view=view)
+    if not case_relations(user=request.user, case=case, now=now) & readers:
+        raise _content_forbidden()
+    return case
+
+
+def _object_or_404(queryset: QuerySet[Any], pk: Any) -> Any:
+    try:
+        return queryset.get(pk=int(pk))
+    except (ValueError, TypeError, queryset.model.DoesNotExist):
+        raise NotFound(_("This object does not exist.")) from None
+
+
+# --- serializers: output ---------------------------------------------------------
+
+
+class KeyField(serializers.SlugRelatedField):
+    """A catalogue entry as its key."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("read_only", True)
+        super().__init__(slug_field="key", **kwargs)
+
+
+class CatalogueEntryOut(serializers.ModelSerializer):
+    class Meta:
+        model = CatalogueEntry
+        fields = [
+            "key",
+            "label_de",
+            "label_en",
+            "order",
+            "is_active",
+            "valid_from",
+            "valid_to",
+            "official_mapping",
+            "report_group",
+        ]
+
+
+class PersonOut(serializers.ModelSerializer):
+    residence_status = KeyField()
+    benefit_status = KeyField()
+    accommodation_stage = KeyField()
+
+    class Meta:
+        model = Person
+        fields = [
+            "id",
+            "family_name",
+            "given_names",
+            "date_of_birth",
+            "date_of_birth_approximate",
+            "sex",
+            "nationality",
+            "languages",
+            "literacy",
+            "phone",
+            "address",
+            "gemeinde",
+            "residence_status",
+            "benefit_status",
+            "accommodation_stage",
+            "au_allocation_date",
+            "ukraine_displaced",
+            "obliged_to_leave",
+        ]
+
+
+class CaseOut(serializers.ModelSerializer):
+    """A case as a list row; `person` only for those who may read content."""
+
+    closure_reason = KeyField()
+    person = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Case
+        fields = [
+            "id",
+            "status",
+            "programme",
+            "owner",
+            "traeger",
+            "gemeinde",
+            "intake_channel",
+            "registered_at",
+            "consultation_start",
+            "regular_end",
+            "effective_end",
+            "next_review_at",
+            "plan_declined",
+            "closure_reason",
+            "closed_at",
+            "anonymous_mode",
+            "person",
+        ]
+
+    @extend_schema_field(PersonOut(allow_null=True))
+    def get_person(self, case: Case) -> dict[str, Any] | None:
+        if case.pk not in self.context.get("content_case_ids", ()):
+            return None
+        return PersonOut(case.person).data
+
+
+class ManagerOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    relation = serializers.CharField()
+
+
+class HouseholdMemberOut(serializers.Serializer):
+    person = serializers.IntegerField(source="person_id")
+    relation = serializers.CharField()
+
+
+class HouseholdOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    members = HouseholdMemberOut(many=True)
+
+
+class CaseDetailOut(CaseOut):
+    allowed_transitions = serializers.SerializerMethodField()
+    managers = serializers.SerializerMethodField()
+    household = serializers.SerializerMethodField()
+
+    class Meta(CaseOut.Meta):
+        fields = [
+            *CaseOut.Meta.fields,
+            "eligibility_basis",
+            "rejection_reason",
+            "closing_ground",
+            "no_further_need",
+            "legal_hold",
+            "allowed_transitions",
+            "managers",
+            "household",
+        ]
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_allowed_transitions(self, case: Case) -> list[str]:
+        return services.case_allowed_transitions(
+            case=case, actor=self.context["request"].user, now=self.context["now"]
+        )
+
+    @extend_schema_field(ManagerOut(many=True))
+    def get_managers(self, case: Case) -> list[dict[str, Any]]:
+        from accounts.models import DeputyGrant
+
+        now = self.context["now"]
+        rows = [{"id": case.owner_id, "username": case.owner.username, "relation": "owner"}]
+        grants = (
+            DeputyGrant.objects.filter(
+                principal_id=case.owner_id,
+                valid_from__lte=now,
+                valid_until__gt=now,
+                revoked_at__isnull=True,
+            )
+            .select_related("deputy")
+            .order_by("deputy__username")
+        )
+        rows += [
+            {"id": g.deputy_id, "username": g.deputy.username, "relation": "deputy"} for g in grants
+        ]
+        return rows
+
+    @extend_schema_field(HouseholdOut(allow_null=True))
+    def get_household(self, case: Case) -> dict[str, Any] | None:
+        if case.household_id is None or case.pk not in self.context.get("content_case_ids", ()):
+            return None
+        members = case.household.memberships.order_by("pk")
+        return {
+            "id": case.household_id,
+            "members": HouseholdMemberOut(members, many=True).data,
+        }
+
+
+class EventOut(serializers.Serializer):
+    seq = serializers.IntegerField()
+    occurred_at = serializers.DateTimeField()
+    actor = serializers.IntegerField(source="actor_id", allow_null=True)
+    actor_role = serializers.CharField()
+    event_type = serializers.CharField()
+    object_type = serializers.CharField()
+    object_id = serializers.CharField()
+    transition = serializers.CharField()
+    from_state = serializers.CharField()
+    to_state = serializers.CharField()
+    reason = serializers.CharField()
+    data = serializers.JSONField()
+    prev_hash = serializers.CharField()
+    hash = serializers.CharField()
+
+
+class ConsentOut(serializers.ModelSerializer):
+    class Meta:
+        model = Consent
+        fields = [
+            "id",
+            "scope",
+            "recipient",
+            "form",
+            "language",
+            "interpreter",
+            "given_at",
+            "valid_until",
+            "withdrawn_at",
+        ]
+
+
+class ConsultationOut(serializers.ModelSerializer):
+    form = KeyField()
+    setting = KeyField()
+    topics = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Consultation
+        fields = [
+            "id",
+            "held_on",
+            "duration_minutes",
+            "form",
+            "setting",
+            "topics",
+            "participants",
+            "status",
+            "interpreter",
+            "notes",
+            "recorded_by",
+            "recorded_at",
+        ]
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_topics(self, consultation: Consultation) -> list[str]:
+        """Topic keys in catalogue order."""
+        topics = sorted(consultation.topics.all(), key=lambda t: (t.order, t.key))
+        return [topic.key for topic in topics]
+
+
+class AssessmentItemOut(serializers.ModelSerializer):
+    field_of_action = KeyField()
+
+    class Meta:
+        model = AssessmentItem
+        fields = [
+            "field_of_action",
+            "need_level",
+            "situation",
+            "resources",
+            "client_wishes",
+            "priority",
+        ]
+
+
+class AssessmentOut(serializers.ModelSerializer):
+    items = AssessmentItemOut(many=True)
+
+    class Meta:
+        model = Assessment
+        fields = ["id", "assessed_on", "interpreter_language", "items"]
+
+
+class MeasureOut(serializers.ModelSerializer):
+    class Meta:
+        model = Measure
+        fields = ["id", "description", "responsible", "due_date", "done_at", "referral"]
+
+
+class GoalOut(serializers.ModelSerializer):
+    field_of_action = KeyField()
+    measures = MeasureOut(many=True)
+
+    class Meta:
+        model = Goal
+        fields = [
+            "id",
+            "field_of_action",
+            "title",
+            "success_criterion",
+            "target_date",
+            "priority",
+            "status",
+            "agreed_at",
+            "closed_at",
+            "outcome_note",
+            "measures",
+        ]
+
+
+class ReviewOut(serializers.ModelSerializer):
+    version = serializers.IntegerField(source="plan.version")
+
+    class Meta:
+        model = PlanReview
+        fields = ["version", "reviewed_on", "participants", "notes"]
+
+
+class PlanOut(serializers.ModelSerializer):
+    goals = GoalOut(many=True)
+    reviews = serializers.SerializerMethodField()
+
+    class Meta:
+        model = IntegrationPlan
+        fields = [
+            "id",
+            "version",
+            "status",
+            "created_at",
+            "agreed_at",
+            "agreement_form",
+            "agreement_language",
+            "interpreter",
+            "copy_handed_over",
+            "next_review_at",
+            "goals",
+            "reviews",
+        ]
+
+    @extend_schema_field(ReviewOut(many=True))
+    def get_reviews(self, plan: IntegrationPlan) -> list[dict[str, Any]]:
+        reviews = PlanReview.objects.filter(plan__case_id=plan.case_id).select_related("plan")
+        return ReviewOut(reviews.order_by("plan__version"), many=True).data
+
+
+class ReferralOut(serializers.ModelSerializer):
+    target_service = KeyField()
+    topic = KeyField()
+
+    class Meta:
+        model = Referral
+        fields = [
+            "id",
+            "referred_on",
+            "target_service",
+            "topic",
+            "organisation",
+            "mode",
+            "is_final",
+            "outcome",
+            "outcome_date",
+        ]
+
+
+class ExtensionRequestOut(serializers.ModelSerializer):
+    """A request; the justification text only for the case's own managers
+    (the approving supervisor sees the reason category and dates)."""
+
+    reason = KeyField()
+    justification = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ExtensionRequest
+        fields = [
+            "id",
+            "case",
+            "reason",
+            "months",
+            "justification",
+            "status",
+            "requested_by",
+            "created_at",
+            "submitted_at",
+            "decided_by",
+            "decided_at",
+            "decision_note",
+            "resulting_effective_end",
+        ]
+
+    def get_justification(self, request: ExtensionRequest) -> str | None:
+        if request.case_id in self.context.get("content_case_ids", ()):
+            return request.justification
+        return None
+
+
+class NetworkContactOut(serializers.ModelSerializer):
+    category = KeyField()
+
+    class Meta:
+        model = NetworkContact
+        fields = [
+            "id",
+            "contact_date",
+            "category",
+            "organisation",
+            "format",
+            "topic",
+            "duration_minutes",
+        ]
+
+
+# --- serializers: input (shape only; rules live in the services) ---------------
+
+
+class ConsentIn(serializers.Serializer):
+    scope = serializers.ChoiceField(Consent.Scope.choices)
+    form = serializers.ChoiceField(Consent.Form.choices)
+    language = serializers.CharField(max_length=50)
+    interpreter = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    recipient = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    given_at = serializers.DateTimeField(required=False)
+    valid_until = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class ConsultationIn(serializers.Serializer):
+    held_on = serializers.DateField()
+    duration_minutes = serializers.IntegerField(min_value=1, max_value=720)
+    form = serializers.CharField(max_length=50)
+    topics = serializers.ListField(
+        child=serializers.CharField(max_length=50), min_length=1, max_length=17
+    )
+    setting = serializers.CharField(max_length=50, default="individual")
+    status = serializers.ChoiceField(
+        Consultation.Status.choices, default=Consultation.Status.COMPLETED
+    )
+    participants = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), required=False, max_length=30
+    )
+    interpreter = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    notes = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+
+
+class AssessmentItemIn(serializers.Serializer):
+    field_of_action = serializers.CharField(max_length=50)
+    need_level = serializers.ChoiceField(NeedLevel.choices)
+    situation = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+    resources = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+    client_wishes = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+
+
+class AssessmentIn(serializers.Serializer):
+    assessed_on = serializers.DateField()
+    interpreter_language = serializers.CharField(max_length=50, required=False, allow_blank=True)
+    items = AssessmentItemIn(many=True, allow_empty=False)
+
+
+class GoalIn(serializers.Serializer):
+    field_of_action = serializers.CharField(max_length=50)
+    title = serializers.CharField(max_length=300)
+    success_criterion = serializers.CharField(max_length=300)
+    target_date = serializers.DateField()
+    priority = serializers.IntegerField(min_value=1, max_value=3, default=2)
+
+
+class GoalPatch(serializers.Serializer):
+    status = serializers.ChoiceField(GoalStatus.choices, required=False)
+    outcome_note = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+
+
+class MeasureIn(serializers.Serializer):
+    description = serializers.CharField(max_length=300)
+    responsible = serializers.ChoiceField(Measure.Responsible.choices)
+    due_date = serializers.DateField(required=False, allow_null=True)
+
+
+class ReferralIn(serializers.Serializer):
+    referred_on = serializers.DateField()
+    target_service = serializers.CharField(max_length=50)
+    topic = serializers.CharField(max_length=50, required=False, allow_null=True)
+    mode = serializers.ChoiceField(Referral.Mode.choices)
+    is_final = serializers.BooleanField(default=False)
+    organisation = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    outcome = serializers.ChoiceField(Referral.Outcome.choices, default=Referral.Outcome.PENDING)
+
+
+class ReferralPatch(serializers.Serializer):
+    outcome = serializers.ChoiceField(Referral.Outcome.choices)
+    outcome_date = serializers.DateField(required=False, allow_null=True)
+    is_final = serializers.BooleanField(required=False)
+
+
+class ExtensionRequestIn(serializers.Serializer):
+    reason = serializers.CharField(max_length=50)
+    months = serializers.IntegerField(min_value=1, max_value=12)
+    justification = serializers.CharField(max_length=5000)
+
+
+class DecisionIn(serializers.Serializer):
+    note = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
+
+
+class NetworkContactIn(serializers.Serializer):
+    contact_date = serializers.DateField()
+    category = serializers.CharField(max_length=50)
+    organisation = serializers.CharField(max_length=200)
+    format = serializers.ChoiceField(NetworkContact.Format.choices)
+    topic = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    duration_minutes = serializers.IntegerField(
+        min_value=1, max_value=720, required=False, allow_null=True
+    )
+
+
+def _valid(
+    serializer_class: type[serializers.Serializer], request: Request, partial: bool = False
+) -> dict[str, Any]:
+    serializer = serializer_class(data=request.data, partial=partial)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+# --- views -------------------------------------------------------------------------
+
+CASE_ERRORS = error_responses(400, 401, 403, 404, 409)
+READ_ERRORS = error_responses(401, 403, 404)
+
+
+class AuthTokenView(APIView):
+    """Exchange user name and password for an API token."""
+
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        request=AuthTokenSerializer,
+        responses={
+            200: inline_serializer("Token", {"token": serializers.CharField()}),
+            **error_responses(400),
+        },
+        auth=[],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = AuthTokenSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        token, _created = Token.objects.get_or_create(user=serializer.validated_data["user"])
+        return Response({"token": token.key})
+
+
+class CatalogueListView(APIView):
+    @extend_schema(
+        responses={
+            200: inline_serializer(
+                "Catalogues",
+                {name: CatalogueEntryOut(many=True) for name in Catalogue.values},
+            ),
+            **READ_ERRORS,
+        },
+    )
+    def get(self, request: Request) -> Response:
+        """All catalogues with their keys and German/English labels, in order."""
+        result: dict[str, list[dict[str, Any]]] = {name: [] for name in Catalogue.values}
+        entries = CatalogueEntry.objects.order_by("catalogue", "order", "key")
+        for entry in entries:
+            result[entry.catalogue].append(CatalogueEntryOut(entry).data)
+        return Response(result)
+
+
+class CaseFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=CaseStatus.choices)
+    assignee = django_filters.NumberFilter(field_name="owner_id")
+    due_before = django_filters.DateFilter(
+        method="filter_due_before", label="next review or period end before"
+    )
+
+    class Meta:
+        model = Case
+        fields = ["status", "assignee", "due_before"]
+
+    def filter_due_before(self, queryset: QuerySet[Case], name: str, value: Any) -> QuerySet[Case]:
+        return queryset.filter(Q(next_review_at__lt=value) | Q(effective_end__lt=value))
+
+
+def _content_ids(request: Request, cases: list[Case], now: Any) -> set[int]:
+    return {
+        case.pk
+        for case in cases
+        if case_relations(user=request.user, case=case, now=now) & CONTENT_READERS
+    }
+
+
+class CaseListView(GenericAPIView):
+    serializer_class = CaseOut
+    filterset_class = CaseFilter
+    filter_backends = [django_filters.rest_framework.DjangoFilterBackend]
+
+    def get_queryset(self) -> QuerySet[Case]:
+        return case_list_for_user(user=self.request.user, now=timezone.now()).select_related(
+            "person",
+            "person__residence_status",
+            "person__benefit_status",
+            "person__accommodation_stage",
+            "closure_reason",
+        )
+
+    @extend_schema(responses={200: CaseOut(many=True), **READ_ERRORS})
+    def get(self, request: Request) -> Response:
+        """The caller's visible cases (filters: status, assignee, due_before)."""
+        now = timezone.now()
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        content = _content_ids(request, page, now)
+        if content:
+            read_accesses_record(
+                user=request.user, case_ids=sorted(content), view="api:case-list", now=now
+            )
+        data = CaseOut(page, many=True, context={"content_case_ids": content}).data
+        return self.get_paginated_response(data)
+
+
+def _detail(request: Request, case: Case) -> dict[str, Any]:
+    now = timezone.now()
+    case.refresh_from_db()
+    context = {
+        "request": request,
+        "now": now,
+        "content_case_ids": _content_ids(request, [case], now),
+    }
+    return CaseDetailOut(case, context=context).data
+
+
+class CaseDetailView(APIView):
+    @extend_schema(responses={200: CaseDetailOut, **READ_ERRORS})
+    def get(self, request: Request, case_id: int) -> Response:
+        """A case with its clock and the transitions the caller may fire now."""
+        case = _case_for(
+            request, case_id, "api:case-detail", CONTENT_READERS | {SUPERVISOR, AUDITOR, DPO}
+        )
+        return Response(_detail(request, case))
+
+
+class CaseTransitionView(APIView):
+    @extend_schema(
+        request=inline_serializer("TransitionArguments", {}),
+        responses={200: CaseDetailOut, **CASE_ERRORS},
+        description="Fire a transition; its arguments go in the body (DOMAIN.md §14.1).",
+    )
+    def post(self, request: Request, case_id: int, name: str) -> Response:
+        args = request.data if isinstance(request.data, dict) else None
+        if args is None or not all(isinstance(key, str) for key in args):
+            raise services.InvalidArguments(_("The body must be a JSON object."))
+        reserved = RESERVED_ARGUMENTS & set(args)
+        if reserved:
+            raise services.InvalidArguments(
+                _("Some values are not valid."),
+                fields={key: [_("Not an argument of a transition.")] for key in reserved},
+            )
+        now = timezone.now()
+        case = case_get_for_user(
+            user=request.user, case_id=case_id, now=now, view="api:case-transition"
+        )
+        case = services.case_transition(
+            case=case, name=name, actor=request.user, now=now, **dict(args)
+        )
+        return Response(_detail(request, case))
+
+
+class CaseHistoryView(APIView):
+    @extend_schema(responses={200: EventOut(many=True), **READ_ERRORS})
+    def get(self, request: Request, case_id: int) -> Response:
+        """The case's audit events in order (managers, auditors, DPO)."""
+        case = _case_for(request, case_id, "api:case-history", HISTORY_READERS)
+        return Response(EventOut(case_events(case_id=case.pk), many=True).data)
+
+
+class CaseScopedListCreate(GenericAPIView):
+    """A list of one case's records, and creating one through a service."""
+
+    view_name = ""
+
+    def case(self, request: Request, case_id: Any) -> Case:
+        return _case_for(request, case_id, f"api:{self.view_name}", CONTENT_READERS)
+
+    def listed(self, request: Request, queryset: QuerySet[Any], out: type) -> Response:
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(out(page, many=True).data)
+
+
+class ConsentListView(CaseScopedListCreate):
+    view_name = "consents"
+    serializer_class = ConsentOut
+
+    @extend_schema(responses={200: ConsentOut(many=True), **READ_ERRORS})
+    def get(self, request: Request, case_id: int) -> Response:
+        """The consents the person gave (and withdrew) for this case."""
+        case = self.case(request, case_id)
+        return self.listed(request, case.consents.order_by("-given_at", "-pk"), ConsentOut)
+
+    @extend_schema(request=ConsentIn, responses={201: ConsentOut, **CASE_ERRORS})
+    def post(self, request: Request, case_id: int) -> Response:
+        """Record a consent (Art. 7 DSGVO: documented, in the person's language)."""
+        case = self.case(request, case_id)
+        data = _valid(ConsentIn, request)
+        consent = services.consent_record(case=case, actor=request.user, now=timezone.now(), **data)
+        return Response(ConsentOut(consent).data, status=status.HTTP_201_CREATED)
+
+
+class ConsentWithdrawView(APIView):
+    @extend_schema(request=None, responses={200: ConsentOut, **CASE_ERRORS})
+    def post(self, request: Request, case_id: int, consent_id: int) -> Response:
+        """Record that a consent was withdrawn. Withdrawing the consent to case
+        processing itself is the transition `withdraw_consent`."""
+        case = _case_for(request, case_id, "api:consent", CONTENT_READERS)
+        consent = _object_or_404(case.consents.all(), consent_id)
+        consent = services.consent_withdraw(consent=consent, actor=request.user, now=timezone.now())
+        return Response(ConsentOut(consent).data)
+
+
+class ConsultationListView(CaseScopedListCreate):
+    view_name = "consultations"
+    serializer_class = ConsultationOut
+
+    @extend_schema(responses={200: ConsultationOut(many=True), **READ_ERRORS})
+    def get(self, request: Request, case_id: int) -> Response:
+        case = self.case(request, case_id)
+        consultations = (
+            case.consultations.select_related("form", "setting")
+            .prefetch_related("topics", "participants")
+            .order_by("-held_on", "-pk")
+        )
+        return self.listed(request, consultations, ConsultationOut)
+
+    @extend_schema(request=ConsultationIn, responses={201: ConsultationOut, **CASE_ERRORS})
+    def post(self, request: Request, case_id: int) -> Response:
+        case = self.case(request, case_id)
+        data = _valid(ConsultationIn, request)
+        consultation = services.consultation_record(
+            case=case,
+            actor=request.user,
+            now=timezone.now(),
+            held_on=data["held_on"],
+            duration_minutes=data["duration_minutes"],
+            form=data["form"],
+            topics=data["topics"],
+            setting=data["setting"],
+            status=data["status"],
+            participant_ids=data.get("participants", []),
+            interpreter=data.get("interpreter", ""),
+            notes=data.get("notes", ""),
+        )
+        return Response(ConsultationOut(consultation).data, status=status.HTTP_201_CREATED)
+
+
+class AssessmentView(APIView):
+    @extend_schema(responses={200: AssessmentOut, **READ_ERRORS})
+    def get(self, request: Request, case_id: int) -> Response:
+        """The latest needs assessment."""
+        case = _case_for(request, case_id, "api:assessment", CONTENT_READERS)
+        assessment = (
+            Assessment.objects.filter(case=case)
+            .prefetch_related(
+                Prefetch(
+                    "items", AssessmentItem.objects.select_related("field_of_action").order_by("pk")
+                )
+            )
+            .order_by("-assessed_on", "-pk")
+            .first()
+        )
+        if assessment is None:
+            raise NotFound(_("No needs assessment has been recorded yet."))
+        return Response(AssessmentOut(assessment).data)
+
+    @extend_schema(request=AssessmentIn, responses={200: AssessmentOut, **CASE_ERRORS})
+    def put(self, request: Request, case_id: int) -> Response:
+        """Record the needs assessment (each PUT is a re-assessment)."""
+        case = _case_for(request, case_id, "api:assessment", CONTENT_READERS)
+        data = _valid(AssessmentIn, request)
+        assessment = services.assessment_record(
+            case=case,
+            actor=request.user,
+            now=timezone.now(),
+            assessed_on=data["assessed_on"],
+            items=[dict(item) for item in data["items"]],
+            interpreter_language=data.get("interpreter_language", ""),
+        )
+        return Response(AssessmentOut(assessment).data)
+
+
+def _current_plan(case: Case) -> IntegrationPlan:
+    plan = (
+        IntegrationPlan.objects.filter(case=case)
+        .prefetch_related(
+            Prefetch(
+                "goals",
+                Goal.objects.select_related("field_of_action")
+                .prefetch_related("measures")
+                .order_by("pk"),
+            )
+        )
+        .order_by("-version")
+        .first()
+    )
+    if plan is None:
+        raise NotFound(_("This case has no Integrationsplan yet."))
+    return plan
+
+
+class PlanView(APIView):
+    @extend_schema(responses={200: PlanOut, **READ_ERRORS})
+    def get(self, request: Request, case_id: int) -> Response:
+        """The current plan version with goals, steps and review history."""
+        case = _case_for(request, case_id, "api:plan", CONTENT_READERS)
+        return Response(PlanOut(_current_plan(case)).data)
+
+
+class GoalListView(CaseScopedListCreate):
+    view_name = "goals"
+    serializer_class = GoalOut
+
+    @extend_schema(responses={200: GoalOut(many=True), **READ_ERRORS})
+    def get(self, request: Request, case_id: int) -> Response:
+        plan = _current_plan(self.case(request, case_id))
+        return self.listed(request, plan.goals.all(), GoalOut)
+
+    @extend_schema(request=GoalIn, responses={201: GoalOut, **CASE_ERRORS})
+    def post(self, request: Request, case_id: int) -> Response:
+        case = self.case(request, case_id)
+        data = _valid(GoalIn, request)
+        goal = services.goal_add(case=case, actor=request.user, now=timezone.now(), **data)
+        return Response(GoalOut(goal).data, status=status.HTTP_201_CREATED)
+
+
+def _goal_of(case: Case, goal_id: Any) -> Goal:
+    return _object_or_404(Goal.objects.filter(plan__case=case), goal_id)
+
+
+class GoalDetailView(APIView):
+    @extend_schema(request=GoalPatch, responses={200: GoalOut, **CASE_ERRORS})
+    def patch(self, request: Request, case_id: int, goal_id: int) -> Response:
+        """Change a goal's status or outcome."""
+        case = _case_for(request, case_id, "api:goal", CONTENT_READERS)
+        goal = _goal_of(case, goal_id)
+        data = _valid(GoalPatch, request)
+        goal = services.goal_update(goal=goal, actor=request.user, now=timezone.now(), **data)
+        return Response(GoalOut(goal).data)
+
+
+class MeasureListView(APIView):
+    @extend_schema(request=MeasureIn, responses={201: MeasureOut, **CASE_ERRORS})
+    def post(self, request: Request, case_id: int, goal_id: int) -> Response:
+        """Add a step to a goal of the current plan."""
+        case = _case_for(request, case_id, "api:measures", CONTENT_READERS)
+        goal = _goal_of(case, goal_id)
+        data = _valid(MeasureIn, request)
+        measure = services.measure_add(goal=goal, actor=request.user, now=timezone.now(), **data)
+        return Response(MeasureOut(measure).data, status=status.HTTP_201_CREATED)
+
+
+class ReferralListView(CaseScopedListCreate):
+    view_name = "referrals"
+    serializer_class = ReferralOut
+
+    @extend_schema(responses={200: ReferralOut(many=True), **READ_ERRORS})
+    def get(self, request: Request, case_id: int) -> Response:
+        case = self.case(request, case_id)
+        referrals = case.referrals.select_related("target_service", "topic").order_by("-pk")
+        return self.listed(request, referrals, ReferralOut)
+
+    @extend_schema(request=ReferralIn, responses={201: ReferralOut, **CASE_ERRORS})
+    def post(self, request: Request, case_id: int) -> Response:
+        case = self.case(request, case_id)
+        data = _valid(ReferralIn, request)
+        referral = services.referral_record(
+            case=case, actor=request.user, now=timezone.now(), **data
+        )
+        return Response(ReferralOut(referral).data, status=status.HTTP_201_CREATED)
+
+
+class ReferralDetailView(APIView):
+    @extend_schema(request=ReferralPatch, responses={200: ReferralOut, **CASE_ERRORS})
+    def patch(self, request: Request, case_id: int, referral_id: int) -> Response:
+        """Record a referral's outcome."""
+        case = _case_for(request, case_id, "api:referral", CONTENT_READERS)
+        referral = _object_or_404(case.referrals.all(), referral_id)
+        data = _valid(ReferralPatch, request)
+        referral = services.referral_update(
+            referral=referral, actor=request.user, now=timezone.now(), **data
+        )
+        return Response(ReferralOut(referral).data)
+
+
+class CaseExtensionRequestView(APIView):
+    @extend_schema(request=ExtensionRequestIn, responses={201: ExtensionRequestOut, **CASE_ERRORS})
+    def post(self, request: Request, case_id: int) -> Response:
+        """Submit an extension of the consultation period (1-12 months)."""
+        case = _case_for(request, case_id, "api:extension-request", CONTENT_READERS)
+        data = _valid(ExtensionRequestIn, request)
+        extension = services.extension_request_submit(
+            case=case, actor=request.user, now=timezone.now(), **data
+        )
+        return Response(
+            ExtensionRequestOut(extension, context={"content_case_ids": {case.pk}}).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class ExtensionRequestFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=ExtensionStatus.choices)
+
+    class Meta:
+        model = ExtensionRequest
+        fields = ["status"]
+
+
+class ExtensionRequestListView(GenericAPIView):
+    serializer_class = ExtensionRequestOut
+    filterset_class = ExtensionRequestFilter
+    filter_backends = [django_filters.rest_framework.DjangoFilterBackend]
+
+    def get_queryset(self) -> QuerySet[ExtensionRequest]:
+        return (
+            extension_requests_visible_to(user=self.request.user, now=timezone.now())
+            .select_related("reason", "case", "case__owner")
+            .order_by("-pk")
+        )
+
+    @extend_schema(responses={200: ExtensionRequestOut(many=True), **READ_ERRORS})
+    def get(self, request: Request) -> Response:
+        """Extension requests of the caller's visible cases (filter: status)."""
+        now = timezone.now()
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        content = _content_ids(request, [r.case for r in page], now)
+        data = ExtensionRequestOut(page, many=True, context={"content_case_ids": content}).data
+        return self.get_paginated_response(data)
+
+
+class ExtensionDecisionView(APIView):
+    approve = True
+
+    @extend_schema(request=DecisionIn, responses={200: ExtensionRequestOut, **CASE_ERRORS})
+    def post(self, request: Request, request_id: int) -> Response:
+        data = _valid(DecisionIn, request)
+        try:
+            pk = int(request_id)
+        except (TypeError, ValueError):
+            raise NotFound(_("This extension request does not exist.")) from None
+        decide = (
+            services.extension_request_approve
+            if self.approve
+            else services.extension_request_reject
+        )
+        extension = decide(request=pk, actor=request.user, now=timezone.now(), note=data["note"])
+        return Response(ExtensionRequestOut(extension).data)
+
+
+class NetworkContactListView(GenericAPIView):
+    serializer_class = NetworkContactOut
+
+    def get_queryset(self) -> QuerySet[NetworkContact]:
+        return network_contacts_of(user=self.request.user).select_related("category")
+
+    @extend_schema(responses={200: NetworkContactOut(many=True), **READ_ERRORS})
+    def get(self, request: Request) -> Response:
+        """The caller's own network contacts."""
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(NetworkContactOut(page, many=True).data)
+
+    @extend_schema(request=NetworkContactIn, responses={201: NetworkContactOut, **CASE_ERRORS})
+    def post(self, request: Request) -> Response:
+        data = _valid(NetworkContactIn, request)
+        contact = services.network_contact_record(actor=request.user, now=timezone.now(), **data)
+        return Response(NetworkContactOut(contact).data, status=status.HTTP_201_CREATED)
+
+
+class TaskOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    case = serializers.IntegerField()
+    title = serializers.CharField()
+    due_at = serializers.DateTimeField(allow_null=True)
+
+
+class TaskListView(GenericAPIView):
+    """The caller's open workflow tasks. The guided workflow (viewflow) is
+    not built yet, so the list is empty until it is."""
+
+    serializer_class = TaskOut
+
+    @extend_schema(responses={200: TaskOut(many=True), **READ_ERRORS})
+    def get(self, request: Request) -> Response:
+        self.paginate_queryset([])
+        return self.get_paginated_response([])

@@ -1,0 +1,68 @@
+"""URLs of the case part of API v1 (mounted under /api/v1/)."""
+
+from django.urls import path
+
+from cases import api
+
+urlpatterns = [
+    path("auth/token/", api.AuthTokenView.as_view(), name="api-token"),
+    path("catalogues/", api.CatalogueListView.as_view(), name="api-catalogues"),
+    path("cases/", api.CaseListView.as_view(), name="api-cases"),
+    path("cases/<int:case_id>/", api.CaseDetailView.as_view(), name="api-case"),
+    path(
+        "cases/<int:case_id>/transitions/<slug:name>/",
+        api.CaseTransitionView.as_view(),
+        name="api-case-transition",
+    ),
+    path("cases/<int:case_id>/history/", api.CaseHistoryView.as_view(), name="api-case-history"),
+    path("cases/<int:case_id>/consents/", api.ConsentListView.as_view(), name="api-consents"),
+    path(
+        "cases/<int:case_id>/consents/<int:consent_id>/withdraw/",
+        api.ConsentWithdrawView.as_view(),
+        name="api-consent-withdraw",
+    ),
+    path(
+        "cases/<int:case_id>/consultations/",
+        api.ConsultationListView.as_view(),
+        name="api-consultations",
+    ),
+    path("cases/<int:case_id>/assessment/", api.AssessmentView.as_view(), name="api-assessment"),
+    path("cases/<int:case_id>/plan/", api.PlanView.as_view(), name="api-plan"),
+    path("cases/<int:case_id>/plan/goals/", api.GoalListView.as_view(), name="api-goals"),
+    path(
+        "cases/<int:case_id>/plan/goals/<int:goal_id>/",
+        api.GoalDetailView.as_view(),
+        name="api-goal",
+    ),
+    path(
+        "cases/<int:case_id>/plan/goals/<int:goal_id>/measures/",
+        api.MeasureListView.as_view(),
+        name="api-measures",
+    ),
+    path("cases/<int:case_id>/referrals/", api.ReferralListView.as_view(), name="api-referrals"),
+    path(
+        "cases/<int:case_id>/referrals/<int:referral_id>/",
+        api.ReferralDetailView.as_view(),
+        name="api-referral",
+    ),
+    path(
+        "cases/<int:case_id>/extension-requests/",
+        api.CaseExtensionRequestView.as_view(),
+        name="api-case-extension-requests",
+    ),
+    path(
+        "extension-requests/", api.ExtensionRequestListView.as_view(), name="api-extension-requests"
+    ),
+    path(
+        "extension-requests/<int:request_id>/approve/",
+        api.ExtensionDecisionView.as_view(approve=True),
+        name="api-extension-approve",
+    ),
+    path(
+        "extension-requests/<int:request_id>/reject/",
+        api.ExtensionDecisionView.as_view(approve=False),
+        name="api-extension-reject",
+    ),
+    path("network-contacts/", api.NetworkContactListView.as_view(), name="api-network-contacts"),
+    path("tasks/", api.TaskListView.as_view(), name="api-tasks"),
+]
