@@ -389,8 +389,10 @@ def _save(obj: Any, fields: Iterable[str], *, expected_status: str) -> None:
 
 
 def _plan_set_status(plan: IntegrationPlan, status: str, **fields: Any) -> None:
-    """Write a plan's status (and fields) with one UPDATE; no `.status =`
-    assignment anywhere, so a lint can forbid them."""
+    """Write a plan's status (and fields) with one UPDATE.
+
+    Statuses are never assigned as attributes, so a lint can forbid that.
+    """
     IntegrationPlan.objects.filter(pk=plan.pk).update(status=status, **fields)
 
 
