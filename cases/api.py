@@ -23,6 +23,11 @@ from drf_spectacular.utils import (
 from rest_framework import serializers, status
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
+from rest_framework.decorators import (
+    api_view,
+    authentication_classes,
+    permission_classes,
+)
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -1046,3 +1051,12 @@ class TaskListView(GenericAPIView):
     def get(self, request: Request) -> Response:
         self.paginate_queryset([])
         return self.get_paginated_response([])
+
+
+@extend_schema(exclude=True)
+@api_view(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
+@permission_classes([AllowAny])
+@authentication_classes([])
+def not_found(request: Request) -> Response:
+    """Answer unknown API paths in the API's error format."""
+    raise NotFound(_("There is no such API path."))

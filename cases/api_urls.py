@@ -1,6 +1,6 @@
 """URLs of the case part of API v1 (mounted under /api/v1/)."""
 
-from django.urls import path
+from django.urls import path, re_path
 
 from cases import api
 
@@ -8,45 +8,45 @@ urlpatterns = [
     path("auth/token/", api.AuthTokenView.as_view(), name="api-token"),
     path("catalogues/", api.CatalogueListView.as_view(), name="api-catalogues"),
     path("cases/", api.CaseListView.as_view(), name="api-cases"),
-    path("cases/<int:case_id>/", api.CaseDetailView.as_view(), name="api-case"),
+    path("cases/<str:case_id>/", api.CaseDetailView.as_view(), name="api-case"),
     path(
-        "cases/<int:case_id>/transitions/<slug:name>/",
+        "cases/<str:case_id>/transitions/<slug:name>/",
         api.CaseTransitionView.as_view(),
         name="api-case-transition",
     ),
-    path("cases/<int:case_id>/history/", api.CaseHistoryView.as_view(), name="api-case-history"),
-    path("cases/<int:case_id>/consents/", api.ConsentListView.as_view(), name="api-consents"),
+    path("cases/<str:case_id>/history/", api.CaseHistoryView.as_view(), name="api-case-history"),
+    path("cases/<str:case_id>/consents/", api.ConsentListView.as_view(), name="api-consents"),
     path(
-        "cases/<int:case_id>/consents/<int:consent_id>/withdraw/",
+        "cases/<str:case_id>/consents/<str:consent_id>/withdraw/",
         api.ConsentWithdrawView.as_view(),
         name="api-consent-withdraw",
     ),
     path(
-        "cases/<int:case_id>/consultations/",
+        "cases/<str:case_id>/consultations/",
         api.ConsultationListView.as_view(),
         name="api-consultations",
     ),
-    path("cases/<int:case_id>/assessment/", api.AssessmentView.as_view(), name="api-assessment"),
-    path("cases/<int:case_id>/plan/", api.PlanView.as_view(), name="api-plan"),
-    path("cases/<int:case_id>/plan/goals/", api.GoalListView.as_view(), name="api-goals"),
+    path("cases/<str:case_id>/assessment/", api.AssessmentView.as_view(), name="api-assessment"),
+    path("cases/<str:case_id>/plan/", api.PlanView.as_view(), name="api-plan"),
+    path("cases/<str:case_id>/plan/goals/", api.GoalListView.as_view(), name="api-goals"),
     path(
-        "cases/<int:case_id>/plan/goals/<int:goal_id>/",
+        "cases/<str:case_id>/plan/goals/<str:goal_id>/",
         api.GoalDetailView.as_view(),
         name="api-goal",
     ),
     path(
-        "cases/<int:case_id>/plan/goals/<int:goal_id>/measures/",
+        "cases/<str:case_id>/plan/goals/<str:goal_id>/measures/",
         api.MeasureListView.as_view(),
         name="api-measures",
     ),
-    path("cases/<int:case_id>/referrals/", api.ReferralListView.as_view(), name="api-referrals"),
+    path("cases/<str:case_id>/referrals/", api.ReferralListView.as_view(), name="api-referrals"),
     path(
-        "cases/<int:case_id>/referrals/<int:referral_id>/",
+        "cases/<str:case_id>/referrals/<str:referral_id>/",
         api.ReferralDetailView.as_view(),
         name="api-referral",
     ),
     path(
-        "cases/<int:case_id>/extension-requests/",
+        "cases/<str:case_id>/extension-requests/",
         api.CaseExtensionRequestView.as_view(),
         name="api-case-extension-requests",
     ),
@@ -54,15 +54,18 @@ urlpatterns = [
         "extension-requests/", api.ExtensionRequestListView.as_view(), name="api-extension-requests"
     ),
     path(
-        "extension-requests/<int:request_id>/approve/",
+        "extension-requests/<str:request_id>/approve/",
         api.ExtensionDecisionView.as_view(approve=True),
         name="api-extension-approve",
     ),
     path(
-        "extension-requests/<int:request_id>/reject/",
+        "extension-requests/<str:request_id>/reject/",
         api.ExtensionDecisionView.as_view(approve=False),
         name="api-extension-reject",
     ),
     path("network-contacts/", api.NetworkContactListView.as_view(), name="api-network-contacts"),
     path("tasks/", api.TaskListView.as_view(), name="api-tasks"),
 ]
+
+# Anything else under /api/v1/ is a JSON 404 too, never Django's HTML page.
+urlpatterns.append(re_path(r"^.*$", api.not_found))
