@@ -50,3 +50,11 @@ def test_logout_ends_the_session(client) -> None:
 
     assert response.status_code == 302
     assert "_auth_user_id" not in client.session
+
+
+def test_start_page_of_a_signed_in_user_is_never_cached(client) -> None:
+    client.force_login(UserFactory())
+
+    response = client.get("/")
+
+    assert "no-store" in response["Cache-Control"]

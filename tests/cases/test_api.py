@@ -19,8 +19,9 @@ pytestmark = pytest.mark.django_db
 
 def client_for(user: Any) -> APIClient:
     client = APIClient()
-    response = client.post("/api/v1/auth/token/",
-                           {"username": user.username, "password": "pw-test-123"}, format="json")
+    response = client.post(
+        "/api/v1/auth/token/", {"username": user.username, "password": "pw-test-123"}, format="json"
+    )
     assert response.status_code == 200, response.content
     client.credentials(HTTP_AUTHORIZATION=f"Token {response.json()['token']}")
     return client
@@ -49,71 +50,117 @@ def test_walk_one_case_from_registered_to_closed_with_an_extension() -> None:
 
     detail = api.get(f"{url}/").json()
     assert (detail["status"], detail["allowed_transitions"]) == (
-        "REGISTERED", ["reject_ineligible", "withdraw_consent"])
+        "REGISTERED",
+        ["reject_ineligible", "withdraw_consent"],
+    )
     assert detail["person"]["family_name"] == case.person.family_name
 
-    response = api.post(f"{url}/consents/", {"scope": "CASE_PROCESSING", "form": "SIGNED_PAPER",
-                                             "language": "ar"}, format="json")
+    response = api.post(
+        f"{url}/consents/",
+        {"scope": "CASE_PROCESSING", "form": "SIGNED_PAPER", "language": "ar"},
+        format="json",
+    )
     assert response.status_code == 201
-    response = api.post(f"{url}/consultations/", {
-        "held_on": today.isoformat(), "duration_minutes": 60, "form": "outreach",
-        "topics": ["housing", "language"]}, format="json")
+    response = api.post(
+        f"{url}/consultations/",
+        {
+            "held_on": today.isoformat(),
+            "duration_minutes": 60,
+            "form": "outreach",
+            "topics": ["housing", "language"],
+        },
+        format="json",
+    )
     assert response.status_code == 201
     first = response.json()
     assert (first["form"], first["topics"]) == ("outreach", ["language", "housing"])
     assert "record_first_consultation" in api.get(f"{url}/").json()["allowed_transitions"]
 
-    detail = fire(api, case.pk, "record_first_consultation", consultation_id=first["id"],
-                  eligibility_basis="FOLLOW_UP_ACCOMMODATION", benefit_status="asylblg")
+    detail = fire(
+        api,
+        case.pk,
+        "record_first_consultation",
+        consultation_id=first["id"],
+        eligibility_basis="FOLLOW_UP_ACCOMMODATION",
+        benefit_status="asylblg",
+    )
     assert detail["status"] == "INITIAL_COUNSELLING"
     assert detail["consultation_start"] == today.isoformat()
     assert detail["allowed_transitions"] == ["withdraw_consent"]
 
-    response = api.put(f"{url}/assessment/", {"assessed_on": today.isoformat(), "items": [
-        {"field_of_action": "language", "need_level": "HIGH"},
-        {"field_of_action": "work", "need_level": "MEDIUM"}]}, format="json")
+    response = api.put(
+        f"{url}/assessment/",
+        {
+            "assessed_on": today.isoformat(),
+            "items": [
+                {"field_of_action": "language", "need_level": "HIGH"},
+                {"field_of_action": "work", "need_level": "MEDIUM"},
+            ],
+        },
+        format="json",
+    )
     assert response.status_code == 200
     assert [i["field_of_action"] for i in response.json()["items"]] == ["language", "work"]
 
     detail = fire(api, case.pk, "draft_plan")
     assert (detail["status"], detail["allowed_transitions"]) == (
-        "PLANNING", ["decline_plan", "withdraw_consent"])
+        "PLANNING",
+        ["decline_plan", "withdraw_consent"],
+    )
 
-    response = api.post(f"{url}/plan/goals/", {
-        "field_of_action": "language", "title": "B1-Kurs abschließen",
-        "success_criterion": "Zertifikat B1", "target_date": (today + timedelta(days=200))
-        .isoformat()}, format="json")
+    response = api.post(
+        f"{url}/plan/goals/",
+        {
+            "field_of_action": "language",
+            "title": "B1-Kurs abschließen",
+            "success_criterion": "Zertifikat B1",
+            "target_date": (today + timedelta(days=200)).isoformat(),
+        },
+        format="json",
+    )
     assert response.status_code == 201
     goal = response.json()
-    response = api.post(f"{url}/plan/goals/{goal['id']}/measures/", {
-        "description": "Anmeldung beim Kursträger", "responsible": "CLIENT"}, format="json")
+    response = api.post(
+        f"{url}/plan/goals/{goal['id']}/measures/",
+        {"description": "Anmeldung beim Kursträger", "responsible": "CLIENT"},
+        format="json",
+    )
     assert response.status_code == 201
     assert "agree_plan" in api.get(f"{url}/").json()["allowed_transitions"]
 
-    detail = fire(api, case.pk, "agree_plan", agreement_form="SIGNATURE",
-                  agreement_language="ar")
+    detail = fire(api, case.pk, "agree_plan", agreement_form="SIGNATURE", agreement_language="ar")
     assert detail["status"] == "ACTIVE"
     assert detail["allowed_transitions"] == [
-        "review_plan", "pause", "start_closing", "withdraw_consent"]
+        "review_plan",
+        "pause",
+        "start_closing",
+        "withdraw_consent",
+    ]
     plan = api.get(f"{url}/plan/").json()
     assert (plan["version"], plan["status"], plan["goals"][0]["status"]) == (1, "AGREED", "AGREED")
 
-    response = api.post(f"{url}/extension-requests/", {
-        "reason": "illiteracy", "months": 6, "justification": "Alphabetisierung dauert an"},
-        format="json")
+    response = api.post(
+        f"{url}/extension-requests/",
+        {"reason": "illiteracy", "months": 6, "justification": "Alphabetisierung dauert an"},
+        format="json",
+    )
     assert response.status_code == 201
     extension_id = response.json()["id"]
     lead_api = client_for(lead)
     pending = lead_api.get("/api/v1/extension-requests/?status=SUBMITTED").json()
     assert [(r["id"], r["justification"]) for r in pending["results"]] == [(extension_id, None)]
-    response = lead_api.post(f"/api/v1/extension-requests/{extension_id}/approve/",
-                             {"note": "Nachweis liegt vor"}, format="json")
+    response = lead_api.post(
+        f"/api/v1/extension-requests/{extension_id}/approve/",
+        {"note": "Nachweis liegt vor"},
+        format="json",
+    )
     assert response.status_code == 200
     detail = api.get(f"{url}/").json()
     assert detail["effective_end"] > detail["regular_end"]
 
-    detail = fire(api, case.pk, "review_plan",
-                  goal_updates=[{"goal_id": goal["id"], "status": "ACHIEVED"}])
+    detail = fire(
+        api, case.pk, "review_plan", goal_updates=[{"goal_id": goal["id"], "status": "ACHIEVED"}]
+    )
     assert detail["status"] == "ACTIVE"
     plan = api.get(f"{url}/plan/").json()
     assert (plan["version"], plan["goals"][0]["status"]) == (2, "ACHIEVED")
@@ -121,18 +168,29 @@ def test_walk_one_case_from_registered_to_closed_with_an_extension() -> None:
 
     detail = fire(api, case.pk, "start_closing", ground="ALL_GOALS_FINAL")
     assert (detail["status"], detail["allowed_transitions"]) == (
-        "CLOSING", ["close", "withdraw_consent"])
+        "CLOSING",
+        ["close", "withdraw_consent"],
+    )
 
-    response = api.post(f"{url}/referrals/", {
-        "referred_on": today.isoformat(), "target_service": "mbe", "mode": "WRITTEN_REFERRAL",
-        "is_final": True}, format="json")
+    response = api.post(
+        f"{url}/referrals/",
+        {
+            "referred_on": today.isoformat(),
+            "target_service": "mbe",
+            "mode": "WRITTEN_REFERRAL",
+            "is_final": True,
+        },
+        format="json",
+    )
     assert response.status_code == 201
     referral = response.json()
-    response = api.post(f"{url}/transitions/close/", {"closure_reason": "goals_achieved"},
-                        format="json")
+    response = api.post(
+        f"{url}/transitions/close/", {"closure_reason": "goals_achieved"}, format="json"
+    )
     assert (response.status_code, response.json()["code"]) == (409, "referrals_open")
-    response = api.patch(f"{url}/referrals/{referral['id']}/", {"outcome": "TAKEN_UP"},
-                         format="json")
+    response = api.patch(
+        f"{url}/referrals/{referral['id']}/", {"outcome": "TAKEN_UP"}, format="json"
+    )
     assert response.status_code == 200
 
     detail = fire(api, case.pk, "close", closure_reason="goals_achieved")
@@ -156,12 +214,14 @@ def test_requester_approving_own_extension_gets_409_and_nothing_changes() -> Non
 
     case = journey_to("ACTIVE")
     api = client_for(case.owner)
-    extension_id = api.post(f"/api/v1/cases/{case.pk}/extension-requests/", {
-        "reason": "illiteracy", "months": 3, "justification": "Kurs"}, format="json").json()["id"]
+    extension_id = api.post(
+        f"/api/v1/cases/{case.pk}/extension-requests/",
+        {"reason": "illiteracy", "months": 3, "justification": "Kurs"},
+        format="json",
+    ).json()["id"]
     events = AuditEvent.objects.count()
 
-    response = api.post(f"/api/v1/extension-requests/{extension_id}/approve/", {},
-                        format="json")
+    response = api.post(f"/api/v1/extension-requests/{extension_id}/approve/", {}, format="json")
 
     assert response.status_code == 409
     assert response.json()["code"] == "self_approval"
@@ -169,13 +229,15 @@ def test_requester_approving_own_extension_gets_409_and_nothing_changes() -> Non
     assert AuditEvent.objects.count() == events
 
 
-@pytest.mark.parametrize("name", ["no_show_timeout", "period_expired", "no_contact_timeout",
-                                  "retention_elapsed"])
+@pytest.mark.parametrize(
+    "name", ["no_show_timeout", "period_expired", "no_contact_timeout", "retention_elapsed"]
+)
 def test_system_transitions_are_403_through_the_api(name: str) -> None:
     case = new_case()
 
-    response = client_for(case.owner).post(f"/api/v1/cases/{case.pk}/transitions/{name}/", {},
-                                           format="json")
+    response = client_for(case.owner).post(
+        f"/api/v1/cases/{case.pk}/transitions/{name}/", {}, format="json"
+    )
 
     assert (response.status_code, response.json()["code"]) == (403, "system_only")
 
@@ -185,15 +247,30 @@ def test_errors_have_the_api_shape() -> None:
     api = client_for(case.owner)
 
     unauthenticated = APIClient().get("/api/v1/cases/")
-    bad = api.post(f"/api/v1/cases/{case.pk}/transitions/reject_ineligible/",
-                   {"reason": "BORED"}, format="json")
-    reserved = api.post(f"/api/v1/cases/{case.pk}/transitions/pause/", {"actor": 1},
-                        format="json")
+    bad = api.post(
+        f"/api/v1/cases/{case.pk}/transitions/reject_ineligible/",
+        {"reason": "BORED"},
+        format="json",
+    )
+    reserved = api.post(f"/api/v1/cases/{case.pk}/transitions/pause/", {"actor": 1}, format="json")
     not_object = api.post(f"/api/v1/cases/{case.pk}/transitions/pause/", [1, 2], format="json")
 
     assert (unauthenticated.status_code, unauthenticated.json()["code"]) == (
-        401, "not_authenticated")
+        401,
+        "not_authenticated",
+    )
     assert bad.status_code == 400
     assert (bad.json()["code"], list(bad.json()["fields"])) == ("invalid", ["reason"])
     assert (reserved.status_code, list(reserved.json()["fields"])) == (400, ["actor"])
     assert not_object.status_code == 400
+
+
+def test_case_data_is_never_cached() -> None:
+    case = new_case()
+    api = client_for(case.owner)
+
+    response = api.get(f"/api/v1/cases/{case.pk}/")
+
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    assert "private" in response["Cache-Control"]
