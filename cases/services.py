@@ -40,6 +40,7 @@ from cases.models import (
     ExtensionStatus,
     Goal,
     GoalStatus,
+    HouseholdMembership,
     IntegrationPlan,
     Measure,
     NeedLevel,
@@ -1246,6 +1247,7 @@ def consultation_record(
             _entry(Catalogue.CONSULTATION_TOPIC, key, field_name="topics", day=day)
             for key in dict.fromkeys(topics)
         ]
+        participants = _participants(locked, participant_ids)
         consultation = Consultation.objects.create(
             case=locked,
             held_on=day,
@@ -1259,10 +1261,7 @@ def consultation_record(
             recorded_at=now,
         )
         consultation.topics.set(topic_entries)
-        participants = list(participant_ids) or [locked.person_id]
-        consultation.participants.set(
-            Person.objects.filter(pk__in=participants, traeger_id=locked.traeger_id)
-        )
+        consultation.participants.set(participants)
         _audit(
             case=locked,
             actor=actor,
@@ -1273,6 +1272,26 @@ def consultation_record(
             data={"form": form, "topics": sorted(t.key for t in topic_entries)},
         )
     return consultation
+
+
+def _participants(case: Case, participant_ids: Iterable[int]) -> list[int]:
+    """Return the consultation's participants: the case's person and members
+    of its household only. Any other id (another client, or none at all)
+    is refused alike, so the answer tells nothing about other cases."""
+    allowed = {case.person_id}
+    if case.household_id is not None:
+        allowed |= set(
+            HouseholdMembership.objects.filter(household_id=case.household_id).values_list(
+                "person_id", flat=True
+            )
+        )
+    chosen = list(dict.fromkeys(participant_ids)) or [case.person_id]
+    if not set(chosen) <= allowed:
+        raise InvalidArguments(
+            _("Some participants do not belong to this case."),
+            fields={"participants": [_("Only the person and their household members.")]},
+        )
+    return chosen
 
 
 def assessment_record(

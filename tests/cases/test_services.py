@@ -1056,3 +1056,25 @@ def test_planning_helpers_chain() -> None:
     case = to_planning(to_initial_counselling(new_case(), T0), T0)
 
     assert case.status == S.PLANNING
+
+
+def test_consultation_participants_come_only_from_the_case_and_its_household() -> None:
+    case = new_case()
+    other = new_case(owner=case.owner)
+    before = snapshot(case)
+
+    with pytest.raises(services.InvalidArguments) as excinfo:
+        services.consultation_record(
+            case=case,
+            actor=case.owner,
+            now=T0,
+            held_on=T0.date(),
+            duration_minutes=30,
+            form="office",
+            topics=["language"],
+            participant_ids=[other.person_id],
+        )
+
+    assert list(excinfo.value.fields) == ["participants"]
+    assert snapshot(case) == before
+    assert not other.person.consultations.exists()
