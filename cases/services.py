@@ -656,7 +656,13 @@ def _pre_review_plan(ctx: Ctx) -> None:
 def _goal_updates(ctx: Ctx, plan: IntegrationPlan) -> dict[int, str]:
     updates: dict[int, str] = {}
     goal_ids = set(plan.goals.values_list("pk", flat=True))
-    for item in ctx.args.get("goal_updates") or []:
+    raw_updates = ctx.args.get("goal_updates") or []
+    if not isinstance(raw_updates, list | tuple):
+        raise InvalidArguments(
+            _("A goal update is not valid."),
+            fields={"goal_updates": [_("A list of goal updates is expected.")]},
+        )
+    for item in raw_updates:
         try:
             goal_id, status = int(item["goal_id"]), item["status"]
         except (KeyError, TypeError, ValueError):
@@ -865,6 +871,7 @@ def _prep_withdraw_consent(ctx: Ctx) -> Step:
             person_id=case.person_id,
             scope=Consent.Scope.CASE_PROCESSING,
             withdrawn_at__isnull=True,
+            given_at__lte=now,
         ).update(withdrawn_at=now)
         plan = _current_plan(case)
         if plan is not None:
@@ -1151,7 +1158,7 @@ def consent_record(
             language=_text_arg(language, field_name="language", max_length=50),
             interpreter=interpreter,
             recipient=recipient,
-            given_at=given_at or now,
+            given_at=_not_in_future(given_at or now, now=now, field_name="given_at"),
             valid_until=valid_until,
             recorded_by=actor,
         )
@@ -1181,6 +1188,11 @@ def consent_withdraw(*, consent: Consent, actor: User, now: datetime) -> Consent
         row = Consent.objects.select_for_update().get(pk=consent.pk)
         if row.withdrawn_at is not None:
             raise AlreadyDecided(MESSAGES["already_decided"])
+        if row.given_at > now:
+            raise InvalidArguments(
+                _("A consent cannot be withdrawn before it was given."),
+                fields={"withdrawn_at": [_("Choose a later time.")]},
+            )
         row.withdrawn_at = now
         row.save(update_fields=["withdrawn_at"])
         _audit(
@@ -1192,6 +1204,15 @@ def consent_withdraw(*, consent: Consent, actor: User, now: datetime) -> Consent
             reason=row.scope,
         )
     return row
+
+
+def _not_in_future(moment: datetime, *, now: datetime, field_name: str) -> datetime:
+    if moment > now:
+        raise InvalidArguments(
+            _("This cannot lie in the future."),
+            fields={field_name: [_("Choose now or an earlier time.")]},
+        )
+    return moment
 
 
 def _full_clean(obj: Any, exclude: Iterable[str] = ()) -> None:
