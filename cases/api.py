@@ -12,10 +12,13 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
+from django import forms
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
+    OpenApiParameter,
     extend_schema,
     extend_schema_field,
     inline_serializer,
@@ -62,6 +65,7 @@ from cases.selectors import (
     AUDITOR,
     DEPUTY,
     DPO,
+    MAX_PK,
     OWNER,
     SUPERVISOR,
     case_get_for_user,
@@ -69,32 +73,30 @@ from cases.selectors import (
     case_relations,
     extension_requests_visible_to,
     network_contacts_of,
+    parse_pk,
 )
-from config.api import error_responses
-from config.errors import Forbidden, NotFound
+from config.api import error_responses, reject_empty_parameters
+from config.errors import NotFound
 
 CONTENT_READERS = frozenset({OWNER, DEPUTY})
 HISTORY_READERS = frozenset({OWNER, DEPUTY, AUDITOR, DPO})
 RESERVED_ARGUMENTS = frozenset({"case", "name", "actor", "now"})
 
 
-def _content_forbidden() -> Forbidden:
-    return Forbidden(_("Your role may not see the content of this case."))
-
-
 def _case_for(request: Request, case_id: Any, view: str, readers: frozenset[str]) -> Case:
-    """Load a visible case (404 otherwise), log the read, require `readers`."""
-    now = timezone.now()
-    case = case_get_for_user(user=request.user, case_id=case_id, now=now, view=view)
-    if not case_relations(user=request.user, case=case, now=now) & readers:
-        raise _content_forbidden()
-    return case
+    """Load a visible case (404 otherwise), require `readers` (403), log the read."""
+    return case_get_for_user(
+        user=request.user, case_id=case_id, now=timezone.now(), view=view, readers=readers
+    )
 
 
 def _object_or_404(queryset: QuerySet[Any], pk: Any) -> Any:
+    number = parse_pk(pk)
     try:
-        return queryset.get(pk=int(pk))
-    except (ValueError, TypeError, queryset.model.DoesNotExist):
+        if number is None:
+            raise queryset.model.DoesNotExist
+        return queryset.get(pk=number)
+    except queryset.model.DoesNotExist:
         raise NotFound(_("This object does not exist.")) from None
 
 
@@ -126,9 +128,9 @@ class CatalogueEntryOut(serializers.ModelSerializer):
 
 
 class PersonOut(serializers.ModelSerializer):
-    residence_status = KeyField()
-    benefit_status = KeyField()
-    accommodation_stage = KeyField()
+    residence_status = KeyField(allow_null=True)
+    benefit_status = KeyField(allow_null=True)
+    accommodation_stage = KeyField(allow_null=True)
 
     class Meta:
         model = Person
@@ -157,7 +159,7 @@ class PersonOut(serializers.ModelSerializer):
 class CaseOut(serializers.ModelSerializer):
     """A case as a list row; `person` only for those who may read content."""
 
-    closure_reason = KeyField()
+    closure_reason = KeyField(allow_null=True)
     person = serializers.SerializerMethodField()
 
     class Meta:
@@ -410,7 +412,7 @@ class PlanOut(serializers.ModelSerializer):
 
 class ReferralOut(serializers.ModelSerializer):
     target_service = KeyField()
-    topic = KeyField()
+    topic = KeyField(allow_null=True)
 
     class Meta:
         model = Referral
@@ -477,100 +479,131 @@ class NetworkContactOut(serializers.ModelSerializer):
 # --- serializers: input (shape only; rules live in the services) ---------------
 
 
+class StrictBooleanField(serializers.BooleanField):
+    """true or false only (DRF would also take 0, "yes", "on")."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer only (DRF would also take "5" and 5.0)."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if not isinstance(data, int) or isinstance(data, bool):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictCharField(serializers.CharField):
+    """A string that must arrive as a JSON string (DRF would turn 0 into "0")."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class ConsentIn(serializers.Serializer):
     scope = serializers.ChoiceField(Consent.Scope.choices)
     form = serializers.ChoiceField(Consent.Form.choices)
-    language = serializers.CharField(max_length=50)
-    interpreter = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    recipient = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    language = StrictCharField(max_length=50)
+    interpreter = StrictCharField(max_length=100, required=False, allow_blank=True)
+    recipient = StrictCharField(max_length=200, required=False, allow_blank=True)
     given_at = serializers.DateTimeField(required=False)
     valid_until = serializers.DateTimeField(required=False, allow_null=True)
 
 
 class ConsultationIn(serializers.Serializer):
     held_on = serializers.DateField()
-    duration_minutes = serializers.IntegerField(min_value=1, max_value=720)
-    form = serializers.CharField(max_length=50)
+    duration_minutes = StrictIntegerField(min_value=1, max_value=720)
+    form = StrictCharField(max_length=50)
     topics = serializers.ListField(
-        child=serializers.CharField(max_length=50), min_length=1, max_length=17
+        child=StrictCharField(max_length=50), min_length=1, max_length=17
     )
-    setting = serializers.CharField(max_length=50, default="individual")
+    setting = StrictCharField(max_length=50, default="individual")
     status = serializers.ChoiceField(
         Consultation.Status.choices, default=Consultation.Status.COMPLETED
     )
     participants = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), required=False, max_length=30
+        child=StrictIntegerField(min_value=1), required=False, max_length=30
     )
-    interpreter = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    notes = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+    interpreter = StrictCharField(max_length=100, required=False, allow_blank=True)
+    notes = StrictCharField(max_length=5000, required=False, allow_blank=True)
 
 
 class AssessmentItemIn(serializers.Serializer):
-    field_of_action = serializers.CharField(max_length=50)
+    field_of_action = StrictCharField(max_length=50)
     need_level = serializers.ChoiceField(NeedLevel.choices)
-    situation = serializers.CharField(max_length=5000, required=False, allow_blank=True)
-    resources = serializers.CharField(max_length=5000, required=False, allow_blank=True)
-    client_wishes = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+    situation = StrictCharField(max_length=5000, required=False, allow_blank=True)
+    resources = StrictCharField(max_length=5000, required=False, allow_blank=True)
+    client_wishes = StrictCharField(max_length=5000, required=False, allow_blank=True)
 
 
 class AssessmentIn(serializers.Serializer):
     assessed_on = serializers.DateField()
-    interpreter_language = serializers.CharField(max_length=50, required=False, allow_blank=True)
+    interpreter_language = StrictCharField(max_length=50, required=False, allow_blank=True)
     items = AssessmentItemIn(many=True, allow_empty=False)
 
 
 class GoalIn(serializers.Serializer):
-    field_of_action = serializers.CharField(max_length=50)
-    title = serializers.CharField(max_length=300)
-    success_criterion = serializers.CharField(max_length=300)
+    field_of_action = StrictCharField(max_length=50)
+    title = StrictCharField(max_length=300)
+    success_criterion = StrictCharField(max_length=300)
     target_date = serializers.DateField()
-    priority = serializers.IntegerField(min_value=1, max_value=3, default=2)
+    priority = StrictIntegerField(min_value=1, max_value=3, default=2)
 
 
 class GoalPatch(serializers.Serializer):
     status = serializers.ChoiceField(GoalStatus.choices, required=False)
-    outcome_note = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+    outcome_note = StrictCharField(max_length=5000, required=False, allow_blank=True)
 
 
 class MeasureIn(serializers.Serializer):
-    description = serializers.CharField(max_length=300)
+    description = StrictCharField(max_length=300)
     responsible = serializers.ChoiceField(Measure.Responsible.choices)
     due_date = serializers.DateField(required=False, allow_null=True)
 
 
 class ReferralIn(serializers.Serializer):
     referred_on = serializers.DateField()
-    target_service = serializers.CharField(max_length=50)
-    topic = serializers.CharField(max_length=50, required=False, allow_null=True)
+    target_service = StrictCharField(max_length=50)
+    topic = StrictCharField(max_length=50, required=False, allow_null=True)
     mode = serializers.ChoiceField(Referral.Mode.choices)
-    is_final = serializers.BooleanField(default=False)
-    organisation = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    is_final = StrictBooleanField(default=False)
+    organisation = StrictCharField(max_length=200, required=False, allow_blank=True)
     outcome = serializers.ChoiceField(Referral.Outcome.choices, default=Referral.Outcome.PENDING)
 
 
 class ReferralPatch(serializers.Serializer):
     outcome = serializers.ChoiceField(Referral.Outcome.choices)
     outcome_date = serializers.DateField(required=False, allow_null=True)
-    is_final = serializers.BooleanField(required=False)
+    is_final = StrictBooleanField(required=False)
 
 
 class ExtensionRequestIn(serializers.Serializer):
-    reason = serializers.CharField(max_length=50)
-    months = serializers.IntegerField(min_value=1, max_value=12)
-    justification = serializers.CharField(max_length=5000)
+    reason = StrictCharField(max_length=50)
+    months = StrictIntegerField(min_value=1, max_value=12)
+    justification = StrictCharField(max_length=5000)
 
 
 class DecisionIn(serializers.Serializer):
-    note = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
+    note = StrictCharField(max_length=5000, required=False, allow_blank=True, default="")
+
+
+class RejectionIn(serializers.Serializer):
+    note = StrictCharField(max_length=5000)
 
 
 class NetworkContactIn(serializers.Serializer):
     contact_date = serializers.DateField()
-    category = serializers.CharField(max_length=50)
-    organisation = serializers.CharField(max_length=200)
+    category = StrictCharField(max_length=50)
+    organisation = StrictCharField(max_length=200)
     format = serializers.ChoiceField(NetworkContact.Format.choices)
-    topic = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    duration_minutes = serializers.IntegerField(
+    topic = StrictCharField(max_length=200, required=False, allow_blank=True)
+    duration_minutes = StrictIntegerField(
         min_value=1, max_value=720, required=False, allow_null=True
     )
 
@@ -585,8 +618,9 @@ def _valid(
 
 # --- views -------------------------------------------------------------------------
 
-CASE_ERRORS = error_responses(400, 401, 403, 404, 409)
+CASE_ERRORS = error_responses(400, 401, 403, 404, 409, 415)
 READ_ERRORS = error_responses(401, 403, 404)
+LIST_ERRORS = error_responses(400, 401, 403, 404)
 
 
 class AuthTokenView(APIView):
@@ -599,7 +633,7 @@ class AuthTokenView(APIView):
         request=AuthTokenSerializer,
         responses={
             200: inline_serializer("Token", {"token": serializers.CharField()}),
-            **error_responses(400),
+            **error_responses(400, 415),
         },
         auth=[],
     )
@@ -623,15 +657,21 @@ class CatalogueListView(APIView):
     def get(self, request: Request) -> Response:
         """All catalogues with their keys and German/English labels, in order."""
         result: dict[str, list[dict[str, Any]]] = {name: [] for name in Catalogue.values}
-        entries = CatalogueEntry.objects.order_by("catalogue", "order", "key")
-        for entry in entries:
-            result[entry.catalogue].append(CatalogueEntryOut(entry).data)
+        entries = list(CatalogueEntry.objects.order_by("catalogue", "order", "key"))
+        for entry, data in zip(entries, CatalogueEntryOut(entries, many=True).data, strict=True):
+            result[entry.catalogue].append(data)
         return Response(result)
+
+
+class IdFilter(django_filters.NumberFilter):
+    """A filter on an id: whole numbers only, within the key range."""
+
+    field_class = forms.IntegerField
 
 
 class CaseFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=CaseStatus.choices)
-    assignee = django_filters.NumberFilter(field_name="owner_id")
+    assignee = IdFilter(field_name="owner_id", min_value=1, max_value=MAX_PK)
     due_before = django_filters.DateFilter(
         method="filter_due_before", label="next review or period end before"
     )
@@ -666,9 +706,18 @@ class CaseListView(GenericAPIView):
             "closure_reason",
         )
 
-    @extend_schema(responses={200: CaseOut(many=True), **READ_ERRORS})
+    @extend_schema(
+        responses={200: CaseOut(many=True), **LIST_ERRORS},
+        parameters=[
+            OpenApiParameter("assignee", OpenApiTypes.INT, description="owner's user id"),
+            OpenApiParameter(
+                "due_before", OpenApiTypes.DATE, description="next review or period end before"
+            ),
+        ],
+    )
     def get(self, request: Request) -> Response:
         """The caller's visible cases (filters: status, assignee, due_before)."""
+        reject_empty_parameters(request, ["status", "assignee", "due_before"])
         now = timezone.now()
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         content = _content_ids(request, page, now)
@@ -752,7 +801,7 @@ class ConsentListView(CaseScopedListCreate):
     view_name = "consents"
     serializer_class = ConsentOut
 
-    @extend_schema(responses={200: ConsentOut(many=True), **READ_ERRORS})
+    @extend_schema(responses={200: ConsentOut(many=True), **LIST_ERRORS})
     def get(self, request: Request, case_id: int) -> Response:
         """The consents the person gave (and withdrew) for this case."""
         case = self.case(request, case_id)
@@ -782,7 +831,7 @@ class ConsultationListView(CaseScopedListCreate):
     view_name = "consultations"
     serializer_class = ConsultationOut
 
-    @extend_schema(responses={200: ConsultationOut(many=True), **READ_ERRORS})
+    @extend_schema(responses={200: ConsultationOut(many=True), **LIST_ERRORS})
     def get(self, request: Request, case_id: int) -> Response:
         case = self.case(request, case_id)
         consultations = (
@@ -879,7 +928,7 @@ class GoalListView(CaseScopedListCreate):
     view_name = "goals"
     serializer_class = GoalOut
 
-    @extend_schema(responses={200: GoalOut(many=True), **READ_ERRORS})
+    @extend_schema(responses={200: GoalOut(many=True), **LIST_ERRORS})
     def get(self, request: Request, case_id: int) -> Response:
         plan = _current_plan(self.case(request, case_id))
         return self.listed(request, plan.goals.all(), GoalOut)
@@ -922,7 +971,7 @@ class ReferralListView(CaseScopedListCreate):
     view_name = "referrals"
     serializer_class = ReferralOut
 
-    @extend_schema(responses={200: ReferralOut(many=True), **READ_ERRORS})
+    @extend_schema(responses={200: ReferralOut(many=True), **LIST_ERRORS})
     def get(self, request: Request, case_id: int) -> Response:
         case = self.case(request, case_id)
         referrals = case.referrals.select_related("target_service", "topic").order_by("-pk")
@@ -986,9 +1035,10 @@ class ExtensionRequestListView(GenericAPIView):
             .order_by("-pk")
         )
 
-    @extend_schema(responses={200: ExtensionRequestOut(many=True), **READ_ERRORS})
+    @extend_schema(responses={200: ExtensionRequestOut(many=True), **LIST_ERRORS})
     def get(self, request: Request) -> Response:
         """Extension requests of the caller's visible cases (filter: status)."""
+        reject_empty_parameters(request, ["status"])
         now = timezone.now()
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         content = _content_ids(request, [r.case for r in page], now)
@@ -996,23 +1046,28 @@ class ExtensionRequestListView(GenericAPIView):
         return self.get_paginated_response(data)
 
 
-class ExtensionDecisionView(APIView):
-    approve = True
+def _decide(request: Request, request_id: Any, *, approve: bool) -> Response:
+    data = _valid(DecisionIn if approve else RejectionIn, request)
+    pk = parse_pk(request_id)
+    if pk is None:
+        raise NotFound(_("This extension request does not exist."))
+    decide = services.extension_request_approve if approve else services.extension_request_reject
+    extension = decide(request=pk, actor=request.user, now=timezone.now(), note=data["note"])
+    return Response(ExtensionRequestOut(extension).data)
 
+
+class ExtensionApproveView(APIView):
     @extend_schema(request=DecisionIn, responses={200: ExtensionRequestOut, **CASE_ERRORS})
-    def post(self, request: Request, request_id: int) -> Response:
-        data = _valid(DecisionIn, request)
-        try:
-            pk = int(request_id)
-        except (TypeError, ValueError):
-            raise NotFound(_("This extension request does not exist.")) from None
-        decide = (
-            services.extension_request_approve
-            if self.approve
-            else services.extension_request_reject
-        )
-        extension = decide(request=pk, actor=request.user, now=timezone.now(), note=data["note"])
-        return Response(ExtensionRequestOut(extension).data)
+    def post(self, request: Request, request_id: str) -> Response:
+        """Approve, as a supervisor of the case's team; never one's own request."""
+        return _decide(request, request_id, approve=True)
+
+
+class ExtensionRejectView(APIView):
+    @extend_schema(request=RejectionIn, responses={200: ExtensionRequestOut, **CASE_ERRORS})
+    def post(self, request: Request, request_id: str) -> Response:
+        """Reject, as a supervisor of the case's team, with a note."""
+        return _decide(request, request_id, approve=False)
 
 
 class NetworkContactListView(GenericAPIView):
@@ -1021,7 +1076,7 @@ class NetworkContactListView(GenericAPIView):
     def get_queryset(self) -> QuerySet[NetworkContact]:
         return network_contacts_of(user=self.request.user).select_related("category")
 
-    @extend_schema(responses={200: NetworkContactOut(many=True), **READ_ERRORS})
+    @extend_schema(responses={200: NetworkContactOut(many=True), **LIST_ERRORS})
     def get(self, request: Request) -> Response:
         """The caller's own network contacts."""
         page = self.paginate_queryset(self.get_queryset())
@@ -1047,7 +1102,7 @@ class TaskListView(GenericAPIView):
 
     serializer_class = TaskOut
 
-    @extend_schema(responses={200: TaskOut(many=True), **READ_ERRORS})
+    @extend_schema(responses={200: TaskOut(many=True), **LIST_ERRORS})
     def get(self, request: Request) -> Response:
         self.paginate_queryset([])
         return self.get_paginated_response([])

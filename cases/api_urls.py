@@ -55,12 +55,12 @@ urlpatterns = [
     ),
     path(
         "extension-requests/<str:request_id>/approve/",
-        api.ExtensionDecisionView.as_view(approve=True),
+        api.ExtensionApproveView.as_view(),
         name="api-extension-approve",
     ),
     path(
         "extension-requests/<str:request_id>/reject/",
-        api.ExtensionDecisionView.as_view(approve=False),
+        api.ExtensionRejectView.as_view(),
         name="api-extension-reject",
     ),
     path("network-contacts/", api.NetworkContactListView.as_view(), name="api-network-contacts"),
@@ -68,4 +68,4 @@ urlpatterns = [
 ]
 
 # Anything else under /api/v1/ is a JSON 404 too, never Django's HTML page.
-urlpatterns.append(re_path(r"^.*$", api.not_found))
+urlpatterns.append(re_path(r"^[\s\S]*$", api.not_found))

@@ -6,6 +6,7 @@ what it does not return does not exist for the caller (404, never 403).
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +17,7 @@ from accounts.models import Role, User
 from accounts.selectors import deputy_principal_ids, deputy_principals
 from audit.services import read_access_record
 from cases.models import Case, CaseStatus
-from config.errors import NotFound
+from config.errors import Forbidden, NotFound
 
 # The relations a user can have to a case; transitions name which may act.
 OWNER = "OWNER"
@@ -97,16 +98,42 @@ def case_relations(*, user: User | None, case: Case, now: datetime) -> frozenset
     return frozenset(relations)
 
 
-def case_get_for_user(*, user: Any, case_id: Any, now: datetime, view: str) -> Case:
+MAX_PK = 2**63 - 1
+
+
+def parse_pk(value: Any) -> int | None:
+    """Return `value` as a primary key, or None unless it is one.
+
+    Only plain ASCII digits count: "+1", " 1", "0_1" or Arabic-Indic digits
+    would otherwise all name object 1 through int().
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and re.fullmatch(r"[0-9]{1,19}", value):
+        number = int(value)
+    else:
+        return None
+    return number if 1 <= number <= MAX_PK else None
+
+
+def case_get_for_user(
+    *,
+    user: Any,
+    case_id: Any,
+    now: datetime,
+    view: str,
+    readers: frozenset[str] | None = None,
+) -> Case:
     """Return the case if `user` may see it, and log the read.
 
     Raises CaseNotFound when the case does not exist or is not visible: the
-    caller cannot tell the two apart.
+    caller cannot tell the two apart. With `readers`, raises Forbidden
+    (before anything is logged) unless the user stands to the case in one
+    of these relations.
     """
-    try:
-        case_pk = int(case_id)
-    except (TypeError, ValueError):
-        raise case_not_found() from None
+    case_pk = parse_pk(case_id)
+    if case_pk is None:
+        raise case_not_found()
     case = (
         cases_visible_to(user=user, now=now)
         .select_related("person", "owner", "closure_reason")
@@ -115,6 +142,8 @@ def case_get_for_user(*, user: Any, case_id: Any, now: datetime, view: str) -> C
     )
     if case is None:
         raise case_not_found()
+    if readers is not None and not case_relations(user=user, case=case, now=now) & readers:
+        raise Forbidden(_("Your role may not see the content of this case."))
     read_access_record(user=user, case_id=case.pk, view=view, now=now)
     return case
 

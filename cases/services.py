@@ -60,6 +60,7 @@ from cases.selectors import (
     case_is_visible_to,
     case_not_found,
     case_relations,
+    parse_pk,
 )
 from config.errors import ApplicationError, Conflict, Forbidden, InvalidInput, NotFound
 
@@ -301,10 +302,8 @@ def _case_converters(vendor: str) -> list[tuple[int, Any, list[Any]]]:
 def _lock_case(*, case: Case | int, actor: User | None, now: datetime) -> Case:
     """Return the case row locked for this transaction; 404 if not visible."""
     case_pk = case.pk if isinstance(case, Case) else case
-    try:
-        locked = _select_case_for_update(int(case_pk))
-    except (TypeError, ValueError):
-        locked = None
+    number = parse_pk(case_pk)
+    locked = None if number is None else _select_case_for_update(number)
     # The lock comes first so that visibility is judged on the locked row.
     if locked is None or (
         actor is not None and not case_is_visible_to(user=actor, case=locked, now=now)
@@ -339,15 +338,32 @@ def _date_arg(value: Any, *, field_name: str, default: date | None = None) -> da
             _("A date is missing."), fields={field_name: [_("This field is required.")]}
         )
     if isinstance(value, datetime):
-        return value.date()
+        return _plausible(value.date(), field_name=field_name)
     if isinstance(value, date):
-        return value
-    parsed = parse_date(str(value)) if isinstance(value, str) else None
+        return _plausible(value, field_name=field_name)
+    try:
+        parsed = parse_date(value) if isinstance(value, str) else None
+    except ValueError:
+        parsed = None
     if parsed is None:
         raise InvalidArguments(
             _("A date is not valid."), fields={field_name: [_("Use the form YYYY-MM-DD.")]}
         )
-    return parsed
+    return _plausible(parsed, field_name=field_name)
+
+
+EARLIEST_DATE = date(2000, 1, 1)
+LATEST_DATE = date(2100, 12, 31)
+
+
+def _plausible(day: date, *, field_name: str) -> date:
+    """Refuse dates no case can have (typos such as 0202 for 2020)."""
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise InvalidArguments(
+            _("A date is not plausible."),
+            fields={field_name: [_("Choose a date between 2000 and 2100.")]},
+        )
+    return day
 
 
 def _choice_arg(value: Any, choices: type, *, field_name: str, exclude: Iterable[str] = ()) -> str:
@@ -1148,6 +1164,14 @@ def consent_record(
     valid_until: datetime | None = None,
 ) -> Consent:
     """Record a consent the person gave for this case."""
+    given = _not_in_future(given_at or now, now=now, field_name="given_at")
+    if valid_until is not None:
+        _plausible(valid_until.date(), field_name="valid_until")
+        if valid_until <= given:
+            raise InvalidArguments(
+                _("A consent must be valid after it was given."),
+                fields={"valid_until": [_("Choose a later time.")]},
+            )
     with transaction.atomic():
         locked = _case_for_write(case=case, actor=actor, now=now, who=(*CONTENT_WRITERS, DPO))
         consent = Consent(
@@ -1158,7 +1182,7 @@ def consent_record(
             language=_text_arg(language, field_name="language", max_length=50),
             interpreter=interpreter,
             recipient=recipient,
-            given_at=_not_in_future(given_at or now, now=now, field_name="given_at"),
+            given_at=given,
             valid_until=valid_until,
             recorded_by=actor,
         )
@@ -1207,6 +1231,7 @@ def consent_withdraw(*, consent: Consent, actor: User, now: datetime) -> Consent
 
 
 def _not_in_future(moment: datetime, *, now: datetime, field_name: str) -> datetime:
+    _plausible(moment.date(), field_name=field_name)
     if moment > now:
         raise InvalidArguments(
             _("This cannot lie in the future."),

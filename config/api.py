@@ -9,6 +9,7 @@ and anything unexpected as a logged 500 with no internals shown.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -80,14 +81,20 @@ class Pagination(PageNumberPagination):
     max_page_size = 200
 
     def get_page_number(self, request: Request, paginator: Any) -> Any:
-        raw = request.query_params.get(self.page_query_param) or 1
-        try:
-            number = int(raw)
-        except (TypeError, ValueError):
-            raise exceptions.NotFound(_("This page does not exist.")) from None
-        if number < 1:
+        raw = request.query_params.get(self.page_query_param, "1")
+        if not re.fullmatch(r"[0-9]{1,9}", raw) or int(raw) < 1:
             raise exceptions.NotFound(_("This page does not exist."))
-        return number
+        return int(raw)
+
+    def get_page_size(self, request: Request) -> int:
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        if not re.fullmatch(r"[0-9]{1,4}", raw) or not 1 <= int(raw) <= self.max_page_size:
+            raise exceptions.ValidationError(
+                {self.page_size_query_param: [_("A whole number from 1 to 200.")]}
+            )
+        return int(raw)
 
 
 ERROR_BODY = inline_serializer(
@@ -98,6 +105,15 @@ ERROR_BODY = inline_serializer(
         "fields": serializers.DictField(required=False),
     },
 )
+
+
+def reject_empty_parameters(request: Request, names: list[str]) -> None:
+    """Refuse filters given without a value (`?status=`) instead of ignoring them."""
+    empty = [name for name in names if request.query_params.get(name, None) == ""]
+    if empty:
+        raise exceptions.ValidationError(
+            {name: [_("This value may not be empty.")] for name in empty}
+        )
 
 
 def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
