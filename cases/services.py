@@ -1164,16 +1164,16 @@ def consent_record(
     valid_until: datetime | None = None,
 ) -> Consent:
     """Record a consent the person gave for this case."""
-    given = _not_in_future(given_at or now, now=now, field_name="given_at")
-    if valid_until is not None:
-        _plausible(valid_until.date(), field_name="valid_until")
-        if valid_until <= given:
-            raise InvalidArguments(
-                _("A consent must be valid after it was given."),
-                fields={"valid_until": [_("Choose a later time.")]},
-            )
     with transaction.atomic():
         locked = _case_for_write(case=case, actor=actor, now=now, who=(*CONTENT_WRITERS, DPO))
+        given = _not_in_future(given_at or now, now=now, field_name="given_at")
+        if valid_until is not None:
+            _plausible(valid_until.date(), field_name="valid_until")
+            if valid_until <= given:
+                raise InvalidArguments(
+                    _("A consent must be valid after it was given."),
+                    fields={"valid_until": [_("Choose a later time.")]},
+                )
         consent = Consent(
             person_id=locked.person_id,
             case=locked,
