@@ -49,9 +49,13 @@ CREATE TABLE bench_floor_event (
 
 
 def database_url() -> str:
-    url = os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
+    """Return the bench's own database (BENCH_DATABASE_URL), never the
+    developer's DATABASE_URL: the bench writes rows that cannot be deleted
+    (audit events)."""
+    url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)
     if not url.startswith(("postgres://", "postgresql://")):
-        sys.exit(f"bench: DATABASE_URL must point to PostgreSQL, not {url.split(':')[0]}")
+        sys.exit(f"bench: BENCH_DATABASE_URL must point to PostgreSQL, not {url.split(':')[0]}")
+    os.environ["DATABASE_URL"] = url
     return url
 
 
