@@ -70,3 +70,14 @@ def test_bad_configuration_stops_with_one_sentence(env: dict[str, str], sentence
     assert result.returncode == 2
     assert result.stderr == sentence
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_env_example_lists_every_variable_the_settings_read() -> None:
+    import re
+
+    source = (ROOT / "config" / "settings.py").read_text()
+    read = set(re.findall(r'(?:_bool|_int|env\.str|env\.list)\("([A-Z_]+)"', source))
+    listed = set(re.findall(r"^([A-Z_]+)=", (ROOT / ".env.example").read_text(), re.MULTILINE))
+
+    assert read - listed == set()
+    assert {"DATABASE_URL", "SECRET_KEY", "CELERY_BROKER_URL"} <= read
