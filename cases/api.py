@@ -70,7 +70,7 @@ from cases.selectors import (
     SUPERVISOR,
     case_get_for_user,
     case_list_for_user,
-    case_relations,
+    content_case_ids,
     extension_requests_visible_to,
     network_contacts_of,
     parse_pk,
@@ -685,11 +685,7 @@ class CaseFilter(django_filters.FilterSet):
 
 
 def _content_ids(request: Request, cases: list[Case], now: Any) -> set[int]:
-    return {
-        case.pk
-        for case in cases
-        if case_relations(user=request.user, case=case, now=now) & CONTENT_READERS
-    }
+    return content_case_ids(user=request.user, cases=cases, now=now)
 
 
 class CaseListView(GenericAPIView):

@@ -274,3 +274,29 @@ def test_case_data_is_never_cached() -> None:
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
     assert "private" in response["Cache-Control"]
+
+
+def test_deputy_list_reads_principals_cases_in_constant_queries(
+    django_assert_max_num_queries: Any,
+) -> None:
+    from tests.accounts.factories import DeputyGrantFactory
+
+    owner = manager_in(TeamFactory())
+    for _ in range(6):
+        new_case(owner=owner)
+    deputy = manager_in(owner.team)
+    now = timezone.now()
+    DeputyGrantFactory(
+        principal=owner,
+        deputy=deputy,
+        valid_from=now - timedelta(days=1),
+        valid_until=now + timedelta(days=1),
+    )
+    api = client_for(deputy)
+
+    with django_assert_max_num_queries(5):
+        response = api.get("/api/v1/cases/")
+
+    rows = response.json()["results"]
+    assert len(rows) == 6
+    assert all(row["person"] is not None for row in rows)
