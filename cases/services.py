@@ -62,6 +62,7 @@ from cases.selectors import (
     case_relations,
     parse_pk,
 )
+from cases.signals import case_changed
 from config.errors import ApplicationError, Conflict, Forbidden, InvalidInput, NotFound
 
 __all__ = [
@@ -179,6 +180,7 @@ MESSAGES: dict[str, Any] = {
     "unknown_transition": _("There is no such step."),
     "open_case_exists": _("The person already has an open case in this programme."),
     "request_open": _("There is already an open extension request for this case."),
+    "handover_not_open": _("There is no handover waiting to be accepted for this case."),
 }
 
 
@@ -1047,6 +1049,9 @@ def case_transition(
             reason=step.reason,
             data=step.data,
         )
+        case_changed.send(
+            sender=Case, case=locked, change=f"transition:{name}", actor=actor, now=now
+        )
     return locked
 
 
@@ -1131,7 +1136,74 @@ def case_create(
             to_state=case.status,
             reason=intake_channel,
         )
+        case_changed.send(sender=Case, case=case, change="created", actor=actor, now=now)
     return case
+
+
+def case_handover_accept(*, case: Case | int, actor: User, now: datetime) -> Case:
+    """Confirm that the integration manager has taken over a handed-over
+    case: the handover was read, the client is to be contacted.
+
+    Only for a registered case that came by handover and was not accepted
+    yet (409 otherwise). The case keeps its state; the clock does not start.
+    """
+    with transaction.atomic():
+        locked = _case_for_write(case=case, actor=actor, now=now, who=CONTENT_WRITERS)
+        if (
+            locked.status != CaseStatus.REGISTERED
+            or locked.intake_channel != Case.IntakeChannel.HANDOVER_FSA
+            or locked.handover_accepted_at is not None
+        ):
+            raise _guard("handover_not_open")
+        Case.objects.filter(pk=locked.pk).update(handover_accepted_at=now)
+        locked.handover_accepted_at = now
+        _audit(case=locked, actor=actor, now=now, event_type="cases.case.handover_accepted")
+        case_changed.send(
+            sender=Case, case=locked, change="handover_accepted", actor=actor, now=now
+        )
+    return locked
+
+
+def case_review_date_set(
+    *, case: Case | int, actor: User, now: datetime, next_review_at: date | str
+) -> Case:
+    """Move the next review of the agreed Integrationsplan (for example when
+    the client asks for another date). The open review timer follows."""
+    with transaction.atomic():
+        locked = _case_for_write(case=case, actor=actor, now=now, who=CONTENT_WRITERS)
+        if locked.status != CaseStatus.ACTIVE:
+            raise _guard("transition_not_allowed", TransitionNotAvailable)
+        plan = _current_plan(locked)
+        if plan is None or plan.status != IntegrationPlan.Status.AGREED:
+            raise _guard("no_agreed_plan")
+        review = _date_arg(next_review_at, field_name="next_review_at")
+        today = _local_date(now)
+        if review <= today:
+            raise InvalidArguments(
+                _("The next review must lie in the future."),
+                fields={"next_review_at": [_("Choose a later date.")]},
+            )
+        if locked.effective_end and review > locked.effective_end:
+            raise InvalidArguments(
+                _("The review must lie within the consultation period."),
+                fields={"next_review_at": [_("Choose a date before the period ends.")]},
+            )
+        previous = locked.next_review_at
+        Case.objects.filter(pk=locked.pk).update(next_review_at=review)
+        IntegrationPlan.objects.filter(pk=plan.pk).update(next_review_at=review)
+        locked.next_review_at = review
+        _audit(
+            case=locked,
+            actor=actor,
+            now=now,
+            event_type="cases.case.review_date_changed",
+            data={
+                "old": previous.isoformat() if previous else None,
+                "new": review.isoformat(),
+            },
+        )
+        case_changed.send(sender=Case, case=locked, change="review_date", actor=actor, now=now)
+    return locked
 
 
 def _case_for_write(
@@ -1662,6 +1734,9 @@ def extension_request_submit(
             reason=entry.key,
             data={"months": months_value},
         )
+        case_changed.send(
+            sender=Case, case=locked, change="extension:SUBMITTED", actor=actor, now=now
+        )
     return request
 
 
@@ -1733,6 +1808,9 @@ def _decide(
             reason=row.reason.key,
             data=data,
         )
+        case_changed.send(
+            sender=Case, case=case, change=f"extension:{row.status}", actor=actor, now=now
+        )
     return row
 
 
@@ -1777,6 +1855,9 @@ def extension_request_withdraw(
             from_state=from_state,
             to_state=row.status,
             reason=row.reason.key,
+        )
+        case_changed.send(
+            sender=Case, case=case, change="extension:WITHDRAWN", actor=actor, now=now
         )
     return row
 

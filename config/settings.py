@@ -82,7 +82,18 @@ INSTALLED_APPS = [
     "audit",
     "cases",
     "notifications",
+    "viewflow",
+    "viewflow.workflow",
+    "workflows",
 ]
+
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "accounts.backends.RolePermissionBackend",
+]
+
+# viewflow would append its middleware in ready(); Lotse lists what it uses.
+VIEWFLOW = {"AUTOREGISTER": False}
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -289,6 +300,13 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "notifications.tasks.heartbeat_task",
         "schedule": timedelta(seconds=_int("HEARTBEAT_SECONDS", 30)),
     },
+    # Waits inside a case flow (plan review due, extension check) are
+    # viewflow timer tasks with their due time in the database; a beat
+    # outage only delays them.
+    "workflow-timers": {
+        "task": "workflows.tasks.fire_due_timers_task",
+        "schedule": timedelta(seconds=_int("WORKFLOW_TIMER_SECONDS", 60)),
+    },
 }
 HEARTBEAT_SECONDS = _int("HEARTBEAT_SECONDS", 30)
 
@@ -312,4 +330,15 @@ LOTSE_NO_SHOW_DAYS = _int("LOTSE_NO_SHOW_DAYS", 90)
 LOTSE_NO_CONTACT_MONTHS = _int("LOTSE_NO_CONTACT_MONTHS", 6)
 LOTSE_REVIEW_MONTHS = _int("LOTSE_REVIEW_MONTHS", 6)
 LOTSE_RETENTION_YEARS = _int("LOTSE_RETENTION_YEARS", 3)
+# Longest wait for the case and process row locks of a guided task before
+# the user is told to try again (PostgreSQL lock_timeout).
+LOTSE_LOCK_TIMEOUT_MS = _int("LOTSE_LOCK_TIMEOUT_MS", 5000)
+# Days before a plan review when its task appears in the inbox.
+LOTSE_REVIEW_NOTICE_DAYS = _int("LOTSE_REVIEW_NOTICE_DAYS", 14)
+# Days after registration by which a handed-over case should be accepted.
+LOTSE_ACCEPT_DAYS = _int("LOTSE_ACCEPT_DAYS", 7)
+# Days before the regular end of the period when the extension check is due.
+LOTSE_EXTENSION_CHECK_DAYS = _int("LOTSE_EXTENSION_CHECK_DAYS", 90)
+# Days a supervisor has to decide an extension request (due date shown).
+LOTSE_APPROVAL_DAYS = _int("LOTSE_APPROVAL_DAYS", 14)
 LOTSE_QUALIFYING_BENEFITS = env.list("LOTSE_QUALIFYING_BENEFITS", default=["asylblg", "sgb2"])

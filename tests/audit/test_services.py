@@ -73,7 +73,7 @@ def test_verify_command_fails_on_a_broken_chain() -> None:
 
 def test_orm_cannot_change_or_delete_audit_rows() -> None:
     case = journey_to(CaseStatus.REGISTERED)
-    event = AuditEvent.objects.get(case_id=case.pk)
+    event = AuditEvent.objects.get(case_id=case.pk, event_type="cases.case.created")
 
     event.reason = "changed"
     with pytest.raises(AppendOnlyError):

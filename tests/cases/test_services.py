@@ -51,7 +51,7 @@ def snapshot(case: Case) -> dict[str, Any]:
     return {
         "case": model_to_dict(fresh),
         "events": list(
-            AuditEvent.objects.filter(case_id=case.pk).order_by("seq").values_list("pk", flat=True)
+            AuditEvent.objects.filter(case_id=case.pk).exclude(event_type__startswith="workflows.").order_by("seq").values_list("pk", flat=True)
         ),
         "plans": list(IntegrationPlan.objects.filter(case=case).order_by("pk").values()),
         "extensions": list(ExtensionRequest.objects.filter(case=case).order_by("pk").values()),
@@ -74,11 +74,11 @@ def fire(case: Case, name: str, *, actor: Any = "owner", now: Any = T0, **args: 
 
 
 def last_event(case: Case) -> AuditEvent:
-    return AuditEvent.objects.filter(case_id=case.pk).order_by("-seq").first()
+    return AuditEvent.objects.filter(case_id=case.pk).exclude(event_type__startswith="workflows.").order_by("-seq").first()
 
 
 def assert_one_event(case: Case, before: int, name: str, source: str, target: str) -> None:
-    events = AuditEvent.objects.filter(case_id=case.pk)
+    events = AuditEvent.objects.filter(case_id=case.pk).exclude(event_type__startswith="workflows.")
     assert events.count() == before + 1
     event = last_event(case)
     assert (event.event_type, event.transition, event.from_state, event.to_state) == (
@@ -93,7 +93,7 @@ def assert_one_event(case: Case, before: int, name: str, source: str, target: st
 
 
 def count_events(case: Case) -> int:
-    return AuditEvent.objects.filter(case_id=case.pk).count()
+    return AuditEvent.objects.filter(case_id=case.pk).exclude(event_type__startswith="workflows.").count()
 
 
 # --- T1 create -------------------------------------------------------------

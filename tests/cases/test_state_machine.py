@@ -245,6 +245,7 @@ class CaseLifecycle(RuleBasedStateMachine):
         """Read the case row and its number of audit events (one query)."""
         events = (
             AuditEvent.objects.filter(chain_key=f"case:{self.case_pk}")
+            .exclude(event_type__startswith="workflows.")
             .order_by()
             .values("chain_key")
             .annotate(n=Count("pk"))
@@ -288,6 +289,7 @@ class CaseLifecycle(RuleBasedStateMachine):
             if transition is not None:
                 call.last_event = (
                     AuditEvent.objects.filter(chain_key=f"case:{self.case_pk}")
+                    .exclude(event_type__startswith="workflows.")
                     .order_by("-seq")
                     .values("transition", "from_state", "to_state")
                     .first()
@@ -1203,6 +1205,14 @@ class CaseLifecycle(RuleBasedStateMachine):
                 "from_state": call.before["status"],
                 "to_state": call.after["status"],
             }, (call.describe(), call.last_event)
+
+    @invariant()
+    def open_work_fits_the_state(self) -> None:
+        """The case's guided work follows every change, whoever made it."""
+        from workflows.invariants import open_work_problems
+
+        case = Case.objects.get(pk=self.case_pk)
+        assert open_work_problems(case) == [], [c.describe() for c in self.calls]
 
     @invariant()
     def transitions_follow_the_table(self) -> None:

@@ -56,9 +56,21 @@ def _case_status_updates(source: str) -> list[int]:
     ]
 
 
+# A line may write the status of a viewflow task or process row (engine
+# bookkeeping, not a case) when it says so.
+VIEWFLOW_ROW = "# viewflow row, not a case"
+
+
+def _unmarked(source: str, lines: list[int]) -> list[int]:
+    text = source.splitlines()
+    return [line for line in lines if not text[line - 1].rstrip().endswith(VIEWFLOW_ROW)]
+
+
 def test_no_status_is_assigned_outside_transitions() -> None:
     offenders = {
-        str(path.relative_to(ROOT)): _status_writes(ast.parse(path.read_text()))
+        str(path.relative_to(ROOT)): _unmarked(
+            path.read_text(), _status_writes(ast.parse(path.read_text()))
+        )
         for path in _sources()
     }
 
