@@ -294,9 +294,7 @@ class Case(ConcurrentTransitionMixin, models.Model):
         verbose_name=_("household"),
     )
     registered_at = models.DateTimeField(_("registered at"))
-    handover_accepted_at = models.DateTimeField(
-        _("handover accepted at"), null=True, blank=True
-    )
+    handover_accepted_at = models.DateTimeField(_("handover accepted at"), null=True, blank=True)
     anonymous_mode = models.BooleanField(_("anonymous counselling"), default=False)
     legal_hold = models.BooleanField(_("legal hold"), default=False)
 

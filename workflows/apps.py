@@ -8,3 +8,8 @@ class WorkflowsConfig(AppConfig):
 
     def ready(self) -> None:
         from workflows import checks, receivers  # noqa: F401 - registers
+        from workflows.flows import CaseFlow
+
+        # Building the flow's URL patterns links each node to the flow, which
+        # `node.reverse()` needs before the URLconf is first loaded.
+        CaseFlow.instance.urls  # noqa: B018

@@ -132,20 +132,23 @@ def case_flow_start(*, case: Case, actor: User | None, now: datetime) -> CasePro
 
 def process_cancel(process: CaseProcess, *, actor: User | None, now: datetime) -> None:
     """Cancel every open task of `process` and the process itself."""
-    with acting(actor=actor, now=now, case_id=process.case_id):
-        with process.flow_class.lock(process.pk):
-            for task in Task.objects.filter(process=process, status__in=OPEN_TASK_STATES):
-                activation = task.flow_task.activation_class(task)
-                cancel = getattr(activation, "cancel", None)
-                if cancel is not None and cancel.can_proceed():
-                    cancel()
-                else:  # a started or failed task: no engine path cancels it
-                    task.status = STATUS.CANCELED  # viewflow row, not a case
-                    task.finished = now
-                    task.save(update_fields=["status", "finished"])
-            process.status = PROCESS.CANCELED  # viewflow row, not a case
-            process.finished = now
-            process.save(update_fields=["status", "finished"])
+    with (
+        acting(actor=actor, now=now, case_id=process.case_id),
+        process.flow_class.lock(process.pk),
+    ):
+        tasks = Task.objects.filter(process=process, status__in=OPEN_TASK_STATES)
+        for task in tasks.select_related("process"):
+            activation = task.flow_task.activation_class(task)
+            cancel = getattr(activation, "cancel", None)
+            if cancel is not None and cancel.can_proceed():
+                cancel()
+            else:  # a started or failed task: no engine path cancels it
+                task.status = STATUS.CANCELED  # viewflow row, not a case
+                task.finished = now
+                task.save(update_fields=["status", "finished"])
+        process.status = PROCESS.CANCELED  # viewflow row, not a case
+        process.finished = now
+        process.save(update_fields=["status", "finished"])
 
 
 def case_flow_restart(*, case: Case, actor: User | None, now: datetime) -> CaseProcess | None:

@@ -56,13 +56,23 @@ DECIDE = "workflows.decide_extension"
 
 
 def case_of(activation: Any) -> Case:
-    """The case as it is now in this transaction (cached per activation:
-    a gateway evaluates several conditions on the same row)."""
-    cached = getattr(activation, "_lotse_case", None)
+    """The case as it is in this transaction.
+
+    Read once per routing pass: the activations a completed task creates
+    share one process object, and nothing changes the case while the engine
+    routes. `forget_case` drops the copy when a task completes (the task's
+    services have just changed the case).
+    """
+    process = activation.process
+    cached = getattr(process, "_lotse_case", None)
     if cached is None:
-        cached = Case.objects.select_related("owner").get(pk=activation.process.case_id)
-        activation._lotse_case = cached
+        cached = Case.objects.select_related("owner").get(pk=process.case_id)
+        process._lotse_case = cached
     return cached
+
+
+def forget_case(process: Any) -> None:
+    process.__dict__.pop("_lotse_case", None)
 
 
 def _status_is(*states: str) -> Any:
@@ -141,7 +151,9 @@ def _plus_days(day: date | None, days: int) -> date | None:
 
 def _approval_due(case: Case) -> date | None:
     request = ExtensionRequest.objects.filter(case=case, status=ExtensionStatus.SUBMITTED).first()
-    return _plus_days(_local(request.submitted_at), settings.LOTSE_APPROVAL_DAYS) if request else None
+    return (
+        _plus_days(_local(request.submitted_at), settings.LOTSE_APPROVAL_DAYS) if request else None
+    )
 
 
 def _resume_due(case: Case) -> date | None:
@@ -304,10 +316,7 @@ class CaseFlow(flow.Flow):
     # Lists and details are scoped by workflows.selectors; this floor only
     # keeps roles without case work out of every viewflow view.
     def has_view_permission(self, user: Any, obj: Any = None) -> bool:
-        return bool(
-            user.is_authenticated
-            and (user.has_perm(WORK) or user.has_perm(DECIDE))
-        )
+        return bool(user.is_authenticated and (user.has_perm(WORK) or user.has_perm(DECIDE)))
 
     def has_manage_permission(self, user: Any, obj: Any = None) -> bool:
         return False  # no engine-level corrections (undo, revive, cancel)

@@ -55,8 +55,12 @@ class CatalogueForm(forms.Form):
         for name, catalogue in self.catalogues.items():
             if name in self.fields:
                 self.fields[name].choices = [
-                    *([("", "—")] if isinstance(self.fields[name], forms.ChoiceField)
-                      and not isinstance(self.fields[name], forms.MultipleChoiceField) else []),
+                    *(
+                        [("", "—")]
+                        if isinstance(self.fields[name], forms.ChoiceField)
+                        and not isinstance(self.fields[name], forms.MultipleChoiceField)
+                        else []
+                    ),
                     *catalogue_choices(catalogue, day),
                 ]
 
@@ -194,7 +198,9 @@ class AgreeForm(forms.Form):
     interpreter = forms.CharField(label=_("Interpreter"), max_length=100, required=False)
     copy_handed_over = forms.BooleanField(label=_("The client received a copy"), required=False)
     next_review_at = forms.DateField(
-        label=_("Next review"), required=False, widget=DateInput(),
+        label=_("Next review"),
+        required=False,
+        widget=DateInput(),
         help_text=_("Empty: in six months."),
     )
 
@@ -207,9 +213,13 @@ class DeclineForm(forms.Form):
 
 class ReviewForm(forms.Form):
     reviewed_on = forms.DateField(label=_("Date of the review talk"), widget=DateInput())
-    notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    notes = forms.CharField(
+        label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
     next_review_at = forms.DateField(
-        label=_("Next review"), required=False, widget=DateInput(),
+        label=_("Next review"),
+        required=False,
+        widget=DateInput(),
         help_text=_("Empty: in six months."),
     )
 
@@ -283,7 +293,9 @@ class FinalReferralForm(CatalogueForm):
             if choice[0] != "consent_withdrawn"
         ]
         self.goals, self.pending = goals, pending
-        final = [(value, label) for value, label in GoalStatus.choices if value in FINAL_GOAL_STATES]
+        final = [
+            (value, label) for value, label in GoalStatus.choices if value in FINAL_GOAL_STATES
+        ]
         for goal in goals:
             self.fields[f"goal_{goal.pk}"] = forms.ChoiceField(
                 label=goal.title, choices=[("", "—"), *final]

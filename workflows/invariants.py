@@ -57,7 +57,9 @@ def open_work_problems(case: Case) -> list[str]:
     open_set = frozenset(names)
     extension_options = EXTENSION if case.status in CLOCK_STATES else [frozenset()]
     if not any(
-        open_set == main | extension for main in MAIN[case.status] for extension in extension_options
+        open_set == main | extension
+        for main in MAIN[case.status]
+        for extension in extension_options
     ):
         problems.append(f"{case.status} with open work {names}")
     waiting = ExtensionRequest.objects.filter(case=case, status=ExtensionStatus.SUBMITTED).exists()

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -60,7 +61,10 @@ class CaseTaskActivation(ViewActivation):
 
     @Activation.status.super()
     def complete(self) -> None:
+        from workflows.flows import forget_case
+
         super().complete.original()
+        forget_case(self.process)  # route on the case as the task left it
         engine.task_event(self.task, "completed")
 
     @Activation.status.super()
@@ -89,6 +93,8 @@ def guarded(
     from workflows.selectors import task_get_for_user
 
     def view(request: HttpRequest, process_pk: int, task_pk: int, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
         now = timezone.now()
         task, case = task_get_for_user(
             user=request.user, process_pk=process_pk, task_pk=task_pk, node=node, now=now
@@ -141,7 +147,7 @@ class CaseTask(flow.View):
         self._due: Callable[[Any], date | None] | None = None
         self.list_title = ""
 
-    def Due(self, due: Callable[[Any], date | None]) -> CaseTask:  # noqa: N802 - viewflow style
+    def Due(self, due: Callable[[Any], date | None]) -> CaseTask:
         """When the task is due, computed from the case (never stored)."""
         self._due = due
         return self

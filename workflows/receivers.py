@@ -9,5 +9,7 @@ from workflows.engine import case_flow_sync
 
 
 @receiver(case_changed, dispatch_uid="workflows.case_flow_sync")
-def _case_changed(sender: Any, *, case: Any, change: str, actor: Any, now: Any, **kwargs: Any) -> None:
+def _case_changed(
+    sender: Any, *, case: Any, change: str, actor: Any, now: Any, **kwargs: Any
+) -> None:
     case_flow_sync(case=case, change=change, actor=actor, now=now)

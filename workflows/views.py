@@ -20,7 +20,6 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.http import require_POST
@@ -194,12 +193,17 @@ class FirstConsultationView(TaskView):
     actions = {"consult": "consult", "reject": "reject"}
 
     def needs_consent(self) -> bool:
-        return not self.case.anonymous_mode and not Consent.objects.filter(
-            person_id=self.case.person_id,
-            scope=Consent.Scope.CASE_PROCESSING,
-            withdrawn_at__isnull=True,
-            given_at__lte=self.now,
-        ).exclude(valid_until__lt=self.now).exists()
+        return (
+            not self.case.anonymous_mode
+            and not Consent.objects.filter(
+                person_id=self.case.person_id,
+                scope=Consent.Scope.CASE_PROCESSING,
+                withdrawn_at__isnull=True,
+                given_at__lte=self.now,
+            )
+            .exclude(valid_until__lt=self.now)
+            .exists()
+        )
 
     def forms_for(self, data: Any = None, action: str | None = None) -> dict[str, Any]:
         return {
@@ -247,7 +251,9 @@ class AssessmentView(TaskView):
 
     def forms_for(self, data: Any = None, action: str | None = None) -> dict[str, Any]:
         return {
-            "assess": forms.AssessmentForm(data, day=self.today, initial={"assessed_on": self.today})
+            "assess": forms.AssessmentForm(
+                data, day=self.today, initial={"assessed_on": self.today}
+            )
         }
 
     def assess(self, form: Any) -> bool:
@@ -345,7 +351,9 @@ class ReviewView(TaskView):
     def forms_for(self, data: Any = None, action: str | None = None) -> dict[str, Any]:
         return {
             "review": forms.ReviewForm(
-                data, goals=_plan_goals(_current_plan(self.case)), initial={"reviewed_on": self.today}
+                data,
+                goals=_plan_goals(_current_plan(self.case)),
+                initial={"reviewed_on": self.today},
             )
         }
 
@@ -371,7 +379,9 @@ class ResumeView(TaskView):
 
     def forms_for(self, data: Any = None, action: str | None = None) -> dict[str, Any]:
         return {
-            "resume": forms.ConsultationFields(data, day=self.today, initial={"held_on": self.today})
+            "resume": forms.ConsultationFields(
+                data, day=self.today, initial={"held_on": self.today}
+            )
         }
 
     def resume(self, form: Any) -> bool:
@@ -440,7 +450,9 @@ class FinalReferralView(TaskView):
     def _open_goals(self) -> list[Any]:
         from cases.models import FINAL_GOAL_STATES
 
-        return [g for g in _plan_goals(_current_plan(self.case)) if g.status not in FINAL_GOAL_STATES]
+        return [
+            g for g in _plan_goals(_current_plan(self.case)) if g.status not in FINAL_GOAL_STATES
+        ]
 
     def _pending(self) -> list[Any]:
         return list(
@@ -580,7 +592,9 @@ def approvals(request: HttpRequest) -> HttpResponse:
     """'Freigaben': the supervisor's queue of extension requests."""
     now = timezone.now()
     rows = selectors.approvals_for(user=request.user, now=now)
-    return render(request, "workflows/approvals.html", {"rows": rows, "today": timezone.localdate(now)})
+    return render(
+        request, "workflows/approvals.html", {"rows": rows, "today": timezone.localdate(now)}
+    )
 
 
 # --- the case's flow -------------------------------------------------------------
@@ -613,7 +627,12 @@ def _available_actions(case: Any, user: Any, now: Any) -> list[str]:
 
 
 def _case_page(
-    request: HttpRequest, case: Any, now: Any, *, bound: dict[str, Any] | None = None, status: int = 200
+    request: HttpRequest,
+    case: Any,
+    now: Any,
+    *,
+    bound: dict[str, Any] | None = None,
+    status: int = 200,
 ) -> HttpResponse:
     processes = selectors.processes_of_case(case)
     relations = case_relations(user=request.user, case=case, now=now)
@@ -664,7 +683,11 @@ def case_action(request: HttpRequest, case_pk: Any, name: str) -> HttpResponse:
         raise Http404
     form_class, _title = CASE_ACTIONS[name]
     today = timezone.localdate(now)
-    form = form_class(request.POST, day=today) if form_class is forms.ReopenForm else form_class(request.POST)
+    form = (
+        form_class(request.POST, day=today)
+        if form_class is forms.ReopenForm
+        else form_class(request.POST)
+    )
     if name not in _available_actions(case, request.user, now):
         form.add_error(None, _("This step is not possible in the case's current state."))
         return _case_page(request, case, now, bound={name: form}, status=409)
@@ -718,4 +741,3 @@ def process_chart(request: HttpRequest, process_pk: Any) -> HttpResponse:
     grid = chart.calc_layout_data(CaseFlow)
     chart.calc_cell_status(CaseFlow, grid, process.pk)
     return HttpResponse(chart.grid_to_svg(grid), content_type="image/svg+xml")
-

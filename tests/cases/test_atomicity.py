@@ -19,13 +19,12 @@ from typing import Any
 from unittest import mock
 
 import pytest
-from viewflow.workflow.models import Task
 from django.db.models import Exists, F, OuterRef, Q, Subquery
+from viewflow.workflow.models import Task
 
 from audit.models import AuditEvent
 from audit.services import SYSTEM_ROLE, audit_event_record
 from cases import services
-from workflows.models import CaseProcess
 from cases.models import (
     Case,
     CaseStatus,
@@ -48,6 +47,7 @@ from tests.cases.factories import (
     new_case,
     supervisor_of,
 )
+from workflows.models import CaseProcess
 
 pytestmark = pytest.mark.django_db
 

@@ -35,7 +35,12 @@ def test_submit_creates_submitted_request_with_event() -> None:
         T0,
         case.owner,
     )
-    event = AuditEvent.objects.filter(case_id=case.pk).exclude(event_type__startswith="workflows.").order_by("-seq").first()
+    event = (
+        AuditEvent.objects.filter(case_id=case.pk)
+        .exclude(event_type__startswith="workflows.")
+        .order_by("-seq")
+        .first()
+    )
     assert (event.event_type, event.transition, event.from_state, event.to_state) == (
         "cases.extension_request.submitted",
         "submit",
@@ -58,7 +63,12 @@ def test_approve_extends_effective_end_by_the_months() -> None:
     assert case.regular_end == date(2029, 1, 4)
     assert case.effective_end == date(2029, 7, 4)
     assert request.resulting_effective_end == date(2029, 7, 4)
-    event = AuditEvent.objects.filter(case_id=case.pk).exclude(event_type__startswith="workflows.").order_by("-seq").first()
+    event = (
+        AuditEvent.objects.filter(case_id=case.pk)
+        .exclude(event_type__startswith="workflows.")
+        .order_by("-seq")
+        .first()
+    )
     assert (event.event_type, event.actor_id, event.data) == (
         "cases.extension_request.approved",
         lead.pk,

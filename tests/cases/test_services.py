@@ -51,7 +51,10 @@ def snapshot(case: Case) -> dict[str, Any]:
     return {
         "case": model_to_dict(fresh),
         "events": list(
-            AuditEvent.objects.filter(case_id=case.pk).exclude(event_type__startswith="workflows.").order_by("seq").values_list("pk", flat=True)
+            AuditEvent.objects.filter(case_id=case.pk)
+            .exclude(event_type__startswith="workflows.")
+            .order_by("seq")
+            .values_list("pk", flat=True)
         ),
         "plans": list(IntegrationPlan.objects.filter(case=case).order_by("pk").values()),
         "extensions": list(ExtensionRequest.objects.filter(case=case).order_by("pk").values()),
@@ -74,7 +77,12 @@ def fire(case: Case, name: str, *, actor: Any = "owner", now: Any = T0, **args: 
 
 
 def last_event(case: Case) -> AuditEvent:
-    return AuditEvent.objects.filter(case_id=case.pk).exclude(event_type__startswith="workflows.").order_by("-seq").first()
+    return (
+        AuditEvent.objects.filter(case_id=case.pk)
+        .exclude(event_type__startswith="workflows.")
+        .order_by("-seq")
+        .first()
+    )
 
 
 def assert_one_event(case: Case, before: int, name: str, source: str, target: str) -> None:
@@ -93,7 +101,11 @@ def assert_one_event(case: Case, before: int, name: str, source: str, target: st
 
 
 def count_events(case: Case) -> int:
-    return AuditEvent.objects.filter(case_id=case.pk).exclude(event_type__startswith="workflows.").count()
+    return (
+        AuditEvent.objects.filter(case_id=case.pk)
+        .exclude(event_type__startswith="workflows.")
+        .count()
+    )
 
 
 # --- T1 create -------------------------------------------------------------
