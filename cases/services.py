@@ -614,6 +614,11 @@ def _next_review(ctx: Ctx, *, after_day: date) -> date:
             _("The next review must lie in the future."),
             fields={"next_review_at": [_("Choose a later date.")]},
         )
+    if ctx.case.effective_end and review > ctx.case.effective_end:
+        raise InvalidArguments(
+            _("The review must lie within the consultation period."),
+            fields={"next_review_at": [_("Choose a date before the period ends.")]},
+        )
     return review
 
 

@@ -136,8 +136,9 @@ def process_cancel(process: CaseProcess, *, actor: User | None, now: datetime) -
         acting(actor=actor, now=now, case_id=process.case_id),
         process.flow_class.lock(process.pk),
     ):
-        tasks = Task.objects.filter(process=process, status__in=OPEN_TASK_STATES)
-        for task in tasks.select_related("process"):
+        open_tasks = Task.objects.filter(process=process, status__in=OPEN_TASK_STATES)
+        for task in open_tasks.order_by("pk"):
+            task.process = process  # already the CaseProcess: no re-read per task
             activation = task.flow_task.activation_class(task)
             cancel = getattr(activation, "cancel", None)
             if cancel is not None and cancel.can_proceed():

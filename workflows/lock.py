@@ -21,6 +21,19 @@ from django.conf import settings
 from django.db import OperationalError, connection, transaction
 from viewflow.workflow.exceptions import FlowLockFailed
 
+# One round trip: set the lock timeout, then lock the case row and the
+# process row. set_config() is evaluated while the rows are read, before
+# LockRows waits for them, so the timeout governs that wait. Every lock of
+# a process row in Lotse goes through this statement or comes after the
+# case row lock, so the case row serialises them all (no lock-order cycle).
+_LOCK_BOTH = """
+SELECT set_config('lock_timeout', %s, true), c.id
+FROM workflows_caseprocess cp
+JOIN cases_case c ON c.id = cp.case_id
+JOIN viewflow_process p ON p.id = cp.process_ptr_id
+WHERE cp.process_ptr_id = %s
+FOR UPDATE OF c, p
+"""
 _CASE_OF_PROCESS = "SELECT case_id FROM workflows_caseprocess WHERE process_ptr_id = %s"
 
 
@@ -38,23 +51,15 @@ class CaseLock:
 
     @staticmethod
     def acquire(process_pk: int) -> None:
-        postgres = connection.vendor == "postgresql"
         with connection.cursor() as cursor:
-            if postgres:
-                cursor.execute(
-                    "SELECT set_config('lock_timeout', %s, true)",
-                    [f"{settings.LOTSE_LOCK_TIMEOUT_MS}ms"],
-                )
-            cursor.execute(_CASE_OF_PROCESS, [process_pk])
-            row = cursor.fetchone()
-            if row is None:
+            if connection.vendor == "postgresql":
+                cursor.execute(_LOCK_BOTH, [f"{settings.LOTSE_LOCK_TIMEOUT_MS}ms", process_pk])
+            else:
+                # SQLite needs no row locks: its IMMEDIATE transactions admit
+                # one writer at a time.
+                cursor.execute(_CASE_OF_PROCESS, [process_pk])
+            if cursor.fetchone() is None:
                 raise FlowLockFailed(f"Process {process_pk} is not a case process")
-            if postgres:
-                # SQLite needs none: its IMMEDIATE transactions admit one writer.
-                cursor.execute("SELECT id FROM cases_case WHERE id = %s FOR UPDATE", [row[0]])
-                cursor.execute(
-                    "SELECT id FROM viewflow_process WHERE id = %s FOR UPDATE", [process_pk]
-                )
 
 
 case_lock = CaseLock()

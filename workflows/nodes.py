@@ -116,7 +116,9 @@ def guarded(
                 node.flow_class.lock(process_pk),
             ):
                 # Decide on the row as it is now that nobody else can change it.
+                process = task.process
                 task.refresh_from_db()
+                task.process = process  # the CaseProcess read above; its id cannot change
                 return call()
         except FlowLockFailed:
             return _busy(request)

@@ -116,6 +116,8 @@ class TaskView(View):
         handler: Callable[[Any], bool] = getattr(self, self.actions[action])
         try:
             with transaction.atomic():
+                if self.task.owner_id is None:  # an approval taken from the queue
+                    self.activation.assign(self.user)
                 completes = handler(form)
                 if completes:
                     self.complete(outcome=action)
@@ -129,8 +131,6 @@ class TaskView(View):
 
     def complete(self, *, outcome: str) -> None:
         activation = self.activation
-        if self.task.owner_id is None:  # an approval taken from the queue
-            activation.assign(self.user)
         activation.start(self.request)
         self.task.data = {**(self.task.data or {}), "outcome": outcome}
         activation.execute()

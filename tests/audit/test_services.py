@@ -94,3 +94,44 @@ def test_audit_event_needs_an_open_transaction() -> None:
             event_type="x", actor=None, actor_role="SYSTEM", now=T0, object_type="x", object_id=1
         )
     assert AuditEvent.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {},
+        {
+            "note": "Überprüfung – ärztliches Attest 🩺",
+            "seq": 3,
+            "nested": {"b": [1, 2], "a": None},
+        },
+        {"seq": 918273645546372819},  # the one-statement append's sentinel: falls back
+    ],
+)
+def test_appended_events_verify_whatever_their_data(data) -> None:
+    """On PostgreSQL the chain head, seq and hash are computed inside the
+    INSERT; the verifier recomputes them in Python and must agree."""
+    from audit.services import event_digest, hashed_fields
+
+    events = [
+        audit_event_record(
+            event_type="test.event",
+            actor=None,
+            actor_role="SYSTEM",
+            now=T0,
+            object_type="test",
+            object_id=n,
+            case_id=None,
+            reason="Grüße",
+            data=data,
+        )
+        for n in range(3)
+    ]
+
+    stored = list(AuditEvent.objects.filter(chain_key="global").order_by("seq"))
+    assert [(e.seq, e.prev_hash, e.hash) for e in stored[-3:]] == [
+        (e.seq, e.prev_hash, e.hash) for e in events
+    ]
+    for event in stored:
+        assert event.hash == event_digest(prev_hash=event.prev_hash, fields=hashed_fields(event))
+    assert audit_chain_verify(chain_key="global") == []
