@@ -24,6 +24,7 @@ install: $(STAMP)
 run: $(STAMP)
 	DEBUG=$${DEBUG:-true} $(PY) manage.py migrate --noinput
 	DEBUG=$${DEBUG:-true} $(PY) manage.py seed_demo
+	DEBUG=$${DEBUG:-true} $(PY) manage.py verify_workflows --repair
 	DEBUG=$${DEBUG:-true} PY=$(PY) bash scripts/run.sh
 
 test: $(STAMP)

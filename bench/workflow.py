@@ -102,10 +102,9 @@ def lotse(owner: Any, case_ids: list[int], now: datetime) -> Batches:
             task.refresh_from_db()
             task.process = process
             activation = CaseFlow.resume.activation_class(task)
-            with transaction.atomic():
-                activation.start(None)
-                case_transition(case=case_id, name="resume", actor=owner, now=now)
-                activation.execute()
+            activation.start(None)
+            case_transition(case=case_id, name="resume", actor=owner, now=now)
+            activation.execute()
 
     return Batches(prepare, run)
 

@@ -38,11 +38,13 @@ from workflows.models import CaseProcess
 OPEN_TASK_STATES = (STATUS.NEW, STATUS.ASSIGNED, STATUS.STARTED, STATUS.SCHEDULED, STATUS.ERROR)
 
 
-@dataclass(frozen=True)
+@dataclass
 class Acting:
     actor: User | None
     now: datetime
     driving_case_id: int | None = None
+    # The driven case as the last case service left it (see `remember`).
+    case: Case | None = None
 
 
 _acting: ContextVar[Acting | None] = ContextVar("lotse_workflow_acting", default=None)
@@ -70,6 +72,25 @@ def current() -> Acting:
 def is_driving(case_id: int) -> bool:
     state = _acting.get()
     return state is not None and state.driving_case_id == case_id
+
+
+def remember(case: Case) -> None:
+    """Keep the row a case service just wrote for the flow's gateways.
+
+    Case services send `case_changed` with the locked row as they left it;
+    while a task drives the case, routing after the task reads that row
+    instead of selecting it again.
+    """
+    state = _acting.get()
+    if state is not None and state.driving_case_id == case.pk:
+        state.case = case
+
+
+def remembered(case_id: int) -> Case | None:
+    state = _acting.get()
+    if state is not None and state.case is not None and state.case.pk == case_id:
+        return state.case
+    return None
 
 
 def task_event(task: Any, kind: str) -> None:
@@ -125,6 +146,7 @@ def case_flow_start(*, case: Case, actor: User | None, now: datetime) -> CasePro
     if case.status not in OPEN_STATES:
         return None
     with acting(actor=actor, now=now, case_id=case.pk), transaction.atomic():
+        remember(case)  # the caller's locked row, as its change left it
         # StartHandle.run() calls the start function outside the engine's
         # transaction; this atomic block keeps start and first tasks together.
         return CaseFlow.start.run(case=case)
@@ -182,8 +204,18 @@ def review_timer_reschedule(*, case: Case, actor: User | None, now: datetime) ->
 def case_flow_sync(*, case: Case, change: str, actor: User | None, now: datetime) -> None:
     """Bring the open work of `case` in step after `change` (see module doc)."""
     if is_driving(case.pk):
+        remember(case)
         return
     if change == "review_date":
         review_timer_reschedule(case=case, actor=actor, now=now)
         return
     case_flow_restart(case=case, actor=actor, now=now)
+
+
+def case_flow_repair(*, case_id: int, now: datetime) -> CaseProcess | None:
+    """Restart the flow of one case at its state (operations: cases whose
+    open work does not fit, for example cases created before the workflows
+    existed). Locks the case row first, like every case service."""
+    with transaction.atomic():
+        case = Case.objects.select_for_update().get(pk=case_id)
+        return case_flow_restart(case=case, actor=None, now=now)

@@ -43,7 +43,7 @@ from cases.models import (
     ExtensionStatus,
     IntegrationPlan,
 )
-from workflows import views
+from workflows import engine, views
 from workflows.lock import case_lock
 from workflows.models import CaseProcess
 from workflows.nodes import SUPERVISOR, CaseTask, End, Split, StartHandle, Switch, Timer
@@ -66,8 +66,10 @@ def case_of(activation: Any) -> Case:
     process = activation.process
     cached = getattr(process, "_lotse_case", None)
     if cached is None:
+        cached = engine.remembered(process.case_id)
+    if cached is None:
         cached = Case.objects.select_related("owner").get(pk=process.case_id)
-        process._lotse_case = cached
+    process._lotse_case = cached
     return cached
 
 

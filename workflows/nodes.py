@@ -86,6 +86,16 @@ def _busy(request: HttpRequest) -> HttpResponse:
     )
 
 
+class Refused(Exception):
+    """Raised by a task view to roll back everything the request wrote
+    and answer with `respond()`, built after the rollback (so the page shows
+    the data as it is, not as the refused attempt left it)."""
+
+    def __init__(self, respond: Callable[[], HttpResponse]) -> None:
+        super().__init__()
+        self.respond = respond
+
+
 def guarded(
     node: CaseTask, origin_view: Callable[..., HttpResponse], permission: Callable[..., bool]
 ) -> Callable[..., HttpResponse]:
@@ -122,6 +132,8 @@ def guarded(
                 return call()
         except FlowLockFailed:
             return _busy(request)
+        except Refused as refused:
+            return refused.respond()
 
     view.__name__ = getattr(origin_view, "__name__", "task_view")
     view.__doc__ = origin_view.__doc__

@@ -3,9 +3,9 @@
 Task views run behind `workflows.nodes.guarded` (404 for foreign cases and
 mismatched URLs, 403 for tasks that are not the user's, POST under the flow
 lock in one transaction). A task view validates its form, calls the case
-services and completes the task inside one savepoint: a refused service
-call rolls back everything the task did and shows the service's message at
-the field it names; nothing is half-written.
+services and completes the task in that transaction: a refused service call
+rolls back everything the request did (`Refused`) and shows the service's
+message at the field it names; nothing is half-written.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from cases.selectors import (
 )
 from config.errors import ApplicationError
 from workflows import engine, forms, selectors
+from workflows.nodes import Refused
 
 HUMAN_OPEN = (STATUS.NEW, STATUS.ASSIGNED)
 
@@ -114,16 +115,18 @@ class TaskView(View):
         if not form.is_valid():
             return self.render(all_forms, status=400)
         handler: Callable[[Any], bool] = getattr(self, self.actions[action])
+        # The request's transaction (opened by the flow lock) holds the task
+        # and every service call of the handler: a refusal rolls all of it back.
         try:
-            with transaction.atomic():
-                if self.task.owner_id is None:  # an approval taken from the queue
-                    self.activation.assign(self.user)
-                completes = handler(form)
-                if completes:
-                    self.complete(outcome=action)
+            if self.task.owner_id is None:  # an approval taken from the queue
+                self.activation.assign(self.user)
+            completes = handler(form)
+            if completes:
+                self.complete(outcome=action)
         except ApplicationError as error:
             _show_form_error(form, error)
-            return self.render(all_forms, status=error.http_status)
+            status = error.http_status
+            raise Refused(lambda: self.render(all_forms, status=status)) from error
         if not completes:
             return HttpResponseRedirect(request.path)
         messages.success(request, _("Done: %(task)s.") % {"task": self.node.task_title})
@@ -510,6 +513,9 @@ class TaskDetailView(View):
 
     def get(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
         task, case = request.activation.task, request.case
+        read_access_record(
+            user=request.user, case_id=case.pk, view="workflows.task_detail", now=request.now
+        )
         return render(
             request,
             "workflows/task_detail.html",
