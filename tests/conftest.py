@@ -59,6 +59,33 @@ def _record_fired_transitions() -> Any:
     services.audit_event_record = original
 
 
+# Flow nodes too (W6): every node of the case flow must be reached by some
+# test; recorded when the engine creates a task for it.
+REACHED_NODES: set[str] = set()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _record_reached_nodes() -> Any:
+    from viewflow.workflow.base import Node
+
+    original = Node._create
+
+    def recording(self: Any, *args: Any, **kwargs: Any) -> Any:
+        REACHED_NODES.add(f"{self.flow_class.__name__}.{self.name}")
+        return original(self, *args, **kwargs)
+
+    Node._create = recording
+    yield
+    Node._create = original
+
+
+def declared_nodes() -> set[str]:
+    from workflows.flows import CaseFlow
+
+    # The start node is created by StartHandle.run(), not through _create.
+    return {f"CaseFlow.{node.name}" for node in CaseFlow.instance.nodes() if node.name != "start"}
+
+
 def declared_transitions() -> set[str]:
     from cases.models import Case, ExtensionRequest
 
@@ -81,11 +108,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     )
     if not full_run or exitstatus != 0:
         return
-    missing = sorted(declared_transitions() - FIRED)
-    if missing:
-        session.exitstatus = 1
-        reporter = config.pluginmanager.get_plugin("terminalreporter")
-        if reporter is not None:
-            reporter.write_line(
-                f"FAILED transition coverage: never fired: {', '.join(missing)}", red=True
-            )
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    for what, missing in (
+        ("transition coverage: never fired", sorted(declared_transitions() - FIRED)),
+        ("flow node coverage: never reached", sorted(declared_nodes() - REACHED_NODES)),
+    ):
+        if missing:
+            session.exitstatus = 1
+            if reporter is not None:
+                reporter.write_line(f"FAILED {what}: {', '.join(missing)}", red=True)

@@ -60,6 +60,11 @@ class CaseTaskActivation(ViewActivation):
         engine.task_event(self.task, "assigned")
 
     @Activation.status.super()
+    def reassign(self, user: Any = None) -> None:
+        super().reassign.original(user)
+        engine.task_event(self.task, "assigned")
+
+    @Activation.status.super()
     def complete(self) -> None:
         from workflows.flows import forget_case
 
@@ -187,7 +192,7 @@ class CaseTask(flow.View):
             return False
         if self.who == SUPERVISOR:
             return self._supervisor_may_decide(user, task) and (
-                task.owner_id is None or is_owner(task.owner, user)
+                task.owner_id is None or is_owner(task.owner, user) or self.owner_gone(task)
             )
         if is_owner(task.owner, user):
             return True
@@ -207,6 +212,19 @@ class CaseTask(flow.View):
 
     def can_unassign(self, user: Any, task: Task) -> bool:
         return self.who == SUPERVISOR and task.owner_id is not None and is_owner(task.owner, user)
+
+    def owner_gone(self, task: Task) -> bool:
+        """A supervisor took the approval and can no longer decide it
+        (deactivated, moved to another team or role): any supervisor of the
+        team may take it over instead of it being stuck."""
+        owner = task.owner
+        if self.who != SUPERVISOR or owner is None:
+            return False
+        return (
+            not owner.is_active
+            or owner.role != Role.SUPERVISOR
+            or owner.team_id != self._case(task).owner.team_id
+        )
 
     def _supervisor_may_decide(self, user: Any, task: Task) -> bool:
         from workflows.selectors import waiting_extension_request

@@ -150,10 +150,19 @@ def approvals_for(*, user: Any, now: datetime) -> list[TaskRow]:
     tasks = (
         _human_tasks_of(cases_visible_to(user=user, now=now))
         .filter(flow_task=CaseFlow.approve_extension)
-        .filter(Q(owner__isnull=True) | Q(owner=user))
-        .exclude(
-            process__caseprocess__case__extension_requests__status=ExtensionStatus.SUBMITTED,
-            process__caseprocess__case__extension_requests__requested_by=user,
+        .filter(
+            Q(owner__isnull=True)
+            | Q(owner=user)
+            # taken by a supervisor who can no longer decide it (see
+            # CaseTask.owner_gone): open to the team again
+            | Q(owner__is_active=False)
+            | ~Q(owner__role=Role.SUPERVISOR)
+            | ~Q(owner__team_id=user.team_id)
+        )
+        .exclude(  # four eyes: never the supervisor's own waiting request
+            process__caseprocess__case__in=ExtensionRequest.objects.filter(
+                status=ExtensionStatus.SUBMITTED, requested_by=user
+            ).values("case_id")
         )
     )
     return _rows(list(tasks), user=user)

@@ -120,6 +120,8 @@ class TaskView(View):
         try:
             if self.task.owner_id is None:  # an approval taken from the queue
                 self.activation.assign(self.user)
+            elif self.task.owner_id != self.user.pk and self.node.owner_gone(self.task):
+                self.activation.reassign(self.user)  # taken over from a departed supervisor
             completes = handler(form)
             if completes:
                 self.complete(outcome=action)
@@ -741,8 +743,10 @@ def process_chart(request: HttpRequest, process_pk: Any) -> HttpResponse:
     the case is visible to the user)."""
     from workflows.flows import CaseFlow
 
-    process = selectors.process_get_for_user(
-        user=request.user, process_pk=process_pk, now=timezone.now()
+    now = timezone.now()
+    process = selectors.process_get_for_user(user=request.user, process_pk=process_pk, now=now)
+    read_access_record(
+        user=request.user, case_id=process.case_id, view="workflows.process_chart", now=now
     )
     grid = chart.calc_layout_data(CaseFlow)
     chart.calc_cell_status(CaseFlow, grid, process.pk)
