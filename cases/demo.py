@@ -189,5 +189,21 @@ def seed_demo_cases(*, owner: User, now: datetime) -> int:
             now=started,
             intake_channel=Case.IntakeChannel.HANDOVER_FSA,
         )
-        case_drive_to(case=case, state=state, now=started)
+        case = case_drive_to(case=case, state=state, now=started)
+        if family_name == "Rahimi":  # the plan review is due next week
+            services.case_review_date_set(
+                case=case,
+                actor=owner,
+                now=now,
+                next_review_at=timezone.localdate(now) + timedelta(days=7),
+            )
+        if family_name == "Nouri":  # an extension request waits for the supervisor
+            services.extension_request_submit(
+                case=case,
+                actor=owner,
+                now=now,
+                reason="illiteracy",
+                months=12,
+                justification="Alphabetisierungskurs läuft noch bis zum Sommer (Demo).",
+            )
     return len(DEMO_PEOPLE)

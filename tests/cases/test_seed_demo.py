@@ -75,3 +75,23 @@ def test_gu_start_page_shows_no_case_data(client) -> None:
 
     assert "Haddad" not in html
     assert "#1<" not in html
+
+
+def test_the_demo_shows_guided_work_to_do() -> None:
+    """After seeding (and the first timer run of beat) the demo manager has a
+    plan review due and the demo supervisor an approval waiting."""
+    from django.utils import timezone
+
+    from workflows.selectors import approvals_for, inbox_for
+    from workflows.tasks import fire_due_timers_task
+
+    call_command("seed_demo")
+    fire_due_timers_task()
+    now = timezone.now()
+    manager = User.objects.get(username="manager")
+    supervisor = User.objects.get(username="supervisor")
+    inbox = {row.task.flow_task.name for row in inbox_for(user=manager, now=now)}
+    assert {"accept_handover", "needs_assessment", "integration_plan", "review_plan"} <= inbox
+    assert [row.task.flow_task.name for row in approvals_for(user=supervisor, now=now)] == [
+        "approve_extension"
+    ]
