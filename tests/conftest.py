@@ -96,8 +96,19 @@ def declared_transitions() -> set[str]:
     return names
 
 
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """With pytest-xdist: gather what each worker fired and reached."""
+    output = getattr(node, "workeroutput", {})
+    FIRED.update(output.get("fired", ()))
+    REACHED_NODES.update(output.get("reached_nodes", ()))
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
+    if hasattr(config, "workerinput"):  # an xdist worker reports to the controller
+        config.workeroutput["fired"] = sorted(FIRED)
+        config.workeroutput["reached_nodes"] = sorted(REACHED_NODES)
+        return
     full_run = (
         not config.option.keyword
         and not config.option.markexpr
