@@ -59,7 +59,9 @@ def audit_state_divergence() -> dict[str, int]:
     last transition event (or that have none); `event_without_case`:
     transition events whose case does not exist.
     """
-    transition_events = AuditEvent.objects.filter(event_type__startswith="cases.case.")
+    transition_events = AuditEvent.objects.filter(event_type__startswith="cases.case.").exclude(
+        transition=""
+    )
     last_to_state = (
         transition_events.filter(case_id=OuterRef("pk")).order_by("-seq").values("to_state")[:1]
     )

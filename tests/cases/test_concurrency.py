@@ -27,10 +27,10 @@ N_APPROVERS = 20
 CALL_LIMIT_SECONDS = 5.0
 
 
-
 def domain_events(case):
     """The case's own events; the task events of its flow come on top."""
     return AuditEvent.objects.filter(case_id=case.pk).exclude(event_type__startswith="workflows.")
+
 
 def on_postgres_with_commits(test: Callable[..., Any]) -> Callable[..., Any]:
     """Mark a test as a real multi-connection race (PostgreSQL only)."""
