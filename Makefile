@@ -28,7 +28,7 @@ run: $(STAMP)
 	DEBUG=$${DEBUG:-true} PY=$(PY) bash scripts/run.sh
 
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto
 
 bench: $(STAMP)
 	$(PY) -m bench

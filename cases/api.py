@@ -1085,25 +1085,6 @@ class NetworkContactListView(GenericAPIView):
         return Response(NetworkContactOut(contact).data, status=status.HTTP_201_CREATED)
 
 
-class TaskOut(serializers.Serializer):
-    id = serializers.IntegerField()
-    case = serializers.IntegerField()
-    title = serializers.CharField()
-    due_at = serializers.DateTimeField(allow_null=True)
-
-
-class TaskListView(GenericAPIView):
-    """The caller's open workflow tasks. The guided workflow (viewflow) is
-    not built yet, so the list is empty until it is."""
-
-    serializer_class = TaskOut
-
-    @extend_schema(responses={200: TaskOut(many=True), **LIST_ERRORS})
-    def get(self, request: Request) -> Response:
-        self.paginate_queryset([])
-        return self.get_paginated_response([])
-
-
 @extend_schema(exclude=True)
 @api_view(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
 @permission_classes([AllowAny])

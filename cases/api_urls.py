@@ -64,7 +64,6 @@ urlpatterns = [
         name="api-extension-reject",
     ),
     path("network-contacts/", api.NetworkContactListView.as_view(), name="api-network-contacts"),
-    path("tasks/", api.TaskListView.as_view(), name="api-tasks"),
 ]
 
 # Anything else under /api/v1/ is a JSON 404 too, never Django's HTML page.

@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config import views
+from workflows import api as workflows_api
 
 admin.site.site_header = "Lotse"
 admin.site.site_title = "Lotse"
@@ -15,5 +16,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/v1/tasks/", workflows_api.TaskListView.as_view(), name="api-tasks"),
     path("api/v1/", include("cases.api_urls")),
 ]
