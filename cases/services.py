@@ -24,6 +24,7 @@ from django_fsm import can_proceed
 
 from accounts.models import Role, User
 from audit.services import SYSTEM_ROLE, audit_event_record
+from cases import history
 from cases.models import (
     CLOCK_STATES,
     FINAL_GOAL_STATES,
@@ -242,6 +243,9 @@ def _audit(
     to_state: str = "",
 ) -> None:
     target = obj if obj is not None else case
+    changes = history.drain()
+    if changes:
+        data = {**(data or {}), "changes": changes}
     audit_event_record(
         event_type=event_type,
         actor=actor,
@@ -304,6 +308,7 @@ def _case_converters(vendor: str) -> list[tuple[int, Any, list[Any]]]:
 def _lock_case(*, case: Case | int, actor: User | None, now: datetime) -> Case:
     """Return the case row locked for this transaction; 404 if not visible."""
     case_pk = case.pk if isinstance(case, Case) else case
+    history.begin()
     number = parse_pk(case_pk)
     locked = None if number is None else _select_case_for_update(number)
     # The lock comes first so that visibility is judged on the locked row.
@@ -412,12 +417,12 @@ def _plan_set_status(plan: IntegrationPlan, status: str, **fields: Any) -> None:
 
     Statuses are never assigned as attributes, so a lint can forbid that.
     """
-    IntegrationPlan.objects.filter(pk=plan.pk).update(status=status, **fields)
+    history.update_rows(IntegrationPlan.objects.filter(pk=plan.pk), status=status, **fields)
 
 
 def _goal_set_status(goal: Goal, status: str, *, now: datetime) -> None:
     closed_at = now if status in FINAL_GOAL_STATES else None
-    Goal.objects.filter(pk=goal.pk).update(status=status, closed_at=closed_at)
+    history.update_rows(Goal.objects.filter(pk=goal.pk), status=status, closed_at=closed_at)
 
 
 def _current_plan(case: Case) -> IntegrationPlan | None:
@@ -527,9 +532,11 @@ def _prep_first_consultation(ctx: Ctx) -> Step:
 
     def after() -> None:
         person = case.person
+        before = history.values_of(person)
         person.benefit_status = benefit
         person.obliged_to_leave = obliged
         person.save(update_fields=["benefit_status", "obliged_to_leave"])
+        history.updated(person, before)
 
     return Step(
         kwargs={
@@ -577,12 +584,13 @@ def _prep_draft_plan(ctx: Ctx) -> Step:
     def after() -> None:
         if _current_plan(case) is None:
             last = IntegrationPlan.objects.filter(case=case).order_by("-version").first()
-            IntegrationPlan.objects.create(
+            plan = IntegrationPlan.objects.create(
                 case=case,
                 version=(last.version + 1) if last else 1,
                 status=IntegrationPlan.Status.DRAFT,
                 created_at=now,
             )
+            history.created(plan)
 
     return Step(after=after)
 
@@ -645,8 +653,10 @@ def _prep_agree_plan(ctx: Ctx) -> Step:
             copy_handed_over=bool(args.get("copy_handed_over", False)),
             next_review_at=review,
         )
-        plan.goals.filter(status__in=[GoalStatus.NEW, GoalStatus.PROPOSED]).update(
-            status=GoalStatus.AGREED, agreed_at=now
+        history.update_rows(
+            plan.goals.filter(status__in=[GoalStatus.NEW, GoalStatus.PROPOSED]),
+            status=GoalStatus.AGREED,
+            agreed_at=now,
         )
 
     return Step(
@@ -719,13 +729,14 @@ def _prep_review_plan(ctx: Ctx) -> Step:
 
     def after() -> None:
         new_plan = plan_new_version(plan=plan, now=now, next_review_at=review)
-        PlanReview.objects.create(
+        plan_review = PlanReview.objects.create(
             plan=new_plan,
             reviewed_on=reviewed_on,
             notes=notes,
             reviewed_by=actor,
             participants=str(ctx.args.get("participants") or "")[:200],
         )
+        history.created(plan_review)
         for goal in new_plan.goals.filter(origin_id__in=updates):
             _goal_set_status(goal, updates[goal.origin_id], now=now)
 
@@ -753,6 +764,7 @@ def plan_new_version(
         next_review_at=next_review_at,
         situation_summary=plan.situation_summary,
     )
+    history.created(new_plan)
     for goal in plan.goals.prefetch_related("measures").order_by("pk"):
         copy = Goal.objects.create(
             plan=new_plan,
@@ -767,7 +779,8 @@ def plan_new_version(
             closed_at=goal.closed_at,
             outcome_note=goal.outcome_note,
         )
-        Measure.objects.bulk_create(
+        history.created(copy)
+        measures = Measure.objects.bulk_create(
             Measure(
                 goal=copy,
                 description=m.description,
@@ -778,6 +791,8 @@ def plan_new_version(
             )
             for m in goal.measures.all()
         )
+        for measure in measures:
+            history.created(measure)
     return new_plan
 
 
@@ -890,12 +905,15 @@ def _prep_withdraw_consent(ctx: Ctx) -> Step:
     case, now = ctx.case, ctx.now
 
     def after() -> None:
-        Consent.objects.filter(
-            person_id=case.person_id,
-            scope=Consent.Scope.CASE_PROCESSING,
-            withdrawn_at__isnull=True,
-            given_at__lte=now,
-        ).update(withdrawn_at=now)
+        history.update_rows(
+            Consent.objects.filter(
+                person_id=case.person_id,
+                scope=Consent.Scope.CASE_PROCESSING,
+                withdrawn_at__isnull=True,
+                given_at__lte=now,
+            ),
+            withdrawn_at=now,
+        )
         plan = _current_plan(case)
         if plan is not None:
             _plan_set_status(plan, IntegrationPlan.Status.CLOSED)
@@ -1041,6 +1059,7 @@ def case_transition(
             # A self-loop still proves the state it started from.
             changed.append("status")
         _save(locked, changed, expected_status=from_state)
+        history.updated(locked, before)
         if step.after is not None:
             step.after()
         _audit(
@@ -1111,6 +1130,7 @@ def case_create(
         raise TransitionForbidden(MESSAGES["forbidden"])
     _choice_arg(intake_channel, Case.IntakeChannel, field_name="intake_channel")
     with transaction.atomic():
+        history.begin()
         if Case.objects.filter(
             person=person, programme=programme, status__in=[s.value for s in OPEN_STATES]
         ).exists():
@@ -1132,6 +1152,8 @@ def case_create(
                 case.save()
         except IntegrityError:
             raise _guard("open_case_exists") from None
+        history.created(case)
+        history.created(person, op="snapshot")
         _audit(
             case=case,
             actor=actor,
@@ -1160,7 +1182,7 @@ def case_handover_accept(*, case: Case | int, actor: User, now: datetime) -> Cas
             or locked.handover_accepted_at is not None
         ):
             raise _guard("handover_not_open")
-        Case.objects.filter(pk=locked.pk).update(handover_accepted_at=now)
+        history.update_rows(Case.objects.filter(pk=locked.pk), handover_accepted_at=now)
         locked.handover_accepted_at = now
         _audit(case=locked, actor=actor, now=now, event_type="cases.case.handover_accepted")
         case_changed.send(
@@ -1194,8 +1216,8 @@ def case_review_date_set(
                 fields={"next_review_at": [_("Choose a date before the period ends.")]},
             )
         previous = locked.next_review_at
-        Case.objects.filter(pk=locked.pk).update(next_review_at=review)
-        IntegrationPlan.objects.filter(pk=plan.pk).update(next_review_at=review)
+        history.update_rows(Case.objects.filter(pk=locked.pk), next_review_at=review)
+        history.update_rows(IntegrationPlan.objects.filter(pk=plan.pk), next_review_at=review)
         locked.next_review_at = review
         _audit(
             case=locked,
@@ -1265,6 +1287,7 @@ def consent_record(
         )
         _full_clean(consent)
         consent.save()
+        history.created(consent)
         _audit(
             case=locked,
             actor=actor,
@@ -1294,8 +1317,10 @@ def consent_withdraw(*, consent: Consent, actor: User, now: datetime) -> Consent
                 _("A consent cannot be withdrawn before it was given."),
                 fields={"withdrawn_at": [_("Choose a later time.")]},
             )
+        before = history.values_of(row)
         row.withdrawn_at = now
         row.save(update_fields=["withdrawn_at"])
+        history.updated(row, before)
         _audit(
             case=locked,
             actor=actor,
@@ -1385,6 +1410,7 @@ def consultation_record(
         )
         consultation.topics.set(topic_entries)
         consultation.participants.set(participants)
+        history.created(consultation)
         _audit(
             case=locked,
             actor=actor,
@@ -1442,6 +1468,7 @@ def assessment_record(
             interpreter_language=interpreter_language[:50],
             created_by=actor,
         )
+        history.created(assessment)
         seen: set[int] = set()
         for item in items:
             entry = _entry(
@@ -1453,7 +1480,7 @@ def assessment_record(
                     fields={"items": [_("Each field of action once.")]},
                 )
             seen.add(entry.pk)
-            AssessmentItem.objects.create(
+            item_row = AssessmentItem.objects.create(
                 assessment=assessment,
                 field_of_action=entry,
                 need_level=_choice_arg(item.get("need_level"), NeedLevel, field_name="items"),
@@ -1461,6 +1488,7 @@ def assessment_record(
                 resources=str(item.get("resources") or ""),
                 client_wishes=str(item.get("client_wishes") or ""),
             )
+            history.created(item_row)
         _audit(
             case=locked,
             actor=actor,
@@ -1512,6 +1540,7 @@ def goal_add(
             status=GoalStatus.AGREED if agreed else GoalStatus.PROPOSED,
             agreed_at=now if agreed else None,
         )
+        history.created(goal)
         _audit(
             case=locked,
             actor=actor,
@@ -1541,7 +1570,7 @@ def goal_update(
         if status is not None:
             _goal_set_status(row, _choice_arg(status, GoalStatus, field_name="status"), now=now)
         if outcome_note is not None:
-            Goal.objects.filter(pk=row.pk).update(outcome_note=outcome_note)
+            history.update_rows(Goal.objects.filter(pk=row.pk), outcome_note=outcome_note)
         row.refresh_from_db()
         _audit(
             case=locked,
@@ -1577,6 +1606,7 @@ def measure_add(
             due_date=_date_arg(due_date, field_name="due_date") if due_date else None,
             referral=referral,
         )
+        history.created(measure)
         _audit(
             case=locked,
             actor=actor,
@@ -1622,6 +1652,7 @@ def referral_record(
             outcome_date=day if outcome != Referral.Outcome.PENDING else None,
             recorded_by=actor,
         )
+        history.created(referral)
         _audit(
             case=locked,
             actor=actor,
@@ -1648,6 +1679,7 @@ def referral_update(
         locked = _case_for_write(case=referral.case_id, actor=actor, now=now, who=CONTENT_WRITERS)
         _require_open(locked)
         row = Referral.objects.select_for_update().get(pk=referral.pk)
+        before = history.values_of(row)
         row.outcome = _choice_arg(outcome, Referral.Outcome, field_name="outcome")
         row.outcome_date = _date_arg(
             outcome_date, field_name="outcome_date", default=_local_date(now)
@@ -1655,6 +1687,7 @@ def referral_update(
         if is_final is not None:
             row.is_final = is_final
         row.save(update_fields=["outcome", "outcome_date", "is_final"])
+        history.updated(row, before)
         _audit(
             case=locked,
             actor=actor,
@@ -1727,6 +1760,7 @@ def extension_request_submit(
         )
         request.submit(at=now)
         _save(request, ["status", "submitted_at"], expected_status=ExtensionStatus.DRAFT)
+        history.created(request)
         _audit(
             case=locked,
             actor=actor,
@@ -1776,6 +1810,7 @@ def _decide(
             raise _guard("self_approval", SelfApproval)
         _require(case_relations(user=actor, case=case, now=now), (SUPERVISOR,))
         from_state = row.status
+        before = history.values_of(row)
         if approve:
             if ExtensionRequest.objects.filter(case=case, status=ExtensionStatus.APPROVED).exists():
                 raise _guard("period_already_extended", PeriodAlreadyExtended)
@@ -1790,7 +1825,8 @@ def _decide(
                 ["status", "decided_by", "decided_at", "decision_note", "resulting_effective_end"],
                 expected_status=from_state,
             )
-            Case.objects.filter(pk=case.pk).update(effective_end=new_end)
+            history.updated(row, before)
+            history.update_rows(Case.objects.filter(pk=case.pk), effective_end=new_end)
             case.effective_end = new_end
             data = {"months": row.months, "effective_end": new_end.isoformat()}
         else:
@@ -1800,6 +1836,7 @@ def _decide(
                 ["status", "decided_by", "decided_at", "decision_note"],
                 expected_status=from_state,
             )
+            history.updated(row, before)
             data = {"months": row.months}
         _audit(
             case=case,
@@ -1848,8 +1885,10 @@ def extension_request_withdraw(
         if row.status not in (ExtensionStatus.DRAFT, ExtensionStatus.SUBMITTED):
             raise AlreadyDecided(MESSAGES["already_decided"])
         from_state = row.status
+        before = history.values_of(row)
         row.withdraw(at=now)
         _save(row, ["status", "decided_at"], expected_status=from_state)
+        history.updated(row, before)
         _audit(
             case=case,
             actor=actor,
@@ -1876,27 +1915,32 @@ def case_anonymise(*, case: Case, now: datetime) -> None:
     The person is anonymised only when no other live case needs them.
     Called inside the `retention_elapsed` transition.
     """
-    Consultation.objects.filter(case=case).update(notes="", interpreter="")
-    Goal.objects.filter(plan__case=case).update(title="—", success_criterion="", outcome_note="")
-    Measure.objects.filter(goal__plan__case=case).update(description="—")
-    PlanReview.objects.filter(plan__case=case).update(notes="", participants="")
-    IntegrationPlan.objects.filter(case=case).update(situation_summary="", interpreter="")
-    AssessmentItem.objects.filter(assessment__case=case).update(
-        situation="", resources="", client_wishes=""
+    update = history.update_rows
+    update(Consultation.objects.filter(case=case), notes="", interpreter="")
+    update(Goal.objects.filter(plan__case=case), title="—", success_criterion="", outcome_note="")
+    update(Measure.objects.filter(goal__plan__case=case), description="—")
+    update(PlanReview.objects.filter(plan__case=case), notes="", participants="")
+    update(IntegrationPlan.objects.filter(case=case), situation_summary="", interpreter="")
+    update(
+        AssessmentItem.objects.filter(assessment__case=case),
+        situation="",
+        resources="",
+        client_wishes="",
     )
-    ExtensionRequest.objects.filter(case=case).update(justification="—", decision_note="")
-    Referral.objects.filter(case=case).update(organisation="")
-    Case.objects.filter(pk=case.pk).update(plan_declined_reason="")
+    update(ExtensionRequest.objects.filter(case=case), justification="—", decision_note="")
+    update(Referral.objects.filter(case=case), organisation="")
+    update(Case.objects.filter(pk=case.pk), plan_declined_reason="")
     for document in case.documents.all():
         document.file.delete(save=False)
-    case.documents.update(file="", sha256="")
+    update(case.documents.all(), file="", sha256="")
     others = (
         Case.objects.filter(person_id=case.person_id)
         .exclude(pk=case.pk)
         .exclude(status=CaseStatus.DELETED)
     )
     if not others.exists():
-        Person.objects.filter(pk=case.person_id).update(
+        update(
+            Person.objects.filter(pk=case.person_id),
             family_name="—",
             given_names="",
             date_of_birth=None,

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from audit.models import AuditEvent
+from audit.services import field_digest
 from cases import services
 from cases.models import CaseStatus, Consent, ExtensionRequest
 from tests.accounts.factories import TeamFactory
@@ -69,10 +70,36 @@ def test_approve_extends_effective_end_by_the_months() -> None:
         .order_by("-seq")
         .first()
     )
+    note_digest = field_digest(
+        label="cases.extensionrequest", pk=request.pk, name="decision_note", value="ok"
+    )
     assert (event.event_type, event.actor_id, event.data) == (
         "cases.extension_request.approved",
         lead.pk,
-        {"months": 6, "effective_end": "2029-07-04"},
+        {
+            "months": 6,
+            "effective_end": "2029-07-04",
+            "changes": [
+                {
+                    "model": "cases.extensionrequest",
+                    "id": request.pk,
+                    "op": "update",
+                    "fields": {
+                        "status": {"old": "SUBMITTED", "new": "APPROVED"},
+                        "decided_by_id": {"old": None, "new": lead.pk},
+                        "decided_at": {"old": None, "new": "2026-01-06T08:00:00+00:00"},
+                        "decision_note": {"changed": True, "digest": note_digest},
+                        "resulting_effective_end": {"old": None, "new": "2029-07-04"},
+                    },
+                },
+                {
+                    "model": "cases.case",
+                    "id": case.pk,
+                    "op": "update",
+                    "fields": {"effective_end": {"old": "2029-01-04", "new": "2029-07-04"}},
+                },
+            ],
+        },
     )
 
 

@@ -8,13 +8,25 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--chain", default=None, help="only this chain, e.g. case:12")
+        parser.add_argument(
+            "--head",
+            action="append",
+            default=[],
+            metavar="CHAIN=HASH",
+            help="a chain head kept elsewhere that the chain must reach, e.g. case:12=ab12...",
+        )
 
     def handle(self, *args: object, **options: object) -> None:
-        broken = audit_chain_verify(chain_key=options["chain"])  # type: ignore[arg-type]
+        heads = {}
+        for item in options["head"]:  # type: ignore[attr-defined]
+            chain, _, head = str(item).partition("=")
+            if not head:
+                raise CommandError(f"--head needs CHAIN=HASH, not {item!r}")
+            heads[chain] = head
+        broken = audit_chain_verify(chain_key=options["chain"], heads=heads)  # type: ignore[arg-type]
         if broken:
             for link in broken:
-                self.stderr.write(
-                    f"{link.chain_key} #{link.seq} (event {link.event_id}): {link.problem}"
-                )
+                where = f"event {link.event_id}" if link.event_id is not None else "no event"
+                self.stderr.write(f"{link.chain_key} #{link.seq} ({where}): {link.problem}")
             raise CommandError(f"{len(broken)} audit chain(s) broken.")
         self.stdout.write("All audit chains intact.")
