@@ -169,17 +169,22 @@ def case_timeline(*, case_id: int, filters: TimelineFilter) -> QuerySet[Any]:
     events = events.annotate(kind=_event_kind())
     if filters.kind in (KIND_TRANSITION, KIND_EDIT, KIND_TASK):
         events = events.filter(kind=filters.kind)
-    event_rows = events.annotate(at=F("occurred_at"), user_id=F("actor_id"), ref=F("pk")).values(
-        "at", "kind", "user_id", "ref"
-    )
+    # Events of one moment keep their chain order (ids grow with seq);
+    # reads of that moment follow them.
+    event_rows = events.annotate(
+        at=F("occurred_at"), user_id=F("actor_id"), ref=F("pk"), src=Value(0)
+    ).values("at", "src", "ref", "kind", "user_id")
     read_rows = reads.annotate(
-        at=F("accessed_at"), kind=Value(KIND_READ, output_field=CharField()), ref=F("pk")
-    ).values("at", "kind", "user_id", "ref")
+        at=F("accessed_at"),
+        src=Value(1),
+        ref=F("pk"),
+        kind=Value(KIND_READ, output_field=CharField()),
+    ).values("at", "src", "ref", "kind", "user_id")
     if filters.kind == KIND_READ:
         return read_rows.order_by("at", "ref")
     if filters.kind:
         return event_rows.order_by("at", "ref")
-    return event_rows.union(read_rows, all=True).order_by("at", "kind", "ref")
+    return event_rows.union(read_rows, all=True).order_by("at", "src", "ref")
 
 
 @dataclass(frozen=True)

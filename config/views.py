@@ -88,7 +88,10 @@ def home(request: HttpRequest) -> HttpResponse:
     auditors and data-protection officers the cases in their scope.
     """
     user, now = request.user, timezone.now()
-    context: dict[str, object] = {"role": user.role}
+    context: dict[str, object] = {
+        "role": user.role,
+        "is_auditor": user.role in (Role.AUDITOR, Role.DATA_PROTECTION_OFFICER),
+    }
     if user.role in (
         Role.INTEGRATION_MANAGER,
         Role.SUPERVISOR,

@@ -26,6 +26,7 @@ from django.views.decorators.http import require_POST
 from viewflow.workflow import chart
 from viewflow.workflow.status import STATUS
 
+from accounts.models import Role
 from audit.services import read_access_record
 from cases import services
 from cases.models import Consent, IntegrationPlan, Referral
@@ -662,6 +663,7 @@ def _case_page(
         {
             "case": case,
             "show_names": bool(relations & {OWNER, DEPUTY}),
+            "show_timeline": request.user.role in (Role.AUDITOR, Role.DATA_PROTECTION_OFFICER),
             "history": history,
             "open_tasks": [t for t in engine.open_tasks(case) if t.flow_task_type == "HUMAN"],
             "actions": action_forms,
