@@ -1,9 +1,15 @@
+from typing import Any
+
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts import services
 from accounts.models import DeputyGrant, Gemeinde, Kreis, Team, Traeger, User
+from config.errors import ApplicationError
 
 
 class NoDeleteMixin:
@@ -56,8 +62,64 @@ class TeamAdmin(NoDeleteMixin, admin.ModelAdmin):
     list_filter = ("traeger",)
 
 
+class DeputyGrantForm(forms.ModelForm):
+    class Meta:
+        model = DeputyGrant
+        fields = ("principal", "deputy", "valid_from", "valid_until", "reason", "revoked_at")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if self.instance.pk is None and not self.errors:
+            try:
+                services.deputy_grant_validate(
+                    principal=data["principal"],
+                    deputy=data["deputy"],
+                    valid_from=data["valid_from"],
+                    valid_until=data["valid_until"],
+                    reason=data["reason"],
+                    actor=self.request_user,
+                )
+            except ApplicationError as error:
+                raise forms.ValidationError(str(error.message)) from None
+        return data
+
+
 @admin.register(DeputyGrant)
 class DeputyGrantAdmin(NoDeleteMixin, admin.ModelAdmin):
+    """Grants are created and revoked through the audited services; a
+    saved grant changes only by revocation."""
+
     list_display = ("deputy", "principal", "valid_from", "valid_until", "revoked_at")
     list_filter = ("revoked_at",)
-    raw_id_fields = ("principal", "deputy", "granted_by")
+    raw_id_fields = ("principal", "deputy")
+    exclude = ("granted_by",)
+    form = DeputyGrantForm
+
+    def get_form(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, **kwargs)
+        form.request_user = request.user
+        return form
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        if obj is None:
+            return ("revoked_at",)
+        return ("principal", "deputy", "valid_from", "valid_until", "reason")
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        now = timezone.now()
+        if not change:  # checked by DeputyGrantForm.clean
+            grant = services.deputy_grant_create(
+                principal=obj.principal,
+                deputy=obj.deputy,
+                valid_from=obj.valid_from,
+                valid_until=obj.valid_until,
+                reason=obj.reason,
+                actor=request.user,
+                now=now,
+            )
+            obj.pk, obj.granted_by = grant.pk, grant.granted_by
+        elif (
+            obj.revoked_at is not None
+            and DeputyGrant.objects.filter(pk=obj.pk, revoked_at__isnull=True).exists()
+        ):
+            services.deputy_grant_revoke(grant=obj, actor=request.user, now=now)

@@ -106,7 +106,15 @@ class ReadAccess(AppendOnlyModel):
         verbose_name = _("read access")
         verbose_name_plural = _("read accesses")
         indexes = [
-            models.Index(fields=["case_id", "accessed_at"]),
+            # "Who accessed case X in period P" (and the timeline's reads)
+            # from the index alone: 10 million rows answer in well under
+            # 2 s (`make bench`). INCLUDE is PostgreSQL; elsewhere the
+            # index has only its key columns.
+            models.Index(
+                fields=["case_id", "accessed_at", "id"],
+                include=["user", "user_role", "view"],
+                name="audit_read_case_report_idx",
+            ),
             models.Index(fields=["user", "accessed_at"]),
         ]
 

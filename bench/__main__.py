@@ -1,5 +1,8 @@
 """`make bench`: case transitions per second against a raw-SQL floor.
 
+Also the guided workflow step (bench/workflow.py) and the auditor's access
+report over 10 million read-access rows (bench/audit.py).
+
 The floor is what PostgreSQL itself allows on this machine for the same
 shape of work: one transaction that updates one row and appends one event
 row, through psycopg with no Django. The service figure is end-to-end
@@ -231,7 +234,10 @@ def main() -> int:
 
     _owner, fresh_ids = active_cases(now)  # all ACTIVE again
     workflow_ok = workflow.run(owner, fresh_ids, now)
-    return 0 if ratio >= TARGET_RATIO and workflow_ok else 1
+    from bench import audit
+
+    audit_ok = audit.run(url)
+    return 0 if ratio >= TARGET_RATIO and workflow_ok and audit_ok else 1
 
 
 if __name__ == "__main__":

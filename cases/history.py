@@ -23,7 +23,6 @@ from typing import Any
 
 from django.db import models
 
-from accounts.models import DeputyGrant
 from audit.services import DIGEST, VALUE, field_change, field_digest, plain
 from cases.models import (
     Assessment,
@@ -222,15 +221,6 @@ CASE_DATA_FIELDS: dict[type[models.Model], dict[str, str]] = {
         "language": DIGEST,
         "uploaded_by_id": VALUE,
         "uploaded_at": VALUE,
-    },
-    DeputyGrant: {
-        "principal_id": VALUE,
-        "deputy_id": VALUE,
-        "valid_from": VALUE,
-        "valid_until": VALUE,
-        "reason": DIGEST,
-        "granted_by_id": VALUE,
-        "revoked_at": VALUE,
     },
 }
 
