@@ -42,6 +42,7 @@ STEPS = {
 EVENT_TEXTS = {
     "cases.case.handover_accepted": _("Accepted the handover."),
     "cases.case.review_date_changed": _("Moved the next plan review."),
+    "cases.case.owner_changed": _("Handed the case to another integration manager."),
     "cases.consent.recorded": _("Recorded a consent (%(reason)s)."),
     "cases.consent.withdrawn": _("Recorded the withdrawal of a consent (%(reason)s)."),
     "cases.consultation.recorded": _("Recorded a consultation (%(reason)s)."),

@@ -1233,6 +1233,42 @@ def case_review_date_set(
     return locked
 
 
+def case_owner_change(*, case: Case | int, actor: User, now: datetime, owner: User) -> Case:
+    """Hand an open case to another integration manager of the team (a
+    supervisor of the case's team, for example when its manager leaves).
+    The open tasks of the case follow: its flow restarts for the new owner.
+
+    Raises TransitionForbidden (403), GuardFailed `case_not_open` (409),
+    InvalidArguments (400) unless `owner` is another active integration
+    manager of the case's team.
+    """
+    with transaction.atomic():
+        locked = _case_for_write(case=case, actor=actor, now=now, who=(SUPERVISOR,))
+        _require_open(locked)
+        if (
+            owner.role != Role.INTEGRATION_MANAGER
+            or not owner.is_active
+            or owner.team_id != actor.team_id
+            or owner.pk == locked.owner_id
+        ):
+            raise InvalidArguments(
+                _("Cases are owned by an active integration manager."),
+                fields={"owner": [_("Choose another integration manager.")]},
+            )
+        previous = locked.owner_id
+        history.update_rows(Case.objects.filter(pk=locked.pk), owner=owner)
+        locked.owner = owner
+        _audit(
+            case=locked,
+            actor=actor,
+            now=now,
+            event_type="cases.case.owner_changed",
+            data={"old_owner_id": previous, "new_owner_id": owner.pk},
+        )
+        case_changed.send(sender=Case, case=locked, change="owner", actor=actor, now=now)
+    return locked
+
+
 def _case_for_write(
     *, case: Case | int, actor: User | None, now: datetime, who: Iterable[str]
 ) -> Case:
