@@ -22,6 +22,7 @@ from notifications.models import (
     Incident,
     Notification,
     NotificationKind,
+    NotificationPreference,
 )
 from tests.accounts.factories import DeputyGrantFactory, GemeindeFactory, TeamFactory, UserFactory
 from tests.cases.factories import T0, journey_to, manager_in, new_case, supervisor_of
@@ -262,9 +263,9 @@ def test_digest_users_get_one_mail_a_day_with_everything() -> None:
 
 def test_preference_refuses_unknown_modes() -> None:
     user = UserFactory()
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="HOURLY"):
         services.preference_set(user=user, email_mode="HOURLY", now=T0)
-    assert not hasattr(user, "notification_preference") or user.notification_preference is None
+    assert NotificationPreference.objects.filter(user=user).count() == 0
 
 
 # --- failures become incidents ---------------------------------------------
