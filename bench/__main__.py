@@ -8,6 +8,10 @@ save, hash-chained audit event, commit), alternating `pause` and `resume`
 round-robin over a set of active cases. The run fails when the service
 reaches less than TARGET_RATIO of the floor.
 
+`bench/workflow.py` measures guided task steps, `bench/sweeps.py` the
+deadline sweep and reminder pass over 200,000 cases (`python -m bench
+sweeps` runs only that part).
+
 Runs against its own database (default `lotse_bench`, created when
 missing, migrated, reused across runs); synthetic data only.
 """
@@ -214,6 +218,10 @@ def main() -> int:
     django.setup()
     call_command("migrate", verbosity=0)
     now = timezone.now()
+    from bench import sweeps
+
+    if sys.argv[1:] == ["sweeps"]:  # python -m bench sweeps: only the sweep bench
+        return 0 if sweeps.run(url, now) else 1
     owner, case_ids = active_cases(now)
 
     with floor(url) as floor_op:
@@ -231,7 +239,8 @@ def main() -> int:
 
     _owner, fresh_ids = active_cases(now)  # all ACTIVE again
     workflow_ok = workflow.run(owner, fresh_ids, now)
-    return 0 if ratio >= TARGET_RATIO and workflow_ok else 1
+    sweeps_ok = sweeps.run(url, now)
+    return 0 if ratio >= TARGET_RATIO and workflow_ok and sweeps_ok else 1
 
 
 if __name__ == "__main__":

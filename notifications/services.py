@@ -23,13 +23,13 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
 from time import monotonic as time_monotonic
+from typing import Any
 from uuid import uuid4
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -216,6 +216,23 @@ def notification_enqueue(
     return created
 
 
+def _notification_new(
+    *, recipient_id: int, kind: str, key: str, now: datetime, case_id: int, params: dict[str, Any]
+) -> Notification:
+    """Write a notification whose key is new by construction (a one-off
+    occasion with a random part): no savepoint needed, nothing to skip."""
+    notification = Notification.objects.create(
+        recipient_id=recipient_id,
+        kind=kind,
+        key=key,
+        case_id=case_id,
+        params=params,
+        created_at=now,
+    )
+    _publish_after_commit(notification_ids=[notification.pk])
+    return notification
+
+
 def notifications_bulk_enqueue(
     rows: Iterable[tuple[int, str, str, int | None, dict[str, Any]]], *, now: datetime
 ) -> int:
@@ -313,15 +330,16 @@ def notifications_for_case_change(
         if own:
             return []
         name = change.split(":", 1)[1]
-        return notification_enqueue(
-            recipients=[case.owner_id],
+        notification = _notification_new(
+            recipient_id=case.owner_id,
             kind=K.DEADLINE_REACHED if actor is None else K.CASE_CHANGED,
             # Transitions can repeat (pause, resume); each is its own occasion.
             key=f"case:{case.pk}:{name}:{uuid4().hex}",
-            case=case,
+            case_id=case.pk,
             now=now,
             params={"transition": name, "status": case.status},
         )
+        return [notification]
     if change == "extension:SUBMITTED":
         request = ExtensionRequest.objects.filter(case=case, status=ES.SUBMITTED).first()
         if request is None:
@@ -701,6 +719,27 @@ def sweep_candidates(*, name: str, now: datetime, limit: int | None = None) -> l
     return list(ids[:limit] if limit else ids)
 
 
+# The states each sweep's transition leaves (DOMAIN.md §14.1).
+_SOURCES = {
+    "period_expired": {str(state) for state in CLOCK_STATES},
+    "no_show_timeout": {str(CaseStatus.REGISTERED)},
+    "no_contact_timeout": {str(CaseStatus.DORMANT)},
+}
+_CLAIM_SQL = "SELECT status FROM cases_case WHERE id = %s{}".format(  # noqa: S608 - constant
+    " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+)
+
+
+def _claim(case_id: int) -> str | None:
+    """Lock the case row unless another transaction holds it; return its
+    status (None when it is held or gone). One plain statement: the sweep
+    runs it once per due case."""
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM_SQL, [case_id])
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
 @dataclass
 class SweepResult:
     done: int = 0
@@ -720,24 +759,23 @@ def deadline_sweep(*, name: str, now: datetime, candidates: list[int] | None = N
     """
     if name not in SWEEPS:
         raise ValueError(f"unknown sweep {name!r}")
-    due = _due(name, now)
     ids = sweep_candidates(name=name, now=now) if candidates is None else candidates
     result = SweepResult()
+    sources = _SOURCES[name]
     with publishing_deferred():
         for pk in ids:
             try:
                 with transaction.atomic():
-                    case = (
-                        Case.objects.select_for_update(skip_locked=True).filter(due, pk=pk).first()
-                    )
-                    if case is None:
+                    status = _claim(pk)
+                    if status not in sources:  # held by another sweep, or moved on
                         result.skipped += 1
                         continue
-                    case_transition(case=case, name=name, actor=None, now=now)
+                    # The transition's own guard decides whether it is due.
+                    case_transition(case=pk, name=name, actor=None, now=now)
                 result.done += 1
             except (GuardFailed, TransitionNotAvailable, ConcurrentChange):
                 result.skipped += 1
-            except Exception as exc:
+            except Exception as exc:  # one broken case must not stop the rest
                 result.failed += 1
                 logger.exception("sweep %s failed on case %s", name, pk)
                 incident_record(
