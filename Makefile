@@ -31,7 +31,7 @@ test: $(STAMP)
 	$(PY) -m pytest -n auto
 
 bench: $(STAMP)
-	$(PY) -m bench
+	$(PY) -m bench $(PARTS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -14,6 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -122,6 +123,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "notifications.context_processors.unread_notifications",
             ],
         },
     },
@@ -275,13 +277,16 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="lotse@localhost")
 
 # --- Celery ----------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
-CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
+# A publish fails at once when the broker is down instead of retrying for
+# seconds inside a request (celery#4296): the outbox keeps the work and the
+# relay sweep sends it later. Workers reconnect by their own retry settings.
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"max_retries": 0}
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # Embedded transport for a bare machine: messages are files under var/.
     # Producer and consumer read and write the same folder.
     _queue_dir = VAR_DIR / "celery" / "queue"
     _queue_dir.mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
+    CELERY_BROKER_TRANSPORT_OPTIONS |= {
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),
     }
@@ -295,6 +300,9 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
 # Beat only ever enqueues short sweeps; deadlines live in database columns,
 # never in broker countdowns (RELIABILITY.md C6).
+LOTSE_RELAY_SECONDS = _int("LOTSE_RELAY_SECONDS", 60)
+LOTSE_SWEEP_SECONDS = _int("LOTSE_SWEEP_SECONDS", 900)
+LOTSE_REMINDER_SECONDS = _int("LOTSE_REMINDER_SECONDS", 3600)
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "heartbeat": {
         "task": "notifications.tasks.heartbeat_task",
@@ -306,6 +314,25 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "workflow-timers": {
         "task": "workflows.tasks.fire_due_timers_task",
         "schedule": timedelta(seconds=_int("WORKFLOW_TIMER_SECONDS", 60)),
+    },
+    # The outbox relay sends what the on-commit publish could not (broker
+    # down, worker lost); sweeps and reminders read their deadlines from
+    # database columns, so a missed run only delays them.
+    "outbox-relay": {
+        "task": "notifications.tasks.notifications_relay_task",
+        "schedule": timedelta(seconds=LOTSE_RELAY_SECONDS),
+    },
+    "deadline-sweeps": {
+        "task": "notifications.tasks.deadline_sweeps_task",
+        "schedule": timedelta(seconds=LOTSE_SWEEP_SECONDS),
+    },
+    "reminders": {
+        "task": "notifications.tasks.reminders_task",
+        "schedule": timedelta(seconds=LOTSE_REMINDER_SECONDS),
+    },
+    "daily-digests": {
+        "task": "notifications.tasks.digests_task",
+        "schedule": crontab(hour=_int("LOTSE_DIGEST_HOUR", 7), minute=0),
     },
 }
 HEARTBEAT_SECONDS = _int("HEARTBEAT_SECONDS", 30)
@@ -341,4 +368,20 @@ LOTSE_ACCEPT_DAYS = _int("LOTSE_ACCEPT_DAYS", 7)
 LOTSE_EXTENSION_CHECK_DAYS = _int("LOTSE_EXTENSION_CHECK_DAYS", 90)
 # Days a supervisor has to decide an extension request (due date shown).
 LOTSE_APPROVAL_DAYS = _int("LOTSE_APPROVAL_DAYS", 14)
+# Reminders (DOMAIN.md "Clocks and reminders"): days before a plan review,
+# days after it until the supervisor is told, days before the period ends.
+LOTSE_REVIEW_REMINDER_DAYS = _int("LOTSE_REVIEW_REMINDER_DAYS", 14)
+LOTSE_REVIEW_ESCALATION_DAYS = _int("LOTSE_REVIEW_ESCALATION_DAYS", 14)
+try:
+    LOTSE_PERIOD_REMINDER_DAYS = [
+        int(days) for days in env.list("LOTSE_PERIOD_REMINDER_DAYS", default=["90", "30", "7"])
+    ]
+except ValueError:
+    raise ImproperlyConfigured(
+        "LOTSE_PERIOD_REMINDER_DAYS must list whole numbers of days, e.g. 90,30,7."
+    ) from None
+# Mail attempts of one notification before it becomes an incident.
+LOTSE_NOTIFICATION_MAX_ATTEMPTS = _int("LOTSE_NOTIFICATION_MAX_ATTEMPTS", 5)
+# The address Lotse is reached under, for links in e-mails.
+LOTSE_BASE_URL = env.str("LOTSE_BASE_URL", default="http://127.0.0.1:8000")
 LOTSE_QUALIFYING_BENEFITS = env.list("LOTSE_QUALIFYING_BENEFITS", default=["asylblg", "sgb2"])

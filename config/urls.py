@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config import views
+from notifications import api as notifications_api
 from workflows import api as workflows_api
 
 admin.site.site_header = "Lotse"
@@ -14,9 +15,20 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("aufgaben/", include("workflows.urls")),
     path("pruefung/", include("audit.urls")),
+    path("benachrichtigungen/", include("notifications.urls")),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/tasks/", workflows_api.TaskListView.as_view(), name="api-tasks"),
+    path(
+        "api/v1/notifications/",
+        notifications_api.NotificationListView.as_view(),
+        name="api-notifications",
+    ),
+    path(
+        "api/v1/notifications/<str:notification_id>/read/",
+        notifications_api.NotificationReadView.as_view(),
+        name="api-notification-read",
+    ),
     path("api/v1/", include("cases.api_urls")),
 ]

@@ -18,8 +18,13 @@ from accounts.models import Role
 from audit.services import read_accesses_record
 from cases.selectors import case_list_for_user, extension_requests_to_decide
 from config.celery import app as celery_app
-from notifications.selectors import heartbeat_status
-from notifications.tasks import HEARTBEAT_NAME
+from notifications.selectors import heartbeat_status, open_incident_count
+from notifications.tasks import (
+    HEARTBEAT_NAME,
+    RELAY_HEARTBEAT,
+    REMINDER_HEARTBEAT,
+    SWEEP_HEARTBEAT,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -55,8 +60,9 @@ def _broker_status() -> dict[str, object]:
 def healthz(request: HttpRequest) -> JsonResponse:
     """Report database, broker and background-worker health.
 
-    503 when the database or the broker is down. A stale worker heartbeat
-    is reported but does not fail the probe: web requests still work and
+    503 when the database or the broker is down. A stale worker heartbeat,
+    a stopped periodic job (relay, sweeps, reminders) and open incidents
+    are reported but do not fail the probe: web requests still work and
     the outbox keeps what the worker has not sent yet.
     """
     database = _database_status()
@@ -67,14 +73,27 @@ def healthz(request: HttpRequest) -> JsonResponse:
             now=timezone.now(),
             max_age_seconds=3 * settings.HEARTBEAT_SECONDS,
         )
+        # Each periodic job may be late by one period plus the grace of
+        # another; older than that, it has stopped (RELIABILITY.md C8).
+        jobs = {
+            name: heartbeat_status(name=name, now=timezone.now(), max_age_seconds=2 * seconds + 60)
+            for name, seconds in (
+                (RELAY_HEARTBEAT, settings.LOTSE_RELAY_SECONDS),
+                (SWEEP_HEARTBEAT, settings.LOTSE_SWEEP_SECONDS),
+                (REMINDER_HEARTBEAT, settings.LOTSE_REMINDER_SECONDS),
+            )
+        }
+        incidents = {"open": open_incident_count()}
     else:
-        worker = {"status": "unknown"}
+        worker, jobs, incidents = {"status": "unknown"}, {}, {}
     healthy = database["status"] == "ok" and broker["status"] == "ok"
     body = {
         "status": "ok" if healthy else "down",
         "database": database,
         "broker": broker,
         "worker_and_beat": worker,
+        "periodic_jobs": jobs,
+        "incidents": incidents,
     }
     return JsonResponse(body, status=200 if healthy else 503)
 

@@ -1,6 +1,7 @@
 """Celery tasks of the workflow layer."""
 
 import logging
+from typing import Any
 
 from celery import shared_task
 from django.utils import timezone
@@ -44,13 +45,13 @@ def fire_due_timers() -> int:
 
 
 @shared_task(name="workflows.tasks.fire_due_timers_task", ignore_result=True)
-def fire_due_timers_task() -> int:
+def fire_due_timers_task(**_kwargs: Any) -> int:
     """Fire every due flow timer (plan review, extension check).
 
     Run by beat every minute. Each timer fires once: a second run, or a run
     on another worker at the same time, finds it done or locked and skips
     it. While beat is down the timers wait in the database and fire on the
-    first run after.
+    first run after. Arguments of other releases are ignored (C9).
     """
     fired = fire_due_timers()
     if fired:

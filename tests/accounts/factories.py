@@ -50,6 +50,7 @@ class UserFactory(DjangoModelFactory):
         skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda o: f"{o.username}@example.org")
     first_name = "Test"
     last_name = factory.Sequence(lambda n: f"Person{n}")
     role = Role.INTEGRATION_MANAGER

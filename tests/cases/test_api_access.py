@@ -23,6 +23,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, path, reverse
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
@@ -32,6 +33,7 @@ from accounts.models import Role
 from audit.models import ReadAccess
 from cases import services
 from cases.models import Case, CaseStatus, Consent, Consultation
+from notifications.services import notification_enqueue
 from tests.accounts.factories import TeamFactory, UserFactory
 from tests.cases.factories import journey_to, manager_in, supervisor_of
 
@@ -231,6 +233,10 @@ def world() -> World:
     extension = services.extension_request_submit(
         case=case, actor=b, now=now, reason="illiteracy", months=6, justification=JUSTIFICATION
     )
+    with transaction.atomic():
+        (notification,) = notification_enqueue(
+            recipients=[b], kind="DEPUTY_TASK", key="b-only", case=case, now=now
+        )
     return World(
         a=a,
         b=b,
@@ -246,6 +252,7 @@ def world() -> World:
             "referral_id": referral.pk,
             "consent_id": consent.pk,
             "request_id": extension.pk,
+            "notification_id": notification.pk,
             "name": "pause",  # B may fire it now: only access control stops A
         },
     )
