@@ -5,8 +5,8 @@ INSERT ... SELECT statements (persons, cases); 10% have a consultation
 period that ended yesterday (due for `period_expired`), the rest end within
 three years, and every case has a plan review within six months (so the
 reminder pass has real work: reviews due soon and periods ending). The bench
-cases of an earlier run are first moved out of the open states with one
-UPDATE (bench data only), so each run starts from the same picture.
+cases of an earlier run are first set aside (rejected) with one UPDATE
+(bench data only), so each run starts from the same picture.
 
 Measured, each beside a floor taken in the same run:
 - finding the due cases: `sweep_candidates` (the ORM scan the sweep uses)
@@ -70,10 +70,9 @@ def generate(url: str, owner, now: datetime) -> int:
     today = timezone.localdate(now)
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(
-            "UPDATE cases_case SET status = 'CLOSED', closed_at = %s "
-            "WHERE owner_id = %s AND status IN "
+            "UPDATE cases_case SET status = 'REJECTED' WHERE owner_id = %s AND status IN "
             "('REGISTERED','INITIAL_COUNSELLING','PLANNING','ACTIVE','DORMANT','CLOSING')",
-            [now, owner.pk],
+            [owner.pk],
         )
         with conn.transaction():
             conn.execute("CREATE TEMP TABLE bench_person (id bigint, n integer) ON COMMIT DROP")
@@ -103,7 +102,9 @@ def generate(url: str, owner, now: datetime) -> int:
                     no_further_need)
                 SELECT p.id, 'BW_IM', 'ACTIVE', %(traeger)s, %(owner)s, 'HANDOVER_FSA',
                        %(now)s, false, false, 'FOLLOW_UP_ACCOMMODATION', '',
-                       %(today)s::date - 400, %(today)s::date - 1 + (p.n %% 1095),
+                       %(today)s::date - 400,
+                       CASE WHEN p.n %% %(share)s = 0 THEN %(today)s::date - 1
+                            ELSE %(today)s::date + 1 + (p.n %% 1095) END,
                        CASE WHEN p.n %% %(share)s = 0 THEN %(today)s::date - 1
                             ELSE %(today)s::date + 1 + (p.n %% 1095) END,
                        %(today)s::date + (p.n %% 180),

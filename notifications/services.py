@@ -255,10 +255,12 @@ def notifications_bulk_enqueue(
     with transaction.atomic():
         for start in range(0, len(batch), 2000):
             chunk = batch[start : start + 2000]
+            # Both columns of the unique index, so the lookup uses it.
             existing = set(
-                Notification.objects.filter(key__in={n.key for n in chunk}).values_list(
-                    "recipient_id", "key"
-                )
+                Notification.objects.filter(
+                    recipient_id__in={n.recipient_id for n in chunk},
+                    key__in={n.key for n in chunk},
+                ).values_list("recipient_id", "key")
             )
             new = [n for n in chunk if (n.recipient_id, n.key) not in existing]
             # A reminder written by a concurrent run meanwhile is skipped.

@@ -463,7 +463,7 @@ def test_a_case_that_fails_in_a_sweep_opens_an_incident_and_the_rest_go_on(setti
     real = case_services.case_transition
 
     def broken_on_the_second(*, case, **kwargs):
-        if case.pk == ids[1]:
+        if case == ids[1]:
             raise RuntimeError("boom")
         return real(case=case, **kwargs)
 
