@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "viewflow",
     "viewflow.workflow",
     "workflows",
+    "handover",
 ]
 
 AUTHENTICATION_BACKENDS = [
@@ -342,3 +343,6 @@ LOTSE_EXTENSION_CHECK_DAYS = _int("LOTSE_EXTENSION_CHECK_DAYS", 90)
 # Days a supervisor has to decide an extension request (due date shown).
 LOTSE_APPROVAL_DAYS = _int("LOTSE_APPROVAL_DAYS", 14)
 LOTSE_QUALIFYING_BENEFITS = env.list("LOTSE_QUALIFYING_BENEFITS", default=["asylblg", "sgb2"])
+# Handover file import: largest file and most rows per upload.
+LOTSE_HANDOVER_IMPORT_MAX_BYTES = _int("LOTSE_HANDOVER_IMPORT_MAX_BYTES", 5 * 1024 * 1024)
+LOTSE_HANDOVER_IMPORT_MAX_ROWS = _int("LOTSE_HANDOVER_IMPORT_MAX_ROWS", 20000)

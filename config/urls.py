@@ -13,9 +13,11 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
     path("aufgaben/", include("workflows.urls")),
+    path("uebergaben/", include("handover.urls")),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/tasks/", workflows_api.TaskListView.as_view(), name="api-tasks"),
+    path("api/v1/handovers/", include("handover.api_urls")),
     path("api/v1/", include("cases.api_urls")),
 ]
