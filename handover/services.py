@@ -858,7 +858,7 @@ TEMPLATE_ROWS = [
     {
         "external_reference": "GU-2026-0001",
         "gemeinde_ags": "08999001",
-        "au_allocation_date": "2026-02-01",
+        "au_allocation_date": "2025-12-01",
         "relation": "HEAD",
         "family_name": "Beispiel",
         "given_names": "Amal",
@@ -869,7 +869,7 @@ TEMPLATE_ROWS = [
         "consent_given": "ja",
         "consent_form": "SIGNED_PAPER",
         "consent_language": "ar",
-        "consent_given_on": "2026-01-20",
+        "consent_given_on": "2025-11-20",
         "known_needs": "Sprachkurs",
         "gu_facility": "GU Musterstadt",
         "gu_contact_name": "Gül Demo",
@@ -1081,7 +1081,7 @@ def _plan_import(
         ).values_list("external_reference", "pk")
     )
     waiting = _open_identities(actor)
-    seen_in_file: dict[tuple[Any, ...], int] = {}
+    seen_in_file: dict[tuple[Any, ...], tuple[str, int]] = {}
     planned = []
     for reference, group in groups.items():
         first_line, first = group[0]
@@ -1125,14 +1125,14 @@ def _plan_import(
                 continue
             if key in waiting:
                 report.error(line, "family_name", MESSAGES["duplicate_open"] % {"id": waiting[key]})
-            elif key in seen_in_file and seen_in_file[key] != first_line:
+            elif key in seen_in_file and seen_in_file[key][0] != reference:
                 report.error(
                     line,
                     "family_name",
                     _g("The same person is already in line %(line)d of this file.")
-                    % {"line": seen_in_file[key]},
+                    % {"line": seen_in_file[key][1]},
                 )
-            seen_in_file.setdefault(key, line)
+            seen_in_file.setdefault(key, (reference, line))
         if not cleaned.errors:
             planned.append(_Planned(lines=lines, cleaned=cleaned))
             report.handovers.append(
