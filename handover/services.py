@@ -28,7 +28,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _g
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Gemeinde, Role, User
@@ -535,7 +535,9 @@ def handover_create(
             if other is not None:
                 raise HandoverDuplicate(
                     MESSAGES["duplicate_open"] % {"id": other},
-                    fields={f"members.{member['position']}.family_name": [_g("Listed twice.")]},
+                    fields={
+                        f"members.{member['position']}.family_name": [gettext("Listed twice.")]
+                    },
                 )
         handover = _build(cleaned, actor=actor, now=now, source=source, submit=submit)
         try:
@@ -625,7 +627,9 @@ def _lock_for_decision(handover: Handover | int, actor: User) -> Handover:
 def _assignee(actor: User, assignee: User | int | None, locked: Handover) -> User:
     if assignee is None:
         if actor.role != Role.INTEGRATION_MANAGER:
-            raise _invalid({"assignee": [_g("Name the integration manager who takes the case.")]})
+            raise _invalid(
+                {"assignee": [gettext("Name the integration manager who takes the case.")]}
+            )
         return actor
     pk = assignee.pk if isinstance(assignee, User) else assignee
     owner = User.objects.filter(
@@ -636,7 +640,9 @@ def _assignee(actor: User, assignee: User | int | None, locked: Handover) -> Use
         team__isnull=False,
     ).first()
     if owner is None:
-        raise _invalid({"assignee": [_g("Choose an active integration manager of your team.")]})
+        raise _invalid(
+            {"assignee": [gettext("Choose an active integration manager of your team.")]}
+        )
     return owner
 
 
@@ -686,7 +692,9 @@ def handover_accept(
                 continue
             wanted = decisions[member.pk]
             if wanted is not None and wanted not in by_id:
-                raise _invalid({f"persons.{member.pk}": [_g("Not one of the proposed persons.")]})
+                raise _invalid(
+                    {f"persons.{member.pk}": [gettext("Not one of the proposed persons.")]}
+                )
             chosen[member.pk] = None if wanted is None else by_id[wanted]
         if undecided:
             raise PossibleDuplicatePerson(
@@ -793,7 +801,7 @@ def handover_return(
     if len(note) > 5000:
         raise _invalid({"note": [MESSAGES["too_long"] % {"n": 5000}]})
     if reason == ReturnReason.OTHER and not note:
-        raise _invalid({"note": [_g("Say why the handover goes back.")]})
+        raise _invalid({"note": [gettext("Say why the handover goes back.")]})
     with transaction.atomic():
         locked = _lock_for_decision(handover, actor)
         locked.return_to_sender(by=actor, at=now, reason=reason, note=note)
@@ -910,16 +918,18 @@ class ImportReport:
 
 def _decode(content: bytes, report: ImportReport) -> str | None:
     if content.startswith((b"\xff\xfe", b"\xfe\xff")):
-        report.error(0, "file", _g("UTF-16 is not supported; save the file as UTF-8 or CSV."))
+        report.error(0, "file", gettext("UTF-16 is not supported; save the file as UTF-8 or CSV."))
         return None
     if b"\x00" in content:
-        report.error(0, "file", _g("The file contains binary data; upload a CSV or XLSX file."))
+        report.error(
+            0, "file", gettext("The file contains binary data; upload a CSV or XLSX file.")
+        )
         return None
     if content.startswith(b"\xef\xbb\xbf"):
         try:
             return content[3:].decode("utf-8")
         except UnicodeDecodeError:
-            report.error(0, "file", _g("The file says UTF-8 but is not valid UTF-8."))
+            report.error(0, "file", gettext("The file says UTF-8 but is not valid UTF-8."))
             return None
     try:
         return content.decode("utf-8")
@@ -929,7 +939,7 @@ def _decode(content: bytes, report: ImportReport) -> str | None:
         return content.decode("cp1252")
     except UnicodeDecodeError:
         report.error(
-            0, "file", _g("The encoding is not recognised; save as UTF-8 or Windows-1252.")
+            0, "file", gettext("The encoding is not recognised; save as UTF-8 or Windows-1252.")
         )
         return None
 
@@ -941,7 +951,7 @@ def _csv_rows(content: bytes, report: ImportReport) -> list[tuple[int, list[Any]
     first_line = text.split("\n", 1)[0]
     delimiter = ";" if first_line.count(";") >= first_line.count(",") else ","
     if first_line.count(";") == first_line.count(",") == 0:
-        report.error(1, "file", _g("No column separator found; separate columns with ; or ,."))
+        report.error(1, "file", gettext("No column separator found; separate columns with ; or ,."))
         return None
     rows = []
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
@@ -951,7 +961,7 @@ def _csv_rows(content: bytes, report: ImportReport) -> list[tuple[int, list[Any]
             if len(rows) > settings.LOTSE_HANDOVER_IMPORT_MAX_ROWS + 1:
                 break
     except csv.Error:
-        report.error(reader.line_num, "file", _g("The CSV structure is broken (quotes?)."))
+        report.error(reader.line_num, "file", gettext("The CSV structure is broken (quotes?)."))
         return None
     return rows
 
@@ -969,7 +979,7 @@ def _xlsx_rows(content: bytes, report: ImportReport) -> list[tuple[int, list[Any
                 break
         workbook.close()
     except Exception:  # noqa: BLE001 - openpyxl raises many types for broken files
-        report.error(0, "file", _g("The file could not be read as an XLSX workbook."))
+        report.error(0, "file", gettext("The file could not be read as an XLSX workbook."))
         return None
     return rows
 
@@ -990,13 +1000,13 @@ def _cell(value: Any) -> Any:
 
 def _table(content: bytes, filename: str, report: ImportReport) -> list[tuple[int, dict[str, Any]]]:
     if not content.strip():
-        report.error(0, "file", _g("The file is empty."))
+        report.error(0, "file", gettext("The file is empty."))
         return []
     if len(content) > settings.LOTSE_HANDOVER_IMPORT_MAX_BYTES:
         report.error(
             0,
             "file",
-            _g("The file is larger than %(n)d kB.")
+            gettext("The file is larger than %(n)d kB.")
             % {"n": settings.LOTSE_HANDOVER_IMPORT_MAX_BYTES // 1024},
         )
         return []
@@ -1004,7 +1014,7 @@ def _table(content: bytes, filename: str, report: ImportReport) -> list[tuple[in
     raw = _xlsx_rows(content, report) if is_xlsx else _csv_rows(content, report)
     if not raw:
         if raw is not None:
-            report.error(0, "file", _g("The file is empty."))
+            report.error(0, "file", gettext("The file is empty."))
         return []
     (header_line, header_cells), body = raw[0], raw[1:]
     header = [_text(cell).lstrip("\ufeff").lower() for cell in header_cells]
@@ -1012,17 +1022,18 @@ def _table(content: bytes, filename: str, report: ImportReport) -> list[tuple[in
         header.pop()
     for index, name in enumerate(header):
         if name not in COLUMNS:
-            report.error(header_line, name or f"#{index + 1}", _g("Unknown column."))
+            report.error(header_line, name or f"#{index + 1}", gettext("Unknown column."))
         elif header.index(name) != index:
-            report.error(header_line, name, _g("The column appears twice."))
+            report.error(header_line, name, gettext("The column appears twice."))
     for name in REQUIRED_COLUMNS:
         if name not in header:
-            report.error(header_line, name, _g("The column is missing."))
+            report.error(header_line, name, gettext("The column is missing."))
     if len(body) > settings.LOTSE_HANDOVER_IMPORT_MAX_ROWS:
         report.error(
             0,
             "file",
-            _g("At most %(n)d rows per file.") % {"n": settings.LOTSE_HANDOVER_IMPORT_MAX_ROWS},
+            gettext("At most %(n)d rows per file.")
+            % {"n": settings.LOTSE_HANDOVER_IMPORT_MAX_ROWS},
         )
         return []
     if report.errors:
@@ -1039,7 +1050,7 @@ def _table(content: bytes, filename: str, report: ImportReport) -> list[tuple[in
             report.error(
                 line,
                 "file",
-                _g("The row has %(n)d values, the header %(m)d columns.")
+                gettext("The row has %(n)d values, the header %(m)d columns.")
                 % {"n": len(values), "m": len(header)},
             )
             continue
@@ -1052,7 +1063,7 @@ def _table(content: bytes, filename: str, report: ImportReport) -> list[tuple[in
         if not bad:
             rows.append((line, row))
     if not report.rows and not report.errors:
-        report.error(0, "file", _g("The file has a header but no rows."))
+        report.error(0, "file", gettext("The file has a header but no rows."))
     return rows
 
 
@@ -1092,7 +1103,7 @@ def _plan_import(
                     report.error(
                         line,
                         name,
-                        _g("Differs from line %(line)d of the same handover; leave it empty.")
+                        gettext("Differs from line %(line)d of the same handover; leave it empty.")
                         % {"line": first_line},
                     )
         if reference in used:
@@ -1129,7 +1140,7 @@ def _plan_import(
                 report.error(
                     line,
                     "family_name",
-                    _g("The same person is already in line %(line)d of this file.")
+                    gettext("The same person is already in line %(line)d of this file.")
                     % {"line": seen_in_file[key][1]},
                 )
             seen_in_file.setdefault(key, (reference, line))
