@@ -209,3 +209,24 @@ def test_templates_download() -> None:
 
     assert csv_file.content.startswith(b"\xef\xbb\xbfexternal_reference;gemeinde_ags;")
     assert xlsx_file.content.startswith(b"PK\x03\x04")
+
+
+def test_seed_demo_shows_submitted_handovers_to_the_demo_managers() -> None:
+    from django.core.management import call_command
+
+    from accounts.models import User
+
+    call_command("seed_demo")
+    call_command("seed_demo")
+
+    gu = User.objects.get(username="gu")
+    assert sorted(
+        Handover.objects.filter(submitted_by=gu).values_list("external_reference", "status")
+    ) == [
+        ("DEMO-GU-1", "SUBMITTED"),
+        ("DEMO-GU-2", "SUBMITTED"),
+        ("DEMO-GU-3", "SUBMITTED"),
+    ]
+    page = web_for(User.objects.get(username="manager")).get("/uebergaben/").content.decode()
+    assert "Saleh, Mariam" in page
+    assert "Ahmadi, Farid" in page
