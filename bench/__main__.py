@@ -214,6 +214,10 @@ def main() -> int:
     django.setup()
     call_command("migrate", verbosity=0)
     now = timezone.now()
+    from bench import handover
+
+    if sys.argv[1:] == ["handover"]:  # `python -m bench handover`: this part only
+        return 0 if handover.run(url, now) else 1
     owner, case_ids = active_cases(now)
 
     with floor(url) as floor_op:
@@ -231,7 +235,8 @@ def main() -> int:
 
     _owner, fresh_ids = active_cases(now)  # all ACTIVE again
     workflow_ok = workflow.run(owner, fresh_ids, now)
-    return 0 if ratio >= TARGET_RATIO and workflow_ok else 1
+    handover_ok = handover.run(url, now)
+    return 0 if ratio >= TARGET_RATIO and workflow_ok and handover_ok else 1
 
 
 if __name__ == "__main__":

@@ -174,6 +174,7 @@ def _audit(
     reason: str = "",
     case_id: int | None = None,
     data: dict[str, Any] | None = None,
+    chain_locked: bool = False,
 ) -> None:
     audit_event_record(
         event_type=event_type,
@@ -190,7 +191,7 @@ def _audit(
         data=data or {},
         # A new case's chain is serialised by its creating transaction; the
         # global chain takes its advisory lock.
-        chain_locked=case_id is not None,
+        chain_locked=chain_locked or case_id is not None,
     )
 
 
@@ -292,7 +293,11 @@ def _limited(value: Any, cleaned: Cleaned, name: str, error_name: str | None = N
 
 
 def handover_clean(
-    *, data: Mapping[str, Any], members: list[Mapping[str, Any]], today: date
+    *,
+    data: Mapping[str, Any],
+    members: list[Mapping[str, Any]],
+    today: date,
+    gemeinden: dict[str, tuple[Gemeinde | None, bool]] | None = None,
 ) -> Cleaned:
     """Check a handover's values; without consent drop all but the allocation facts.
 
@@ -325,10 +330,15 @@ def handover_clean(
     if not ags:
         cleaned.error("gemeinde_ags", MESSAGES["required"])
     else:
-        gemeinde = Gemeinde.objects.filter(ags=ags[:8]).first() if len(ags) <= 8 else None
+        if gemeinden is None:
+            gemeinden = {}
+        if ags not in gemeinden:
+            found = Gemeinde.objects.filter(ags=ags).first() if len(ags) <= 8 else None
+            gemeinden[ags] = (found, found is not None and found.traeger.exists())
+        gemeinde, served = gemeinden[ags]
         if gemeinde is None:
             cleaned.error("gemeinde_ags", MESSAGES["gemeinde_unknown"])
-        elif not gemeinde.traeger.exists():
+        elif not served:
             cleaned.error("gemeinde_ags", MESSAGES["gemeinde_unserved"])
     values["gemeinde"] = gemeinde
 
@@ -1093,6 +1103,7 @@ def _plan_import(
     )
     waiting = _open_identities(actor)
     seen_in_file: dict[tuple[Any, ...], tuple[str, int]] = {}
+    gemeinden: dict[str, tuple[Gemeinde | None, bool]] = {}
     planned = []
     for reference, group in groups.items():
         first_line, first = group[0]
@@ -1118,6 +1129,7 @@ def _plan_import(
             data=first,
             members=[{k: v for k, v in row.items() if k in MEMBER_COLUMNS} for _line, row in group],
             today=today,
+            gemeinden=gemeinden,
         )
         lines = [line for line, _row in group]
         for name, messages in cleaned.errors.items():
@@ -1197,9 +1209,14 @@ def handover_import(
             ),
             batch_size=2000,
         )
-        for handover, item, entry in zip(handovers, planned, report.handovers, strict=True):
+        for index, (handover, item, entry) in enumerate(
+            zip(handovers, planned, report.handovers, strict=True)
+        ):
             entry["id"] = handover.pk
             _audit(
+                # The first append takes the global chain's advisory lock;
+                # it is held to the commit, so the others need not ask.
+                chain_locked=index > 0,
                 handover=handover,
                 actor=actor,
                 now=now,
