@@ -258,6 +258,9 @@ SPECTACULAR_SETTINGS = {
         "ConsultationStatusEnum": "cases.models.Consultation.Status",
         "ExtensionStatusEnum": "cases.models.ExtensionStatus",
         "GoalStatusEnum": "cases.models.GoalStatus",
+        "ConsentFormEnum": "cases.models.Consent.Form",
+        "HandoverStatusEnum": "handover.models.HandoverStatus",
+        "ReturnReasonEnum": "handover.models.ReturnReason",
     },
 }
 
