@@ -176,9 +176,7 @@ def run(url: str, now: datetime) -> bool:
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("DROP TABLE bench_floor_member, bench_floor_handover")
     print(f"handover import of {ROWS} rows ({len(content) / 2**20:.1f} MiB CSV):")
-    print(
-        f"  floor (csv + executemany, 2 rows per line): {floor[0]:6.2f} s {floor[1]:7.1f} MiB"
-    )
+    print(f"  floor (csv + executemany, 2 rows per line): {floor[0]:6.2f} s {floor[1]:7.1f} MiB")
     ok = True
     for name, (seconds, peak) in (("dry run", dry), ("real run", real)):
         ratio = seconds / floor[0]

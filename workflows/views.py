@@ -666,7 +666,11 @@ def _case_page(
             "case": case,
             "show_names": show_names,
             "handover": handover,
-            "handover_members": [(m, None) for m in handover.members.all()] if handover else [],
+            "handover_members": [
+                (m, None) for m in sorted(handover.members.all(), key=lambda m: m.position)
+            ]
+            if handover
+            else [],
             "history": history,
             "open_tasks": [t for t in engine.open_tasks(case) if t.flow_task_type == "HUMAN"],
             "actions": action_forms,

@@ -178,6 +178,16 @@ def test_import_reads_the_documented_encodings_and_separators(
     assert stored.handover.gu_contact_name == "Gül Öz"
 
 
+def test_phone_numbers_with_a_plus_are_no_formulas() -> None:
+    w = world()
+    columns = [*row(w), "phone", "gu_contact_phone"]
+
+    run(w, csv_bytes([row(w, phone="+49 711 123-45", gu_contact_phone="-")], columns=columns))
+
+    stored = Handover.objects.get()
+    assert (stored.phone, stored.gu_contact_phone) == ("+49 711 123-45", "-")
+
+
 def test_import_reads_xlsx_with_date_cells() -> None:
     w = world()
     header = list(row(w))
