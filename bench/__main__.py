@@ -240,12 +240,19 @@ def sweeps_part(url: str, now: datetime) -> bool:
     return sweeps.run(url, now)
 
 
+def handover_part(url: str, now: datetime) -> bool:
+    from bench import handover
+
+    return handover.run(url, now)
+
+
 # `python -m bench` runs every part; `python -m bench sweeps audit` only those.
 PARTS: dict[str, Callable[[str, datetime], bool]] = {
     "core": core,
     "workflow": workflow_part,
     "audit": audit_part,
     "sweeps": sweeps_part,
+    "handover": handover_part,
 }
 
 

@@ -1111,22 +1111,35 @@ def case_create(
     gemeinde: Any = None,
     household: Any = None,
     anonymous_mode: bool = False,
+    handover_accepted_at: datetime | None = None,
 ) -> Case:
     """Register a case for `person` (T1), owned by the integration manager.
 
-    Raises TransitionForbidden unless the actor is the owner or a
-    supervisor of the owner's team, GuardFailed `open_case_exists` when the
-    person already has an open case in the programme.
+    `handover_accepted_at` registers a handed-over case its owner accepts
+    right away (no accept task); only the owner can accept for themselves.
+    A manager may register a handed-over, not yet accepted case for a
+    colleague of their team, who then gets the accept task.
+
+    Raises TransitionForbidden unless the actor is the owner, a supervisor
+    of the owner's team or (handover) a manager of that team, GuardFailed
+    `open_case_exists` when the person already has an open case in the
+    programme.
     """
     if owner.role != Role.INTEGRATION_MANAGER or not owner.is_active:
         raise InvalidArguments(
             _("Cases are owned by an active integration manager."),
             fields={"owner": [_("Choose an integration manager.")]},
         )
+    same_team = bool(actor.team_id) and actor.team_id == owner.team_id
     if not (
         actor.pk == owner.pk
-        or (actor.role == Role.SUPERVISOR and actor.team_id and actor.team_id == owner.team_id)
-    ):
+        or (actor.role == Role.SUPERVISOR and same_team)
+        or (
+            actor.role == Role.INTEGRATION_MANAGER
+            and same_team
+            and intake_channel == Case.IntakeChannel.HANDOVER_FSA
+        )
+    ) or (handover_accepted_at is not None and actor.pk != owner.pk):
         raise TransitionForbidden(MESSAGES["forbidden"])
     _choice_arg(intake_channel, Case.IntakeChannel, field_name="intake_channel")
     with transaction.atomic():
@@ -1145,6 +1158,7 @@ def case_create(
             household=household,
             registered_at=now,
             anonymous_mode=anonymous_mode,
+            handover_accepted_at=handover_accepted_at,
         )
         _full_clean(case, exclude=["status"])
         try:

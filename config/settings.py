@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "viewflow",
     "viewflow.workflow",
     "workflows",
+    "handover",
 ]
 
 AUTHENTICATION_BACKENDS = [
@@ -259,6 +260,9 @@ SPECTACULAR_SETTINGS = {
         "ConsultationStatusEnum": "cases.models.Consultation.Status",
         "ExtensionStatusEnum": "cases.models.ExtensionStatus",
         "GoalStatusEnum": "cases.models.GoalStatus",
+        "ConsentFormEnum": "cases.models.Consent.Form",
+        "HandoverStatusEnum": "handover.models.HandoverStatus",
+        "ReturnReasonEnum": "handover.models.ReturnReason",
     },
 }
 
@@ -387,3 +391,6 @@ LOTSE_NOTIFICATION_MAX_ATTEMPTS = _int("LOTSE_NOTIFICATION_MAX_ATTEMPTS", 5)
 # The address Lotse is reached under, for links in e-mails.
 LOTSE_BASE_URL = env.str("LOTSE_BASE_URL", default="http://127.0.0.1:8000")
 LOTSE_QUALIFYING_BENEFITS = env.list("LOTSE_QUALIFYING_BENEFITS", default=["asylblg", "sgb2"])
+# Handover file import: largest file and most rows per upload.
+LOTSE_HANDOVER_IMPORT_MAX_BYTES = _int("LOTSE_HANDOVER_IMPORT_MAX_BYTES", 5 * 1024 * 1024)
+LOTSE_HANDOVER_IMPORT_MAX_ROWS = _int("LOTSE_HANDOVER_IMPORT_MAX_ROWS", 20000)

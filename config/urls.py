@@ -16,6 +16,7 @@ urlpatterns = [
     path("aufgaben/", include("workflows.urls")),
     path("pruefung/", include("audit.urls")),
     path("benachrichtigungen/", include("notifications.urls")),
+    path("uebergaben/", include("handover.urls")),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
@@ -30,5 +31,6 @@ urlpatterns = [
         notifications_api.NotificationReadView.as_view(),
         name="api-notification-read",
     ),
+    path("api/v1/handovers/", include("handover.api_urls")),
     path("api/v1/", include("cases.api_urls")),
 ]

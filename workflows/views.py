@@ -38,6 +38,7 @@ from cases.selectors import (
     case_relations,
 )
 from config.errors import ApplicationError
+from handover.selectors import handover_of_case
 from workflows import engine, forms, selectors
 from workflows.nodes import Refused
 
@@ -657,13 +658,21 @@ def _case_page(
             form = form_class()
         action_forms[name] = (title, form)
     history = [(process, selectors.process_tasks(process)) for process in processes]
+    show_names = bool(relations & {OWNER, DEPUTY})
+    handover = handover_of_case(case=case) if show_names else None
     return render(
         request,
         "workflows/case.html",
         {
             "case": case,
-            "show_names": bool(relations & {OWNER, DEPUTY}),
+            "show_names": show_names,
             "show_timeline": request.user.role in (Role.AUDITOR, Role.DATA_PROTECTION_OFFICER),
+            "handover": handover,
+            "handover_members": [
+                (m, None) for m in sorted(handover.members.all(), key=lambda m: m.position)
+            ]
+            if handover
+            else [],
             "history": history,
             "open_tasks": [t for t in engine.open_tasks(case) if t.flow_task_type == "HUMAN"],
             "actions": action_forms,
