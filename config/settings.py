@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "viewflow",
     "viewflow.workflow",
     "workflows",
+    "reports",
 ]
 
 AUTHENTICATION_BACKENDS = [
