@@ -17,5 +17,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/tasks/", workflows_api.TaskListView.as_view(), name="api-tasks"),
+    path("api/v1/reports/", include("reports.api_urls")),
     path("api/v1/", include("cases.api_urls")),
+    path("berichte/", include("reports.urls")),
 ]
