@@ -7,7 +7,7 @@ import pytest
 from audit.models import AuditEvent
 from cases.models import Case, Consultation, Goal, IntegrationPlan, PlanReview, Referral
 from cases.services import case_anonymise
-from config.errors import NotFound
+from config.errors import Forbidden, NotFound
 from reports.models import ReportSnapshot, UnitKind
 from reports.selectors import Period, kennzahlen_compute, kennzahlen_for_user, report_unit_get
 from reports.services import AlreadyFrozen, PeriodNotOver, report_snapshot_freeze
@@ -93,7 +93,7 @@ def test_foreign_units_and_other_roles_cannot_freeze(world) -> None:
         report_snapshot_freeze(
             units=[("team", world.team_b.pk)], period=YEAR, actor=world.sa, now=AFTER
         )
-    with pytest.raises(Exception) as denied:
+    with pytest.raises(Forbidden) as denied:
         report_snapshot_freeze(
             units=[("manager", world.m1.pk)], period=YEAR, actor=world.m1, now=AFTER
         )

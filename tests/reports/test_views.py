@@ -30,7 +30,8 @@ def test_manager_sees_own_sheet_with_charts(world) -> None:
     assert response.context["figures"]["k1_persons"] == 3
     assert html.count("<svg") == 4
     main = html.split("<main>")[1].split("</main>")[0]
-    assert "<script" not in main and "src=" not in main  # nothing fetched
+    assert "<script" not in main
+    assert "src=" not in main
     assert 'href="/berichte/"' in html  # the navigation link
 
 
@@ -50,7 +51,8 @@ def test_supervisor_freezes_a_past_year(world) -> None:
     assert response.status_code == 302
     assert ReportSnapshot.objects.get().figures["k2_consultations"] == 4
     page = client.get("/berichte/", {"unit": unit, "year": 2025})
-    assert page.context["figures"]["frozen"] is True and page.context["may_freeze"] is False
+    assert page.context["figures"]["frozen"] is True
+    assert page.context["may_freeze"] is False
 
 
 def test_freezing_a_foreign_unit_is_404_and_writes_nothing(world) -> None:
@@ -65,7 +67,8 @@ def test_caseload_overview_for_the_supervisor(world) -> None:
     response = client_for(world.sa).get("/berichte/uebersicht/")
     assert response.status_code == 200
     [row] = response.context["rows"]
-    assert row["team"] == world.team_a and row["open"] == 2
+    assert row["team"] == world.team_a
+    assert row["open"] == 2
     assert "<svg" in response.content.decode()
     assert client_for(world.m1).get("/berichte/uebersicht/").status_code == 404
     assert client_for(world.gu).get("/berichte/uebersicht/").status_code == 404
