@@ -1,4 +1,6 @@
-"""`make bench`: case transitions per second against a raw-SQL floor.
+"""`make bench`: case transitions per second against a raw-SQL floor;
+then the workflow step (bench/workflow.py) and the Kennzahlen at state
+scale (bench/reports.py; `python -m bench reports` runs only those).
 
 The floor is what PostgreSQL itself allows on this machine for the same
 shape of work: one transaction that updates one row and appends one event
@@ -213,6 +215,10 @@ def main() -> int:
 
     django.setup()
     call_command("migrate", verbosity=0)
+    from bench import reports
+
+    if sys.argv[1:] == ["reports"]:  # `python -m bench reports`: the Kennzahlen only
+        return 0 if reports.run(url) else 1
     now = timezone.now()
     owner, case_ids = active_cases(now)
 
@@ -231,7 +237,8 @@ def main() -> int:
 
     _owner, fresh_ids = active_cases(now)  # all ACTIVE again
     workflow_ok = workflow.run(owner, fresh_ids, now)
-    return 0 if ratio >= TARGET_RATIO and workflow_ok else 1
+    reports_ok = reports.run(url)
+    return 0 if ratio >= TARGET_RATIO and workflow_ok and reports_ok else 1
 
 
 if __name__ == "__main__":

@@ -63,14 +63,14 @@ def _block(kpi: str, rows: list[dict[str, Any]] | None, *, share: bool = False) 
 def kennzahlen_rows(figures: dict[str, Any]) -> list[Row]:
     """The figures as the rows of the sheet's body, in its order."""
     f = figures
-    total = _("total")
+    total, detail = _("total"), _("detail")
     rows: list[Row] = [
         ("K1", NAMES["K1"], "", f["k1_persons"], None),
         ("K1a", NAMES["K1a"], "", f["k1a_new_persons"], None),
         ("K2", NAMES["K2"], "", f["k2_consultations"], None),
         *_block("K2a", f["k2a_by_official_form"]),
         *[
-            ("K2a", NAMES["K2a"], f"{_('detail')}: {row['label']}", row["count"], None)
+            ("K2a", NAMES["K2a"], f"{detail}: {row['label']}", row["count"], None)
             for row in f["k2a_by_form"]
         ],
         *_block("K2b", f["k2b_by_topic"]),
@@ -89,7 +89,7 @@ def kennzahlen_rows(figures: dict[str, Any]) -> list[Row]:
         ("K5", NAMES["K5"], total, f["k5_referrals"], None),
         *_block("K5", f["k5_by_group"]),
         *[
-            ("K5", NAMES["K5"], f"{_('detail')}: {row['label']}", row["count"], None)
+            ("K5", NAMES["K5"], f"{detail}: {row['label']}", row["count"], None)
             for row in f["k5_by_target"]
         ],
         ("K5a", NAMES["K5a"], "", None, f["k5a_taken_up_share"]),
@@ -119,7 +119,7 @@ def sheet_head(figures: dict[str, Any]) -> list[tuple[Any, ...]]:
     head: list[tuple[Any, ...]] = [
         ("Auswertung Zeitraum", f"{period['from']} – {period['to']}"),
         (_("Organisation unit"), figures["unit"]["label"]),
-        (_("Status"), state),
+        (_("State of the figures"), state),
     ]
     if figures.get("small_cells_suppressed"):
         head.append((_("Note"), _("Counts of 1 or 2 are not shown (empty cells).")))
