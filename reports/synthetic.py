@@ -397,7 +397,11 @@ def synthetic_land_seed(*, scale: float, now: datetime, seed: int = 1) -> SeedRe
             ],
         ).write(extension_rows())  # fmt: skip
         _reset_sequences(tables)
-    if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql" and connection.get_autocommit():
+        # Visibility map and statistics: index-only scans from the first report on.
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE")
+    elif connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
     return SeedResult(counts=counts, first_year=first_year, last_year=last_year)
