@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "viewflow.workflow",
     "workflows",
     "handover",
+    "reports",
 ]
 
 AUTHENTICATION_BACKENDS = [

@@ -32,5 +32,7 @@ urlpatterns = [
         name="api-notification-read",
     ),
     path("api/v1/handovers/", include("handover.api_urls")),
+    path("api/v1/reports/", include("reports.api_urls")),
     path("api/v1/", include("cases.api_urls")),
+    path("berichte/", include("reports.urls")),
 ]

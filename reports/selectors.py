@@ -1,0 +1,699 @@
+"""Reads of the Kennzahlen (DOMAIN.md §7, §14.3) and the caseload overview.
+
+Every figure is one SQL aggregation over the case data (no loop over cases
+in Python); a report is about fifteen queries whatever the size of the unit.
+Units roll up through the case: its owner (the integration manager's
+sheet), the owner's team, the case's Träger, its Gemeinde, the Träger's
+Kreis, the whole Land. Persons are counted as distinct person ids inside
+the unit, so a person counselled by two managers counts once for each
+manager and once in every roll-up.
+
+Who may see which unit (decided here, 404 otherwise):
+- an integration manager: their own sheet;
+- a supervisor: their team and the sheets of its managers;
+- an auditor or data-protection officer: their Träger, its teams and managers;
+- an administrator (standing in for the koordinierende Stelle, which has no
+  role yet): every unit, but as aggregates only, with small cells (1 or 2)
+  of the breakdowns suppressed (`None`), since in a small Gemeinde a
+  closure reason "deceased" or an extension reason "disability" counted
+  once may point to a person. Roles that see the cases' metadata anyway
+  (manager, supervisor, auditor) get the exact figures.
+- everyone else: nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import (
+    Avg,
+    Count,
+    DateField,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+)
+from django.db.models.functions import Cast
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Gemeinde, Kreis, Role, Team, Traeger, User
+from cases.models import (
+    CLOCK_STATES,
+    OPEN_STATES,
+    Case,
+    CaseStatus,
+    Catalogue,
+    CatalogueEntry,
+    Consultation,
+    ExtensionRequest,
+    ExtensionStatus,
+    Goal,
+    GoalStatus,
+    IntegrationPlan,
+    NetworkContact,
+    PlanReview,
+    Referral,
+)
+from config.errors import NotFound
+from reports.models import ReportSnapshot, UnitKind
+
+TOP_N = 5
+SMALL_CELL = 3  # breakdown cells below this (and above 0) are suppressed where noted
+REPORT_GROUPS = (
+    ("regular_service", _("Regeldienste")),
+    ("counselling_service", _("Beratungsstellen")),
+    ("other", _("Sonstige")),
+)
+OFFICIAL_FORMS = (
+    ("aufsuchend", _("aufsuchend")),
+    ("buero", _("im Büro")),
+    ("begleitung", _("Begleitung")),
+    ("sonstige", _("sonstige")),
+)
+
+
+class UnitNotFound(NotFound):
+    default_code = "unit_not_found"
+
+
+@dataclass(frozen=True)
+class Unit:
+    kind: str
+    pk: int  # 0 for the Land
+    label: str
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date
+    end: date  # inclusive
+
+    @classmethod
+    def year(cls, year: int) -> Period:
+        return cls(date(year, 1, 1), date(year, 12, 31))
+
+    def bounds(self) -> tuple[datetime, datetime]:
+        """Return [start, end) as aware datetimes in the project's zone."""
+        zone = ZoneInfo(settings.TIME_ZONE)
+        return (
+            datetime.combine(self.start, time.min, tzinfo=zone),
+            datetime.combine(self.end + timedelta(days=1), time.min, tzinfo=zone),
+        )
+
+
+# --- units and access ---------------------------------------------------------------
+
+
+def _unit_model(kind: str) -> Any:
+    return {
+        UnitKind.MANAGER: User,
+        UnitKind.TEAM: Team,
+        UnitKind.TRAEGER: Traeger,
+        UnitKind.GEMEINDE: Gemeinde,
+        UnitKind.KREIS: Kreis,
+    }[kind]
+
+
+def _label(kind: str, obj: Any) -> str:
+    if kind == UnitKind.MANAGER:
+        return obj.get_full_name() or obj.username
+    return obj.name
+
+
+def report_units_visible_to(*, user: Any) -> dict[str, QuerySet[Any] | None]:
+    """Return, per unit kind, the units `user` may see (None: the kind is
+    not open to the user; the Land has no queryset: `True` in `land`)."""
+    none: dict[str, Any] = {kind: None for kind in UnitKind.values}
+    if user is None or not user.is_authenticated or not user.is_active:
+        return none
+    managers = User.objects.filter(role=Role.INTEGRATION_MANAGER)
+    if user.role == Role.INTEGRATION_MANAGER:
+        return {**none, UnitKind.MANAGER: managers.filter(pk=user.pk)}
+    if user.role == Role.SUPERVISOR and user.team_id is not None:
+        return {
+            **none,
+            UnitKind.MANAGER: managers.filter(team_id=user.team_id),
+            UnitKind.TEAM: Team.objects.filter(pk=user.team_id),
+        }
+    if user.role in (Role.AUDITOR, Role.DATA_PROTECTION_OFFICER) and user.traeger_id:
+        return {
+            **none,
+            UnitKind.MANAGER: managers.filter(team__traeger_id=user.traeger_id),
+            UnitKind.TEAM: Team.objects.filter(traeger_id=user.traeger_id),
+            UnitKind.TRAEGER: Traeger.objects.filter(pk=user.traeger_id),
+        }
+    if user.role == Role.ADMINISTRATOR:
+        return {
+            UnitKind.MANAGER: managers,
+            UnitKind.TEAM: Team.objects.all(),
+            UnitKind.TRAEGER: Traeger.objects.all(),
+            UnitKind.GEMEINDE: Gemeinde.objects.all(),
+            UnitKind.KREIS: Kreis.objects.all(),
+            UnitKind.LAND: True,
+        }
+    return none
+
+
+def report_suppresses_small_cells(*, user: Any) -> bool:
+    """Whether `user` sees the figures with small cells suppressed."""
+    return user.role == Role.ADMINISTRATOR
+
+
+def report_default_unit(*, user: Any) -> tuple[str, int] | None:
+    """Return the unit a user's report page opens with, or None."""
+    if user.role == Role.INTEGRATION_MANAGER:
+        return UnitKind.MANAGER, user.pk
+    if user.role == Role.SUPERVISOR and user.team_id:
+        return UnitKind.TEAM, user.team_id
+    if user.role in (Role.AUDITOR, Role.DATA_PROTECTION_OFFICER) and user.traeger_id:
+        return UnitKind.TRAEGER, user.traeger_id
+    if user.role == Role.ADMINISTRATOR:
+        return UnitKind.LAND, 0
+    return None
+
+
+def report_unit_get(*, user: Any, kind: str, pk: int | None) -> Unit:
+    """Return the unit if `user` may see it; UnitNotFound otherwise (404:
+    the caller cannot tell a foreign unit from a missing one)."""
+    missing = UnitNotFound(_("This organisation unit does not exist."))
+    visible = report_units_visible_to(user=user).get(kind)
+    if visible is None:
+        raise missing
+    if kind == UnitKind.LAND:
+        return Unit(UnitKind.LAND, 0, str(_("Land (all Kreise)")))
+    obj = visible.filter(pk=pk).first() if pk else None
+    if obj is None:
+        raise missing
+    return Unit(kind, obj.pk, _label(kind, obj))
+
+
+def report_unit_choices(*, user: Any) -> list[tuple[str, int, str]]:
+    """Return (kind, pk, label) of every unit `user` may see, for a picker."""
+    choices: list[tuple[str, int, str]] = []
+    for kind, units in report_units_visible_to(user=user).items():
+        if units is None:
+            continue
+        if kind == UnitKind.LAND:
+            choices.append((kind, 0, str(_("Land (all Kreise)"))))
+            continue
+        for obj in units.order_by("pk")[:2000]:
+            choices.append((kind, obj.pk, _label(kind, obj)))
+    return choices
+
+
+# --- scope filters ---------------------------------------------------------------------
+
+
+def _case_scope(unit: Unit, prefix: str = "") -> Q:
+    """The unit as a filter on the case (reached through `prefix`)."""
+    p = prefix
+    match unit.kind:
+        case UnitKind.MANAGER:
+            return Q(**{f"{p}owner_id": unit.pk})
+        case UnitKind.TEAM:
+            return Q(**{f"{p}owner__team_id": unit.pk})
+        case UnitKind.TRAEGER:
+            return Q(**{f"{p}traeger_id": unit.pk})
+        case UnitKind.GEMEINDE:
+            return Q(**{f"{p}gemeinde_id": unit.pk})
+        case UnitKind.KREIS:
+            return Q(
+                **{f"{p}traeger_id__in": Traeger.objects.filter(kreis_id=unit.pk).values("pk")}
+            )
+    return Q()
+
+
+def _contact_scope(unit: Unit) -> Q | None:
+    """The unit as a filter on network contacts (by the manager who made
+    them); None where contacts have no place (a Gemeinde)."""
+    match unit.kind:
+        case UnitKind.MANAGER:
+            return Q(manager_id=unit.pk)
+        case UnitKind.TEAM:
+            return Q(manager__team_id=unit.pk)
+        case UnitKind.TRAEGER:
+            return Q(manager__traeger_id=unit.pk)
+        case UnitKind.KREIS:
+            return Q(manager__traeger__kreis_id=unit.pk)
+        case UnitKind.GEMEINDE:
+            return None
+    return Q()
+
+
+# --- the figures -----------------------------------------------------------------------
+
+
+def _entries(catalogue: str) -> list[CatalogueEntry]:
+    return list(CatalogueEntry.objects.filter(catalogue=catalogue).order_by("order", "pk"))
+
+
+def _breakdown(
+    entries: list[CatalogueEntry], counts: dict[int, int], *, total: int | None = None
+) -> list[dict[str, Any]]:
+    """Counts per catalogue entry in catalogue order; entries no longer in
+    use appear only when they were counted."""
+    rows = []
+    for entry in entries:
+        count = counts.get(entry.pk, 0)
+        if not entry.is_active and not count:
+            continue
+        row: dict[str, Any] = {"key": entry.key, "label": entry.label_de, "count": count}
+        if total is not None:
+            row["share"] = round(count / total, 4) if total else None
+        rows.append(row)
+    return rows
+
+
+def _top(rows: list[dict[str, Any]], n: int = TOP_N) -> list[dict[str, Any]]:
+    """Top-n by count, ties in catalogue order (`sorted` is stable)."""
+    return [row for row in sorted(rows, key=lambda r: -r["count"]) if row["count"]][:n]
+
+
+def _choice_rows(choices: Any, counts: dict[str, int]) -> list[dict[str, Any]]:
+    return [
+        {"key": value, "label": str(label), "count": counts.get(value, 0)}
+        for value, label in choices
+    ]
+
+
+def _median(histogram: dict[int, int]) -> float | None:
+    """The median of values given as {value: how often}."""
+    n = sum(histogram.values())
+    if not n:
+        return None
+    wanted, seen, found = {(n - 1) // 2, n // 2}, 0, []
+    for value in sorted(histogram):
+        low, seen = seen, seen + histogram[value]
+        found.extend(value for rank in sorted(wanted) if low <= rank < seen)
+    return sum(found) / len(found)
+
+
+def kennzahlen_compute(*, unit: Unit, period: Period) -> dict[str, Any]:
+    """Return K1-K9 (DOMAIN.md §14.3) of `unit` in `period`, JSON-ready.
+
+    Consultations count only when `completed`; no-shows and cancellations
+    are reported apart (K2x) and never make a person "counselled".
+    """
+    start, end = period.start, period.end
+    moment_from, moment_to = period.bounds()
+    scope = _case_scope(unit, "case__")
+    completed = Consultation.Status.COMPLETED
+
+    # K2, K2x, K2a, K2c, K2d: one grouped pass over the unit's consultations
+    # of the period (a few hundred groups; durations are whole minutes, so
+    # their histogram gives the exact median without sorting the rows).
+    consultations = Consultation.objects.filter(scope, held_on__range=(start, end))
+    by_status: dict[str, int] = {}
+    by_form: dict[int, int] = {}
+    by_setting: dict[int, int] = {}
+    minutes: dict[int, int] = {}
+    for status, form_id, setting_id, duration, n in (
+        consultations.order_by()
+        .values("status", "form_id", "setting_id", "duration_minutes")
+        .annotate(n=Count("pk"))
+        .values_list("status", "form_id", "setting_id", "duration_minutes", "n")
+    ):
+        by_status[status] = by_status.get(status, 0) + n
+        if status == completed:
+            by_form[form_id] = by_form.get(form_id, 0) + n
+            by_setting[setting_id] = by_setting.get(setting_id, 0) + n
+            minutes[duration] = minutes.get(duration, 0) + n
+    k2 = by_status.get(completed, 0)
+
+    # K2b: topics of the completed consultations.
+    topic_link = Consultation.topics.through.objects.filter(
+        _case_scope(unit, "consultation__case__"),
+        consultation__held_on__range=(start, end),
+        consultation__status=completed,
+    )
+    by_topic = dict(
+        topic_link.order_by()
+        .values("catalogueentry_id")
+        .annotate(n=Count("pk"))
+        .values_list("catalogueentry_id", "n")
+    )
+
+    # K1: distinct participants of completed consultations.
+    k1 = (
+        Consultation.participants.through.objects.filter(
+            _case_scope(unit, "consultation__case__"),
+            consultation__held_on__range=(start, end),
+            consultation__status=completed,
+        )
+        .order_by()
+        .aggregate(n=Count("person_id", distinct=True))["n"]
+    )
+
+    cases = Case.objects.filter(_case_scope(unit))
+    # K1a: persons whose consultation period began in P.
+    k1a = cases.filter(consultation_start__range=(start, end)).aggregate(
+        n=Count("person_id", distinct=True)
+    )["n"]
+
+    # K3, K3a: first agreements and reviews in P.
+    k3 = IntegrationPlan.objects.filter(
+        scope, version=1, agreed_at__gte=moment_from, agreed_at__lt=moment_to
+    ).count()
+    k3a = PlanReview.objects.filter(
+        _case_scope(unit, "plan__case__"), reviewed_on__range=(start, end)
+    ).count()
+
+    # K3b, K3c, K9: cases open on the last day of P.
+    open_at_end = cases.filter(
+        Q(consultation_start__lte=end) & (Q(closed_at__isnull=True) | Q(closed_at__gte=moment_to))
+    ).exclude(status=CaseStatus.REJECTED)
+    agreed_plan = IntegrationPlan.objects.filter(case=OuterRef("pk"), agreed_at__lt=moment_to)
+    stock = open_at_end.aggregate(
+        open_cases=Count("pk"),
+        with_plan=Count("person_id", distinct=True, filter=Q(Exists(agreed_plan))),
+        due_plan=Count("pk", filter=Q(consultation_start__lte=end - timedelta(weeks=8))),
+        ending_soon=Count(
+            "pk",
+            filter=Q(effective_end__isnull=False, effective_end__lt=end + timedelta(days=183)),
+        ),
+    )
+    by_state = dict(
+        open_at_end.order_by().values("status").annotate(n=Count("pk")).values_list("status", "n")
+    )
+
+    # K4, K4a: goals; copies carried into a newer plan version count once
+    # (only goals of a plan version that is not superseded).
+    goals = Goal.objects.filter(_case_scope(unit, "plan__case__")).exclude(
+        plan__status=IntegrationPlan.Status.SUPERSEDED
+    )
+    by_field = dict(
+        goals.filter(agreed_at__gte=moment_from, agreed_at__lt=moment_to)
+        .order_by()
+        .values("field_of_action_id")
+        .annotate(n=Count("pk"))
+        .values_list("field_of_action_id", "n")
+    )
+    by_outcome = dict(
+        goals.filter(closed_at__gte=moment_from, closed_at__lt=moment_to)
+        .order_by()
+        .values("status")
+        .annotate(n=Count("pk"))
+        .values_list("status", "n")
+    )
+
+    # K5: referrals by target (groups follow the catalogue's report_group).
+    referral_rows = list(
+        Referral.objects.filter(scope, referred_on__range=(start, end))
+        .order_by()
+        .values("target_service_id")
+        .annotate(
+            n=Count("pk"),
+            taken=Count("pk", filter=Q(outcome=Referral.Outcome.TAKEN_UP)),
+            known=Count(
+                "pk",
+                filter=Q(outcome__in=[Referral.Outcome.TAKEN_UP, Referral.Outcome.NOT_TAKEN_UP]),
+            ),
+        )
+    )
+    by_target = {row["target_service_id"]: row["n"] for row in referral_rows}
+    taken = sum(row["taken"] for row in referral_rows)
+    known = sum(row["known"] for row in referral_rows)
+
+    # K6: network contacts of the unit's managers.
+    contact_scope = _contact_scope(unit)
+    by_category: dict[int, int] = {}
+    by_format: dict[str, int] = {}
+    if contact_scope is not None:
+        for row in (
+            NetworkContact.objects.filter(contact_scope, contact_date__range=(start, end))
+            .order_by()
+            .values("category_id", "format")
+            .annotate(n=Count("pk"))
+        ):
+            by_category[row["category_id"]] = by_category.get(row["category_id"], 0) + row["n"]
+            by_format[row["format"]] = by_format.get(row["format"], 0) + row["n"]
+
+    # K7: extension requests decided in P.
+    by_reason: dict[int, int] = {}
+    by_decision: dict[str, int] = {}
+    for row in (
+        ExtensionRequest.objects.filter(
+            scope,
+            status__in=[ExtensionStatus.APPROVED, ExtensionStatus.REJECTED],
+            decided_at__gte=moment_from,
+            decided_at__lt=moment_to,
+        )
+        .order_by()
+        .values("status", "reason_id")
+        .annotate(n=Count("pk"))
+    ):
+        by_reason[row["reason_id"]] = by_reason.get(row["reason_id"], 0) + row["n"]
+        by_decision[row["status"]] = by_decision.get(row["status"], 0) + row["n"]
+
+    # K8: closures in P by reason, with the mean case duration.
+    closure_rows = list(
+        cases.filter(closed_at__gte=moment_from, closed_at__lt=moment_to)
+        .order_by()
+        .values("closure_reason_id")
+        .annotate(
+            n=Count("pk"),
+            days=Avg(
+                Cast("closed_at", DateField()) - F("consultation_start"),
+                filter=Q(consultation_start__isnull=False),
+            ),
+        )
+    )
+    by_closure = {row["closure_reason_id"]: row["n"] for row in closure_rows}
+    k8 = sum(by_closure.values())
+    weighted = [(row["days"], row["n"]) for row in closure_rows if row["days"] is not None]
+    k8_days = (
+        round(sum(_days(d) * n for d, n in weighted) / sum(n for _, n in weighted), 1)
+        if weighted
+        else None
+    )
+
+    forms = _entries(Catalogue.CONSULTATION_FORM)
+    form_rows = _breakdown(forms, by_form)
+    official = {key: 0 for key, _label in OFFICIAL_FORMS}
+    for entry in forms:
+        slot = entry.official_mapping if entry.official_mapping in official else "sonstige"
+        official[slot] += by_form.get(entry.pk, 0)
+    topic_rows = _breakdown(_entries(Catalogue.CONSULTATION_TOPIC), by_topic)
+    k4 = sum(by_field.values())
+    field_rows = _breakdown(_entries(Catalogue.FIELD_OF_ACTION), by_field, total=k4)
+    targets = _entries(Catalogue.REFERRAL_TARGET)
+    groups = {key: 0 for key, _label in REPORT_GROUPS}
+    for entry in targets:
+        groups[entry.report_group if entry.report_group in groups else "other"] += by_target.get(
+            entry.pk, 0
+        )
+    k5 = sum(by_target.values())
+    return {
+        "unit": {"kind": unit.kind, "id": unit.pk, "label": unit.label},
+        "period": {"from": start.isoformat(), "to": end.isoformat()},
+        "k1_persons": k1,
+        "k1a_new_persons": k1a,
+        "k2_consultations": k2,
+        "k2x_no_show": by_status.get(Consultation.Status.NO_SHOW, 0),
+        "k2x_cancelled": by_status.get(Consultation.Status.CANCELLED, 0),
+        "k2a_by_form": form_rows,
+        "k2a_by_official_form": [
+            {"key": key, "label": str(label), "count": official[key]}
+            for key, label in OFFICIAL_FORMS
+        ],
+        "k2b_by_topic": topic_rows,
+        "k2b_top_topics": _top(topic_rows),
+        "k2c_by_setting": _breakdown(_entries(Catalogue.CONSULTATION_SETTING), by_setting),
+        "k2d_minutes_total": sum(d * n for d, n in minutes.items()),
+        "k2d_minutes_median": _median(minutes),
+        "k3_plans": k3,
+        "k3a_reviews": k3a,
+        "k3b_persons_with_plan": stock["with_plan"],
+        "k3c_plan_rate": round(stock["with_plan"] / stock["due_plan"], 4)
+        if stock["due_plan"]
+        else None,
+        "k4_goals": k4,
+        "k4_by_field": field_rows,
+        "k4_top_goals": _top(field_rows),
+        "k4a_goal_outcomes": _choice_rows(
+            [(s.value, s.label) for s in FINAL_GOAL_OUTCOMES], by_outcome
+        ),
+        "k5_referrals": k5,
+        "k5_by_group": [
+            {"key": key, "label": str(label), "count": groups[key]} for key, label in REPORT_GROUPS
+        ],
+        "k5_by_target": _breakdown(targets, by_target),
+        "k5a_taken_up_share": round(taken / known, 4) if known else None,
+        "k6_network_contacts": sum(by_category.values()) if contact_scope is not None else None,
+        "k6_by_category": _breakdown(_entries(Catalogue.NETWORK_CONTACT_CATEGORY), by_category)
+        if contact_scope is not None
+        else [],
+        "k6_by_format": _choice_rows(NetworkContact.Format.choices, by_format)
+        if contact_scope is not None
+        else [],
+        "k7_extensions": sum(by_decision.values()),
+        "k7_by_decision": _choice_rows(
+            [
+                (ExtensionStatus.APPROVED.value, ExtensionStatus.APPROVED.label),
+                (ExtensionStatus.REJECTED.value, ExtensionStatus.REJECTED.label),
+            ],
+            by_decision,
+        ),
+        "k7_by_reason": _breakdown(_entries(Catalogue.EXTENSION_REASON), by_reason),
+        "k8_closures": k8,
+        "k8_by_reason": _breakdown(_entries(Catalogue.CLOSURE_REASON), by_closure),
+        "k8_mean_duration_days": k8_days,
+        "k9_open_cases": stock["open_cases"],
+        "k9_by_status": _choice_rows(
+            [(s.value, s.label) for s in OPEN_STATES], {k: v for k, v in by_state.items()}
+        ),
+        "k9_ending_within_6_months": stock["ending_soon"],
+    }
+
+
+FINAL_GOAL_OUTCOMES = (
+    GoalStatus.ACHIEVED,
+    GoalStatus.PARTIALLY_ACHIEVED,
+    GoalStatus.NOT_ACHIEVED,
+    GoalStatus.DROPPED,
+)
+
+
+def _days(value: Any) -> float:
+    """A mean date difference as days (a timedelta, or days on some backends)."""
+    if isinstance(value, timedelta):
+        return value.total_seconds() / 86400
+    return float(value)
+
+
+BREAKDOWNS_TO_SUPPRESS = (
+    "k2a_by_form",
+    "k2b_by_topic",
+    "k2b_top_topics",
+    "k2c_by_setting",
+    "k4_by_field",
+    "k4_top_goals",
+    "k4a_goal_outcomes",
+    "k5_by_target",
+    "k6_by_category",
+    "k7_by_decision",
+    "k7_by_reason",
+    "k8_by_reason",
+    "k9_by_status",
+)
+
+
+def kennzahlen_suppress_small_cells(figures: dict[str, Any]) -> dict[str, Any]:
+    """Return a copy of `figures` with breakdown counts of 1 or 2 as None."""
+    out = dict(figures)
+    for name in BREAKDOWNS_TO_SUPPRESS:
+        out[name] = [
+            {
+                **row,
+                "count": None if 0 < (row["count"] or 0) < SMALL_CELL else row["count"],
+                **({"share": None} if "share" in row and 0 < row["count"] < SMALL_CELL else {}),
+            }
+            for row in figures.get(name, [])
+        ]
+    out["small_cells_suppressed"] = True
+    return out
+
+
+def kennzahlen_for_user(*, user: Any, unit: Unit, period: Period) -> dict[str, Any]:
+    """Return the unit's figures: the frozen snapshot of exactly this
+    period if there is one, else computed now; small cells suppressed
+    for roles without access to the cases' metadata."""
+    snapshot = (
+        ReportSnapshot.objects.filter(
+            unit_kind=unit.kind, unit_id=unit.pk, period_from=period.start, period_to=period.end
+        )
+        .only("figures", "frozen_at")
+        .first()
+    )
+    if snapshot is not None:
+        figures = {
+            **snapshot.figures,
+            "frozen": True,
+            "frozen_at": snapshot.frozen_at.isoformat(),
+        }
+    else:
+        figures = {**kennzahlen_compute(unit=unit, period=period), "frozen": False}
+    if report_suppresses_small_cells(user=user):
+        return kennzahlen_suppress_small_cells(figures)
+    return figures
+
+
+# --- caseload and deadline overview -----------------------------------------------------
+
+
+def overview_teams_visible_to(*, user: Any) -> QuerySet[Team]:
+    """Teams whose caseload `user` may see: a supervisor their own, an
+    auditor or DPO their Träger's, an administrator all."""
+    if user.role == Role.SUPERVISOR and user.team_id:
+        return Team.objects.filter(pk=user.team_id)
+    if user.role in (Role.AUDITOR, Role.DATA_PROTECTION_OFFICER) and user.traeger_id:
+        return Team.objects.filter(traeger_id=user.traeger_id)
+    if user.role == Role.ADMINISTRATOR:
+        return Team.objects.all()
+    return Team.objects.none()
+
+
+def caseload_overview(*, user: Any, today: date) -> list[dict[str, Any]]:
+    """Per visible team: open cases by status, reviews overdue, periods
+    ending in the next 90 days, open extension requests. Three queries."""
+    teams = list(overview_teams_visible_to(user=user).select_related("traeger").order_by("pk"))
+    if not teams:
+        return []
+    team_ids = [team.pk for team in teams]
+    rows = {
+        team.pk: {
+            "team": team,
+            "by_status": dict.fromkeys(OPEN_STATES, 0),
+            "open": 0,
+            "reviews_overdue": 0,
+            "ending_90_days": 0,
+            "open_extension_requests": 0,
+        }
+        for team in teams
+    }
+    open_cases = Case.objects.filter(owner__team_id__in=team_ids, status__in=OPEN_STATES)
+    for row in (
+        open_cases.order_by()
+        .values("owner__team_id", "status")
+        .annotate(n=Count("pk"))
+        .values_list("owner__team_id", "status", "n")
+    ):
+        team_row = rows[row[0]]
+        team_row["by_status"][row[1]] = row[2]
+        team_row["open"] += row[2]
+    for team_id, overdue, ending in (
+        open_cases.order_by()
+        .values("owner__team_id")
+        .annotate(
+            overdue=Count("pk", filter=Q(status=CaseStatus.ACTIVE, next_review_at__lt=today)),
+            ending=Count(
+                "pk",
+                filter=Q(
+                    status__in=CLOCK_STATES,
+                    effective_end__gte=today,
+                    effective_end__lte=today + timedelta(days=90),
+                ),
+            ),
+        )
+        .values_list("owner__team_id", "overdue", "ending")
+    ):
+        rows[team_id]["reviews_overdue"] = overdue
+        rows[team_id]["ending_90_days"] = ending
+    for team_id, n in (
+        ExtensionRequest.objects.filter(
+            case__owner__team_id__in=team_ids,
+            status__in=[ExtensionStatus.DRAFT, ExtensionStatus.SUBMITTED],
+        )
+        .order_by()
+        .values("case__owner__team_id")
+        .annotate(n=Count("pk"))
+        .values_list("case__owner__team_id", "n")
+    ):
+        rows[team_id]["open_extension_requests"] = n
+    return list(rows.values())
