@@ -286,6 +286,10 @@ def main() -> int:
     django.setup()
     call_command("migrate", verbosity=0)
     now = timezone.now()
+    failed = [name for name in names if not PARTS[name](url, now)]
+    if failed:
+        print(f"bench: below target in {', '.join(failed)}")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
