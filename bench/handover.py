@@ -29,9 +29,11 @@ import psycopg
 ROWS = 10_000
 CONSONANTS = "bdfgklmnpt"
 # The import checks every row (encoding, dates, choices, consent rule,
-# name keys for duplicates) and writes an audit event per handover; the
-# floor does none of it. This bound only catches a collapse.
-TARGET_RATIO = 60.0
+# name keys for duplicates) and appends one hash-chained audit event per
+# handover, one statement each; the floor does none of it. The real run is
+# dominated by those appends (27x the floor on a quiet machine, up to 57x
+# under load); this bound only catches a collapse.
+TARGET_RATIO = 120.0
 
 SCRATCH = """
 DROP TABLE IF EXISTS bench_floor_member, bench_floor_handover;

@@ -706,6 +706,9 @@ def handover_accept(
                     {f"persons.{member.pk}": [gettext("Not one of the proposed persons.")]}
                 )
             chosen[member.pk] = None if wanted is None else by_id[wanted]
+        linked = [p.pk for p in chosen.values() if p is not None]
+        if len(linked) != len(set(linked)):
+            raise _invalid({"persons": [gettext("Each known person can be linked only once.")]})
         if undecided:
             raise PossibleDuplicatePerson(
                 _(

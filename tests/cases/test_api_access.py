@@ -83,7 +83,13 @@ BODIES: dict[str, dict[str, Any]] = {
     "api-case-extension-requests": {"reason": "illiteracy", "months": 3, "justification": "x"},
     "api-extension-approve": {"note": "ok"},
     "api-extension-reject": {"note": "nein"},
+    "api-handover-return": {"reason": "INCOMPLETE"},
 }
+# Handovers come into the shared queue of every manager and supervisor of the
+# Träger that serves the Gemeinde; one who tries to decide a handover someone
+# else already decided learns that it was decided (409, API.md: a concurrent
+# change won), without any of its content.
+DECISION_ROUTES = ("api-handover-accept", "api-handover-return")
 # The content of a case: its managers read it, a supervisor or auditor gets 403.
 CONTENT_ROUTES = (
     "api-consultations",
@@ -237,6 +243,7 @@ def world() -> World:
         (notification,) = notification_enqueue(
             recipients=[b], kind="DEPUTY_TASK", key="b-only", case=case, now=now
         )
+    handover = _handover_accepted_by(b, now)
     return World(
         a=a,
         b=b,
@@ -253,9 +260,36 @@ def world() -> World:
             "consent_id": consent.pk,
             "request_id": extension.pk,
             "notification_id": notification.pk,
+            "handover_id": handover.pk,
             "name": "pause",  # B may fire it now: only access control stops A
         },
     )
+
+
+def _handover_accepted_by(manager: Any, now: Any) -> Any:
+    """A handover from the GU that `manager` accepted (a case of their own)."""
+    from handover.services import handover_accept, handover_create
+    from tests.accounts.factories import GemeindeFactory
+
+    gemeinde = GemeindeFactory()
+    manager.traeger.gemeinden.add(gemeinde)
+    sender = UserFactory(role=Role.GU_SOCIAL_WORKER, team=None, traeger=None)
+    handover, _created = handover_create(
+        actor=sender,
+        now=now,
+        data={
+            "gemeinde_ags": gemeinde.ags,
+            "au_allocation_date": timezone.localdate(now),
+            "consent_given": True,
+            "consent_form": "SIGNED_PAPER",
+            "consent_language": "ar",
+            "consent_given_on": timezone.localdate(now),
+            "notes": NOTES,
+            "gu_contact_name": "GU",
+        },
+        members=[{"family_name": FAMILY_NAME, "given_names": "Qzx-Kind"}],
+    )
+    return handover_accept(handover=handover, actor=manager, now=now, persons={})
 
 
 def api(user: Any) -> APIClient:
@@ -356,7 +390,10 @@ def test_every_case_scoped_path_of_b_answers_404_and_shows_nothing(
         for method in route.methods:
             label = f"{intruder} {method.upper()} {url}"
             response = send(client, method, url, body_for(route.name))
-            assert_api_error(response, 404, "not_found", world, label)
+            if route.name in DECISION_ROUTES and intruder != "auditor_other":
+                assert_api_error(response, 409, "handover_not_open", world, label)
+            else:
+                assert_api_error(response, 404, "not_found", world, label)
             requests += 1
 
     assert requests >= 25  # the enumeration found the API, not nothing
@@ -396,6 +433,7 @@ def test_b_appears_in_none_of_the_intruders_lists(world: World, intruder: str) -
         ("/api/v1/extension-requests/?status=SUBMITTED", "case"),
         ("/api/v1/network-contacts/", None),
         ("/api/v1/tasks/", "case"),
+        ("/api/v1/handovers/", "case"),
     ]
     for url, field in lists:
         response = client.get(url)

@@ -558,3 +558,26 @@ def test_two_managers_accepting_at_once_create_exactly_one_case() -> None:
         "handover.handover.created",
         "handover.handover.accepted",
     ]
+
+
+def test_linking_one_known_person_to_two_handed_over_persons_is_refused() -> None:
+    w = world()
+    known = PersonFactory(
+        traeger=w.manager.traeger, family_name="Haddad", given_names="Amal", date_of_birth=None
+    )
+    handover = submitted(
+        w,
+        consent_given=False,
+        members=[member(), member(date_of_birth=date(1992, 1, 1), relation="SPOUSE")],
+    )
+    ids = list(handover.members.order_by("position").values_list("pk", flat=True))
+
+    with pytest.raises(services.HandoverInvalid) as caught:
+        services.handover_accept(
+            handover=handover, actor=w.manager, now=T0, persons={i: known.pk for i in ids}
+        )
+
+    assert list(caught.value.fields) == ["persons"]
+    handover.refresh_from_db()
+    assert handover.status == HandoverStatus.SUBMITTED
+    assert Case.objects.count() == 0
