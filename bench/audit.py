@@ -34,7 +34,7 @@ VIEW = "bench.generated"
 
 GENERATE = f"""
 INSERT INTO audit_readaccess (user_id, user_role, case_id, view, accessed_at)
-SELECT (%(users)s::bigint[])[1 + (g %% {USERS})],
+SELECT (%(users)s::bigint[])[1 + ((g / 100) %% {USERS})],
        'INTEGRATION_MANAGER',
        CASE WHEN g %% 100 = 0 THEN {BUSY_CASE}
             ELSE {BUSY_CASE} + 1 + (g %% {OTHER_CASES}) END,
