@@ -1,0 +1,121 @@
+"""Second factor and session bookkeeping of a sign-in."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+from django_otp import match_token
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from rest_framework.authtoken.models import Token
+
+from accounts.models import User
+from config.errors import InvalidInput
+
+BACKUP_CODE_COUNT = 10
+TOTP_DEVICE_NAME = "Authenticator-App"
+BACKUP_DEVICE_NAME = "Backup-Codes"
+
+
+class SecondFactorInvalid(InvalidInput):
+    default_code = "otp_invalid"
+
+
+class SecondFactorAlreadySetUp(InvalidInput):
+    default_code = "otp_already_set_up"
+    http_status = 409
+
+
+def has_second_factor(*, user: User) -> bool:
+    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+
+
+def totp_setup_device(*, user: User) -> TOTPDevice:
+    """Return the user's unconfirmed authenticator device, creating it once.
+
+    Refused once a device is confirmed: whoever knows only the password
+    must not be able to enrol a second authenticator of their own.
+    """
+    if has_second_factor(user=user):
+        raise SecondFactorAlreadySetUp(
+            _("Two-factor sign-in is already set up for this account."),
+        )
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name=TOTP_DEVICE_NAME, confirmed=False)
+    return device
+
+
+def totp_secret_for_display(device: TOTPDevice) -> str:
+    """The key in base32, grouped by four, for typing into an app."""
+    secret = base64.b32encode(device.bin_key).decode().rstrip("=")
+    return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
+
+
+@transaction.atomic
+def totp_confirm(*, user: User, code: str) -> tuple[TOTPDevice, list[str]]:
+    """Confirm the authenticator with its first code; issue backup codes.
+
+    Returns the device and the backup codes in clear text, which are shown
+    exactly once. Each backup code works once.
+    """
+    device = totp_setup_device(user=user)
+    device = TOTPDevice.objects.select_for_update().get(pk=device.pk)
+    if not device.verify_token(_normalise(code)):
+        raise SecondFactorInvalid(
+            _("The code is wrong or has expired. Enter the current code from the app."),
+            fields={"otp": [_("The code is wrong or has expired.")]},
+        )
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    StaticDevice.objects.filter(user=user).delete()
+    backup = StaticDevice.objects.create(user=user, name=BACKUP_DEVICE_NAME, confirmed=True)
+    codes = [StaticToken.random_token() for _ in range(BACKUP_CODE_COUNT)]
+    StaticToken.objects.bulk_create([StaticToken(device=backup, token=c) for c in codes])
+    return device, codes
+
+
+def second_factor_check(*, user: User, code: str) -> TOTPDevice | StaticDevice:
+    """Return the device that accepts `code`, else raise SecondFactorInvalid.
+
+    A TOTP code is accepted once (a replayed code is refused), a backup code
+    is used up; repeated failures slow the devices down (django-otp).
+    """
+    device = match_token(user, _normalise(code)) if code else None
+    if device is None:
+        raise SecondFactorInvalid(
+            _("The code is wrong or has expired. Enter the current code from the app."),
+            fields={"otp": [_("The code is wrong or has expired.")]},
+        )
+    return device
+
+
+def api_token_issue(*, user: User, otp: str | None, require_mfa: bool) -> Token:
+    """Return the API token of `user`, after the second factor if required."""
+    if require_mfa:
+        if not has_second_factor(user=user):
+            raise SecondFactorInvalid(
+                _("Set up two-factor sign-in in the browser before requesting an API token."),
+                code="otp_not_set_up",
+            )
+        second_factor_check(user=user, code=otp or "")
+    token, _created = Token.objects.get_or_create(user=user)
+    return token
+
+
+def session_started(*, session: object, now: datetime) -> None:
+    """Note the sign-in time and the first activity in the session."""
+    stamp = now.timestamp()
+    session[SIGNED_IN_AT] = stamp  # type: ignore[index]
+    session[LAST_SEEN_AT] = stamp  # type: ignore[index]
+
+
+SIGNED_IN_AT = "lotse_signed_in_at"
+LAST_SEEN_AT = "lotse_last_seen_at"
+
+
+def _normalise(code: str) -> str:
+    return "".join(str(code).split())
