@@ -40,6 +40,7 @@ from cases.models import (
     ExtensionStatus,
     Goal,
     GoalStatus,
+    Household,
     HouseholdMembership,
     IntegrationPlan,
     Measure,
@@ -1887,15 +1888,31 @@ def case_anonymise(*, case: Case, now: datetime) -> None:
     ExtensionRequest.objects.filter(case=case).update(justification="—", decision_note="")
     Referral.objects.filter(case=case).update(organisation="")
     Case.objects.filter(pk=case.pk).update(plan_declined_reason="")
-    for document in case.documents.all():
-        document.file.delete(save=False)
-    case.documents.update(file="", sha256="")
+    Assessment.objects.filter(case=case).update(interpreter_language="")
+    IntegrationPlan.objects.filter(case=case).update(agreement_language="")
+    Consent.objects.filter(case=case).update(recipient="", interpreter="", language="—")
+    # Files go once the erasure has committed: a rolled-back sweep keeps them.
+    storage_names = [(d.file.storage, d.file.name) for d in case.documents.all() if d.file]
+    case.documents.update(file="", sha256="", language="")
+    transaction.on_commit(
+        lambda: [storage.delete(name) for storage, name in storage_names], robust=True
+    )
     others = (
         Case.objects.filter(person_id=case.person_id)
         .exclude(pk=case.pk)
         .exclude(status=CaseStatus.DELETED)
     )
     if not others.exists():
+        Consent.objects.filter(person_id=case.person_id).update(
+            recipient="", interpreter="", language="—"
+        )
+        # A household address goes when no other member still has a live case.
+        live_members = Case.objects.exclude(status=CaseStatus.DELETED).exclude(
+            person_id=case.person_id
+        )
+        Household.objects.filter(memberships__person_id=case.person_id).exclude(
+            memberships__person__cases__in=live_members
+        ).update(address="")
         Person.objects.filter(pk=case.person_id).update(
             family_name="—",
             given_names="",

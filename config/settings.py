@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "accounts",
     "audit",
     "cases",
+    "dataprotection",
     "notifications",
     "viewflow",
     "viewflow.workflow",
@@ -341,6 +342,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # Waits inside a case flow (plan review due, extension check) are
     # viewflow timer tasks with their due time in the database; a beat
     # outage only delays them.
+    # Anonymise closed and rejected cases whose retention period has ended
+    # (DOMAIN.md §14.5); a day late is fine, a missed day is caught up.
+    "retention-sweep": {
+        "task": "dataprotection.tasks.retention_sweep_task",
+        "schedule": timedelta(hours=_int("LOTSE_RETENTION_SWEEP_HOURS", 24)),
+    },
     "workflow-timers": {
         "task": "workflows.tasks.fire_due_timers_task",
         "schedule": timedelta(seconds=_int("WORKFLOW_TIMER_SECONDS", 60)),
