@@ -103,10 +103,13 @@ def retention_sweep(*, now: datetime) -> SweepResult:
     return result
 
 
-def erasure_log(*, limit: int = 500) -> list[AuditEvent]:
-    """The erasures so far: ids, time and state, no content."""
+def erasure_log(*, traeger_id: int, limit: int = 500) -> list[AuditEvent]:
+    """The erasures of one Träger's cases: ids, time and state, no content."""
+    case_ids = Case.objects.filter(traeger_id=traeger_id).values("pk")
     return list(
-        AuditEvent.objects.filter(transition="retention_elapsed").order_by("-occurred_at")[:limit]
+        AuditEvent.objects.filter(transition="retention_elapsed", case_id__in=case_ids).order_by(
+            "-occurred_at"
+        )[:limit]
     )
 
 
