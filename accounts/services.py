@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import base64
 from datetime import datetime
+from typing import Any
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 from django_otp import match_token
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.authtoken.models import Token
 
-from accounts.models import User
-from config.errors import InvalidInput
+from accounts.models import DeputyGrant, Role, User
+from audit.services import audit_event_record
+from config.errors import InvalidInput, NotFound
 
 BACKUP_CODE_COUNT = 10
 TOTP_DEVICE_NAME = "Authenticator-App"
@@ -119,3 +122,127 @@ LAST_SEEN_AT = "lotse_last_seen_at"
 
 def _normalise(code: str) -> str:
     return "".join(str(code).split())
+
+
+# --- deputies (Vertretung) ------------------------------------------------------
+
+
+class DeputyGrantInvalid(InvalidInput):
+    default_code = "deputy_grant_invalid"
+
+
+class DeputyGrantNotFound(NotFound):
+    default_code = "not_found"
+
+
+def deputy_grants_for_supervisor(*, supervisor: User) -> QuerySet[DeputyGrant]:
+    """The grants whose absent manager belongs to the supervisor's team."""
+    if supervisor.role != Role.SUPERVISOR or supervisor.team_id is None:
+        return DeputyGrant.objects.none()
+    return DeputyGrant.objects.filter(principal__team_id=supervisor.team_id).select_related(
+        "principal", "deputy", "granted_by"
+    )
+
+
+def _team_manager(*, supervisor: User, user_id: Any, field_name: str) -> User:
+    manager = User.objects.filter(
+        pk=user_id if str(user_id).isdigit() else None,
+        role=Role.INTEGRATION_MANAGER,
+        is_active=True,
+        traeger_id=supervisor.traeger_id,
+    ).first()
+    if manager is None or (field_name == "principal" and manager.team_id != supervisor.team_id):
+        raise DeputyGrantInvalid(
+            _("Choose an active integration manager of your team."),
+            fields={field_name: [_("Choose an active integration manager of your team.")]},
+        )
+    return manager
+
+
+@transaction.atomic
+def deputy_grant(
+    *,
+    actor: User,
+    now: datetime,
+    principal_id: Any,
+    deputy_id: Any,
+    valid_until: datetime,
+    reason: str,
+    valid_from: datetime | None = None,
+) -> DeputyGrant:
+    """A supervisor lets `deputy` act on `principal`'s cases for a while.
+
+    Effective at `valid_from` (default: at once) without any further step;
+    ends at `valid_until` or at revocation, without grace. Logged.
+    """
+    if actor.role != Role.SUPERVISOR or actor.team_id is None:
+        raise DeputyGrantNotFound(_("This page does not exist."))
+    principal = _team_manager(supervisor=actor, user_id=principal_id, field_name="principal")
+    deputy = _team_manager(supervisor=actor, user_id=deputy_id, field_name="deputy")
+    start = valid_from or now
+    if principal.pk == deputy.pk:
+        raise DeputyGrantInvalid(
+            _("A manager cannot deputise for themselves."),
+            fields={"deputy": [_("Choose someone else.")]},
+        )
+    if valid_until <= start or valid_until <= now:
+        raise DeputyGrantInvalid(
+            _("The end of the deputyship must lie after its start and in the future."),
+            fields={"valid_until": [_("Choose a later end.")]},
+        )
+    reason = (reason or "").strip()
+    if not reason:
+        raise DeputyGrantInvalid(
+            _("Give a reason (e.g. holiday, illness)."),
+            fields={"reason": [_("This field is required.")]},
+        )
+    grant = DeputyGrant.objects.create(
+        principal=principal,
+        deputy=deputy,
+        valid_from=start,
+        valid_until=valid_until,
+        reason=reason[:200],
+        granted_by=actor,
+    )
+    audit_event_record(
+        event_type="accounts.deputy_grant.granted",
+        actor=actor,
+        actor_role=actor.role,
+        now=now,
+        object_type="deputygrant",
+        object_id=grant.pk,
+        data={
+            "principal_id": principal.pk,
+            "deputy_id": deputy.pk,
+            "valid_from": start.isoformat(),
+            "valid_until": valid_until.isoformat(),
+        },
+    )
+    return grant
+
+
+@transaction.atomic
+def deputy_revoke(*, actor: User, grant_id: Any, now: datetime) -> DeputyGrant:
+    """End a deputyship at once. Logged; revoking twice changes nothing."""
+    grant = (
+        deputy_grants_for_supervisor(supervisor=actor)
+        .select_for_update(of=("self",))
+        .filter(pk=grant_id if str(grant_id).isdigit() else None)
+        .first()
+    )
+    if grant is None:
+        raise DeputyGrantNotFound(_("This deputyship does not exist."))
+    if grant.revoked_at is not None or grant.valid_until <= now:
+        return grant
+    grant.revoked_at = now
+    grant.save(update_fields=["revoked_at"])
+    audit_event_record(
+        event_type="accounts.deputy_grant.revoked",
+        actor=actor,
+        actor_role=actor.role,
+        now=now,
+        object_type="deputygrant",
+        object_id=grant.pk,
+        data={"principal_id": grant.principal_id, "deputy_id": grant.deputy_id},
+    )
+    return grant
