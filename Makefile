@@ -1,5 +1,6 @@
 # Lotse: two commands for a fresh machine.
-#   make run   install, migrate, seed demo data, serve on 127.0.0.1:8000 with
+#   make run   install, migrate, seed demo data, serve on 127.0.0.1:8000 (demo:
+#              two-factor sign-in off unless LOTSE_REQUIRE_MFA=true) with
 #              a Celery worker and beat beside it (Ctrl-C stops all)
 #   make test  the whole suite (PostgreSQL when DATABASE_URL is set)
 
@@ -25,7 +26,7 @@ run: $(STAMP)
 	DEBUG=$${DEBUG:-true} $(PY) manage.py migrate --noinput
 	DEBUG=$${DEBUG:-true} $(PY) manage.py seed_demo
 	DEBUG=$${DEBUG:-true} $(PY) manage.py verify_workflows --repair
-	DEBUG=$${DEBUG:-true} PY=$(PY) bash scripts/run.sh
+	DEBUG=$${DEBUG:-true} LOTSE_REQUIRE_MFA=$${LOTSE_REQUIRE_MFA:-false} PY=$(PY) bash scripts/run.sh
 
 test: $(STAMP)
 	$(PY) -m pytest -n auto

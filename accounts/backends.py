@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from axes.backends import AxesStandaloneBackend
 from django.contrib.auth.backends import BaseBackend
 
 from accounts.models import Role
@@ -31,3 +32,19 @@ class RolePermissionBackend(BaseBackend):
 
     def has_perm(self, user_obj: Any, perm: str, obj: Any = None) -> bool:
         return perm in self.get_all_permissions(user_obj, obj)
+
+
+class LockoutBackend(AxesStandaloneBackend):
+    """django-axes' lockout check, first in AUTHENTICATION_BACKENDS.
+
+    Every sign-in Lotse offers (the login page, the admin, the API token)
+    passes the request, so every one is counted and refused while locked.
+    A call without a request (the test client's `login`, a shell) is not an
+    attempt over the network and is left to the next backend instead of
+    raising.
+    """
+
+    def authenticate(self, request: Any, *args: Any, **kwargs: Any) -> None:
+        if request is None:
+            return None
+        return super().authenticate(request, *args, **kwargs)

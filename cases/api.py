@@ -13,6 +13,7 @@ from typing import Any
 
 import django_filters
 from django import forms
+from django.conf import settings
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -24,7 +25,6 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import serializers, status
-from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.decorators import (
     api_view,
@@ -37,6 +37,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.services import api_token_issue
 from audit.selectors import case_events
 from audit.services import read_accesses_record
 from cases import services
@@ -623,24 +624,37 @@ READ_ERRORS = error_responses(401, 403, 404)
 LIST_ERRORS = error_responses(400, 401, 403, 404)
 
 
+class TokenIn(AuthTokenSerializer):
+    otp = StrictCharField(
+        max_length=20,
+        required=False,
+        help_text="Current code of the authenticator app, or a backup code "
+        "(required while LOTSE_REQUIRE_MFA is on).",
+    )
+
+
 class AuthTokenView(APIView):
-    """Exchange user name and password for an API token."""
+    """Exchange user name, password and a one-time code for an API token."""
 
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
 
     @extend_schema(
-        request=AuthTokenSerializer,
+        request=TokenIn,
         responses={
             200: inline_serializer("Token", {"token": serializers.CharField()}),
-            **error_responses(400, 415),
+            **error_responses(400, 415, 429),
         },
         auth=[],
     )
     def post(self, request: Request) -> Response:
-        serializer = AuthTokenSerializer(data=request.data, context={"request": request})
+        serializer = TokenIn(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
-        token, _created = Token.objects.get_or_create(user=serializer.validated_data["user"])
+        token = api_token_issue(
+            user=serializer.validated_data["user"],
+            otp=serializer.validated_data.get("otp"),
+            require_mfa=settings.LOTSE_REQUIRE_MFA,
+        )
         return Response({"token": token.key})
 
 

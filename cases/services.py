@@ -41,6 +41,7 @@ from cases.models import (
     ExtensionStatus,
     Goal,
     GoalStatus,
+    Household,
     HouseholdMembership,
     IntegrationPlan,
     Measure,
@@ -1980,15 +1981,37 @@ def case_anonymise(*, case: Case, now: datetime) -> None:
     update(ExtensionRequest.objects.filter(case=case), justification="—", decision_note="")
     update(Referral.objects.filter(case=case), organisation="")
     update(Case.objects.filter(pk=case.pk), plan_declined_reason="")
-    for document in case.documents.all():
-        document.file.delete(save=False)
-    update(case.documents.all(), file="", sha256="")
+    update(Assessment.objects.filter(case=case), interpreter_language="")
+    update(IntegrationPlan.objects.filter(case=case), agreement_language="")
+    update(Consent.objects.filter(case=case), recipient="", interpreter="", language="—")
+    # Files go once the erasure has committed: a rolled-back sweep keeps them.
+    storage_names = [(d.file.storage, d.file.name) for d in case.documents.all() if d.file]
+    update(case.documents.all(), file="", sha256="", language="")
+    transaction.on_commit(
+        lambda: [storage.delete(name) for storage, name in storage_names], robust=True
+    )
     others = (
         Case.objects.filter(person_id=case.person_id)
         .exclude(pk=case.pk)
         .exclude(status=CaseStatus.DELETED)
     )
     if not others.exists():
+        update(
+            Consent.objects.filter(person_id=case.person_id),
+            recipient="",
+            interpreter="",
+            language="—",
+        )
+        # A household address goes when no other member still has a live case.
+        live_members = Case.objects.exclude(status=CaseStatus.DELETED).exclude(
+            person_id=case.person_id
+        )
+        update(
+            Household.objects.filter(memberships__person_id=case.person_id).exclude(
+                memberships__person__cases__in=live_members
+            ),
+            address="",
+        )
         update(
             Person.objects.filter(pk=case.person_id),
             family_name="—",

@@ -19,3 +19,6 @@ CELERY_BROKER_URL = "memory://"
 CELERY_BROKER_TRANSPORT_OPTIONS = {}
 SECURE_SSL_REDIRECT = False
 LANGUAGE_CODE = "de"
+# Tests sign in with force_login; the dedicated tests of two-factor sign-in
+# turn it back on (tests/accounts/test_security.py).
+LOTSE_REQUIRE_MFA = False

@@ -17,6 +17,7 @@ urlpatterns = [
     path("pruefung/", include("audit.urls")),
     path("benachrichtigungen/", include("notifications.urls")),
     path("uebergaben/", include("handover.urls")),
+    path("datenschutz/", include("dataprotection.urls")),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -695,15 +695,17 @@ class TestTaskAccess(WorldTestCase):
         deputy, grant = self._grant(
             valid_from=now - timedelta(days=2), valid_until=now + timedelta(hours=1)
         )
-        client = client_of(deputy)
         url = task_url(world.tasks["extension_check"])
+        # A fresh sign-in at each moment: the session's own idle timeout
+        # (accounts.middleware) is not what this test is about.
         with time_machine.travel(grant.valid_until - timedelta(seconds=1), tick=False):
-            assert client.get(url).status_code == 200
+            assert client_of(deputy).get(url).status_code == 200
         with time_machine.travel(grant.valid_until, tick=False):
+            client = client_of(deputy)
             assert client.get(url).status_code == 404
             assert client.post(url, {"action": "none"}).status_code == 404
         with time_machine.travel(grant.valid_from - timedelta(seconds=1), tick=False):
-            assert client.get(url).status_code == 404  # not yet
+            assert client_of(deputy).get(url).status_code == 404  # not yet
         still = open_task(world.cases["extension_check"], "extension_check")
         assert still.pk == world.tasks["extension_check"].pk
 

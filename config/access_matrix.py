@@ -1,0 +1,164 @@
+"""The authorisation matrix: every URL pattern, who may use it, and how.
+
+One entry per URL pattern (its full name with namespaces, or namespace plus
+route for an unnamed pattern; a key ending in ":" covers a whole namespace). The
+test `tests/config/test_access_matrix.py` resolves the whole URLconf and
+fails for a pattern no entry covers, and for an entry that covers nothing.
+Adding a route is adding one entry here.
+
+Kinds of route:
+- PUBLIC: anyone, signed in or not (sign-in, health check).
+- SIGNED_IN: any signed-in user; shows only the user's own rows.
+- ROLE: only the listed roles; everyone else signed in gets 404.
+- CASE: names a case (directly or through an object of it). Outcome by the
+  caller's role and relation to the case, `CASE_OUTCOMES` below; anything
+  not listed is 404 (never 403 for a case one may not see).
+- ADMIN: Django's admin, staff only (Lotse's case roles are not staff).
+- NOT_FOUND: answers 404 for everyone (the API's catch-all).
+
+`tested_in` names the module whose tests prove the entry's cells.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from accounts.models import Role
+
+PUBLIC = "public"
+SIGNED_IN = "signed_in"
+ROLE = "role"
+CASE = "case"
+ADMIN = "admin"
+NOT_FOUND = "not_found"
+
+# Relations of a caller to a case (DOMAIN.md §14.6).
+OWN = "own"
+DEPUTISED = "deputised"
+SAME_TEAM = "same_team"
+OTHER_TEAM = "other_team"
+APPROVAL_TASK = "approval_task"
+SAME_TRAEGER = "same_traeger"
+RELATIONS = (OWN, DEPUTISED, SAME_TEAM, OTHER_TEAM, APPROVAL_TASK, SAME_TRAEGER)
+
+ALLOW = "allow"  # the route does its work (2xx, or 4xx/409 for bad input)
+METADATA = "metadata"  # the case, without its content (content routes: 403)
+DENY_404 = "404"
+
+IM = Role.INTEGRATION_MANAGER
+SUP = Role.SUPERVISOR
+
+# role x relation -> outcome for CASE routes; every other cell is 404.
+CASE_OUTCOMES: dict[tuple[str, str], str] = {
+    (IM, OWN): ALLOW,
+    (IM, DEPUTISED): ALLOW,
+    (IM, SAME_TEAM): DENY_404,
+    (IM, OTHER_TEAM): DENY_404,
+    (SUP, SAME_TEAM): METADATA,
+    (SUP, APPROVAL_TASK): ALLOW,
+    (SUP, OTHER_TEAM): DENY_404,
+    (Role.AUDITOR, SAME_TRAEGER): METADATA,
+    (Role.DATA_PROTECTION_OFFICER, SAME_TRAEGER): METADATA,
+}
+
+
+def case_outcome(role: str, relation: str) -> str:
+    return CASE_OUTCOMES.get((role, relation), DENY_404)
+
+
+@dataclass(frozen=True)
+class Access:
+    kind: str
+    tested_in: str
+    roles: frozenset[str] = field(default_factory=frozenset)  # ROLE routes
+    methods: tuple[str, ...] = ("GET",)
+
+
+def _role(*roles: str, tested_in: str, methods: tuple[str, ...] = ("GET",)) -> Access:
+    return Access(ROLE, tested_in, frozenset(roles), methods)
+
+
+_API_ACCESS = "tests/cases/test_api_access.py"
+_TASK_ACCESS = "tests/workflows/test_access.py"
+_MATRIX = "tests/config/test_access_matrix.py"
+
+MATRIX: dict[str, Access] = {
+    # project
+    "home": Access(SIGNED_IN, "tests/config/test_views.py"),
+    "healthz": Access(PUBLIC, "tests/config/test_views.py"),
+    "admin:": Access(ADMIN, _MATRIX),
+    # sign-in (accounts)
+    "accounts:login": Access(PUBLIC, "tests/accounts/test_views.py", methods=("GET", "POST")),
+    "accounts:logout": Access(SIGNED_IN, "tests/accounts/test_views.py", methods=("POST",)),
+    "accounts:otp_verify": Access(
+        SIGNED_IN, "tests/accounts/test_security.py", methods=("GET", "POST")
+    ),
+    "accounts:otp_setup": Access(
+        SIGNED_IN, "tests/accounts/test_security.py", methods=("GET", "POST")
+    ),
+    "accounts:deputies": _role(
+        SUP, tested_in="tests/accounts/test_deputies.py", methods=("GET", "POST")
+    ),
+    "accounts:deputy_revoke": _role(
+        SUP, tested_in="tests/accounts/test_deputies.py", methods=("POST",)
+    ),
+    # guided work (workflows)
+    "workflows:inbox": Access(SIGNED_IN, _TASK_ACCESS),
+    "workflows:approvals": Access(SIGNED_IN, _TASK_ACCESS),
+    "workflows:flow_chart": _role(IM, SUP, tested_in=_TASK_ACCESS),
+    "workflows:case": Access(CASE, _TASK_ACCESS),
+    "workflows:case_action": Access(CASE, _TASK_ACCESS, methods=("GET", "POST")),
+    "workflows:process_chart": Access(CASE, _TASK_ACCESS),
+    # every human task's execute/detail/assign/unassign
+    "workflows:case:": Access(CASE, _TASK_ACCESS, methods=("GET", "POST")),
+    # data protection officer
+    "dataprotection:overview": _role(
+        Role.DATA_PROTECTION_OFFICER, tested_in="tests/dataprotection/test_export.py"
+    ),
+    "dataprotection:export_json": _role(
+        Role.DATA_PROTECTION_OFFICER, tested_in="tests/dataprotection/test_export.py"
+    ),
+    "dataprotection:export_pdf": _role(
+        Role.DATA_PROTECTION_OFFICER, tested_in="tests/dataprotection/test_export.py"
+    ),
+    # API documentation and sign-in
+    "api-schema": Access(SIGNED_IN, "tests/cases/test_api.py"),
+    "api-docs": Access(SIGNED_IN, "tests/cases/test_api.py"),
+    "api-token": Access(PUBLIC, "tests/accounts/test_security.py", methods=("POST",)),
+    # API lists (own rows only)
+    "api-tasks": Access(SIGNED_IN, "tests/workflows/test_api.py"),
+    "api-catalogues": Access(SIGNED_IN, "tests/cases/test_api.py"),
+    "api-cases": Access(SIGNED_IN, _API_ACCESS, methods=("GET", "POST")),
+    "api-extension-requests": Access(SIGNED_IN, _API_ACCESS),
+    "api-network-contacts": Access(SIGNED_IN, "tests/cases/test_api.py", methods=("GET", "POST")),
+    # API: one case and its objects
+    "api-case": Access(CASE, _API_ACCESS, methods=("GET", "PATCH")),
+    "api-case-transition": Access(CASE, _API_ACCESS, methods=("POST",)),
+    "api-case-history": Access(CASE, _API_ACCESS),
+    "api-consents": Access(CASE, _API_ACCESS, methods=("GET", "POST")),
+    "api-consent-withdraw": Access(CASE, _API_ACCESS, methods=("POST",)),
+    "api-consultations": Access(CASE, _API_ACCESS, methods=("GET", "POST")),
+    "api-assessment": Access(CASE, _API_ACCESS, methods=("GET", "PUT")),
+    "api-plan": Access(CASE, _API_ACCESS),
+    "api-goals": Access(CASE, _API_ACCESS, methods=("GET", "POST")),
+    "api-goal": Access(CASE, _API_ACCESS, methods=("PATCH",)),
+    "api-measures": Access(CASE, _API_ACCESS, methods=("POST",)),
+    "api-referrals": Access(CASE, _API_ACCESS, methods=("GET", "POST")),
+    "api-referral": Access(CASE, _API_ACCESS, methods=("PATCH",)),
+    "api-case-extension-requests": Access(CASE, _API_ACCESS, methods=("GET", "POST")),
+    "api-extension-approve": Access(CASE, _API_ACCESS, methods=("POST",)),
+    "api-extension-reject": Access(CASE, _API_ACCESS, methods=("POST",)),
+    # anything else under /api/v1/
+    r"api/v1/^[\s\S]*$": Access(NOT_FOUND, "tests/cases/test_api.py"),
+}
+
+
+def entry_for(name: str) -> tuple[str, Access] | None:
+    """The matrix entry covering a pattern's full name (or route), if any."""
+    if name in MATRIX:
+        return name, MATRIX[name]
+    namespaces = [key for key in MATRIX if key.endswith(":") and name.startswith(key)]
+    if namespaces:
+        key = max(namespaces, key=len)
+        return key, MATRIX[key]
+    return None

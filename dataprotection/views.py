@@ -1,0 +1,66 @@
+"""Pages of the data protection officer (German first)."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from accounts.models import Role
+from cases.selectors import parse_pk
+from dataprotection import services
+
+
+def _dpo_only(request: HttpRequest) -> None:
+    if request.user.role != Role.DATA_PROTECTION_OFFICER or not request.user.traeger_id:
+        raise Http404
+
+
+@login_required
+@require_GET
+def overview(request: HttpRequest) -> HttpResponse:
+    """Erasure log and the Art. 15 export by person number."""
+    _dpo_only(request)
+    return render(
+        request,
+        "dataprotection/overview.html",
+        {
+            "erasures": services.erasure_log(traeger_id=request.user.traeger_id, limit=200),
+            "person_pk": parse_pk(request.GET.get("person", "")),
+        },
+    )
+
+
+def _export(request: HttpRequest, person_pk: str) -> dict:
+    _dpo_only(request)
+    pk = parse_pk(person_pk)
+    if pk is None:
+        raise Http404
+    try:
+        return services.person_export(person_id=pk, actor=request.user, now=timezone.now())
+    except services.PersonNotFound:
+        raise Http404 from None
+
+
+@login_required
+@require_GET
+def export_json(request: HttpRequest, person_pk: str) -> HttpResponse:
+    data = _export(request, person_pk)
+    response = HttpResponse(
+        json.dumps(data, ensure_ascii=False, indent=2), content_type="application/json"
+    )
+    response["Content-Disposition"] = f'attachment; filename="auskunft-person-{person_pk}.json"'
+    return response
+
+
+@login_required
+@require_GET
+def export_pdf(request: HttpRequest, person_pk: str) -> HttpResponse:
+    data = _export(request, person_pk)
+    response = HttpResponse(services.person_export_pdf(data), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="auskunft-person-{person_pk}.pdf"'
+    return response
