@@ -13,6 +13,9 @@ Kinds of route:
 - CASE: names a case (directly or through an object of it). Outcome by the
   caller's role and relation to the case, `CASE_OUTCOMES` below; anything
   not listed is 404 (never 403 for a case one may not see).
+- OBJECT: names an object that is not a case (a handover, a notification, a
+  report unit); that object's own scope decides (the sender, the Gemeinde's
+  Träger, the recipient, the units of one's role), everyone else gets 404.
 - ADMIN: Django's admin, staff only (Lotse's case roles are not staff).
 - NOT_FOUND: answers 404 for everyone (the API's catch-all).
 
@@ -30,6 +33,7 @@ SIGNED_IN = "signed_in"
 ROLE = "role"
 CASE = "case"
 ADMIN = "admin"
+OBJECT = "object"
 NOT_FOUND = "not_found"
 
 # Relations of a caller to a case (DOMAIN.md §14.6).
@@ -121,6 +125,58 @@ MATRIX: dict[str, Access] = {
     "dataprotection:export_pdf": _role(
         Role.DATA_PROTECTION_OFFICER, tested_in="tests/dataprotection/test_export.py"
     ),
+    # auditors' tools (audit)
+    "audit:timeline": Access(CASE, "tests/audit/test_views.py"),
+    "audit:export": Access(CASE, "tests/audit/test_views.py"),
+    "audit:access_case": _role(
+        Role.AUDITOR, Role.DATA_PROTECTION_OFFICER, tested_in="tests/audit/test_views.py"
+    ),
+    "audit:access_user": _role(
+        Role.AUDITOR, Role.DATA_PROTECTION_OFFICER, tested_in="tests/audit/test_views.py"
+    ),
+    # notifications (the recipient's own)
+    "notifications:inbox": Access(SIGNED_IN, "tests/notifications/test_api.py"),
+    "notifications:read_all": Access(
+        SIGNED_IN, "tests/notifications/test_api.py", methods=("POST",)
+    ),
+    "notifications:preference": Access(
+        SIGNED_IN, "tests/notifications/test_api.py", methods=("POST",)
+    ),
+    "notifications:read": Access(OBJECT, "tests/notifications/test_api.py", methods=("POST",)),
+    "api-notifications": Access(SIGNED_IN, "tests/notifications/test_api.py"),
+    "api-notification-read": Access(OBJECT, "tests/notifications/test_api.py", methods=("POST",)),
+    # handovers from the GU (handover)
+    "handover:list": _role(
+        Role.GU_SOCIAL_WORKER, IM, SUP, tested_in="tests/handover/test_views.py"
+    ),
+    "handover:new": _role(
+        Role.GU_SOCIAL_WORKER, tested_in="tests/handover/test_views.py", methods=("GET", "POST")
+    ),
+    "handover:import": _role(
+        Role.GU_SOCIAL_WORKER, tested_in="tests/handover/test_views.py", methods=("GET", "POST")
+    ),
+    "handover:template_csv": Access(SIGNED_IN, "tests/handover/test_views.py"),
+    "handover:template_xlsx": Access(SIGNED_IN, "tests/handover/test_views.py"),
+    "handover:detail": Access(OBJECT, "tests/handover/test_views.py"),
+    "handover:submit": Access(OBJECT, "tests/handover/test_views.py", methods=("POST",)),
+    "handover:accept": Access(OBJECT, "tests/handover/test_views.py", methods=("GET", "POST")),
+    "handover:return": Access(OBJECT, "tests/handover/test_views.py", methods=("GET", "POST")),
+    "api-handovers": Access(SIGNED_IN, "tests/handover/test_api.py", methods=("GET", "POST")),
+    "api-handover-import": Access(SIGNED_IN, "tests/handover/test_api.py", methods=("POST",)),
+    "api-handover": Access(OBJECT, "tests/handover/test_api.py"),
+    "api-handover-accept": Access(OBJECT, "tests/handover/test_api.py", methods=("POST",)),
+    "api-handover-return": Access(OBJECT, "tests/handover/test_api.py", methods=("POST",)),
+    # Kennzahlen and overviews (reports): the report units of one's role
+    "reports:kennzahlen": Access(OBJECT, "tests/reports/test_views.py"),
+    "reports:freeze": Access(OBJECT, "tests/reports/test_views.py", methods=("POST",)),
+    "reports:overview": _role(
+        SUP,
+        Role.AUDITOR,
+        Role.DATA_PROTECTION_OFFICER,
+        Role.ADMINISTRATOR,
+        tested_in="tests/reports/test_views.py",
+    ),
+    "api-kennzahlen": Access(OBJECT, "tests/reports/test_api.py"),
     # API documentation and sign-in
     "api-schema": Access(SIGNED_IN, "tests/cases/test_api.py"),
     "api-docs": Access(SIGNED_IN, "tests/cases/test_api.py"),
