@@ -27,6 +27,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -43,6 +44,7 @@ from handover.selectors import (
     names_key,
     person_candidates,
 )
+from notifications.services import notification_handover_submitted
 
 EARLIEST_DATE = date(2000, 1, 1)
 BIRTH_EARLIEST = date(1900, 1, 1)
@@ -193,6 +195,13 @@ def _audit(
         # global chain takes its advisory lock.
         chain_locked=chain_locked or case_id is not None,
     )
+    if transition == "submit":  # in the submitting transaction: the outbox row commits with it
+        notification_handover_submitted(
+            handover_id=handover.pk,
+            gemeinde_id=handover.gemeinde_id,
+            now=now,
+            link=reverse("handover:detail", kwargs={"handover_pk": handover.pk}),
+        )
 
 
 def _save(handover: Handover, fields: Iterable[str], *, expected_status: str) -> None:

@@ -581,3 +581,28 @@ def test_linking_one_known_person_to_two_handed_over_persons_is_refused() -> Non
     handover.refresh_from_db()
     assert handover.status == HandoverStatus.SUBMITTED
     assert Case.objects.count() == 0
+
+
+# --- notification of the Gemeinde's integration management ---------------------
+
+
+def test_submitting_tells_the_gemeindes_managers_and_supervisors_once() -> None:
+    from notifications.models import Notification
+
+    w = world()
+    draft, _ = services.handover_create(
+        actor=w.gu, now=T0, data=handover_data(w.gemeinde), members=[member()], submit=False
+    )
+    assert Notification.objects.count() == 0  # a draft concerns only its sender
+
+    services.handover_submit(handover=draft, actor=w.gu, now=T0)
+    with pytest.raises(services.HandoverNotOpen):
+        services.handover_submit(handover=draft, actor=w.gu, now=T0)
+
+    told = Notification.objects.filter(key=f"handover:{draft.pk}:submitted")
+    assert sorted(told.values_list("recipient_id", flat=True)) == sorted(
+        [w.manager.pk, w.colleague.pk, w.supervisor.pk]
+    )
+    assert Notification.objects.count() == 3
+    assert all(n.case_id is None for n in told)
+    assert "Haddad" not in str(list(told.values_list("params", flat=True)))
