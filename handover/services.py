@@ -44,7 +44,10 @@ from handover.selectors import (
     names_key,
     person_candidates,
 )
-from notifications.services import notification_handover_submitted
+from notifications.services import (
+    notification_handover_submitted,
+    notification_handovers_imported,
+)
 
 EARLIEST_DATE = date(2000, 1, 1)
 BIRTH_EARLIEST = date(1900, 1, 1)
@@ -177,6 +180,7 @@ def _audit(
     case_id: int | None = None,
     data: dict[str, Any] | None = None,
     chain_locked: bool = False,
+    batch: bool = False,
 ) -> None:
     audit_event_record(
         event_type=event_type,
@@ -195,7 +199,7 @@ def _audit(
         # global chain takes its advisory lock.
         chain_locked=chain_locked or case_id is not None,
     )
-    if transition == "submit":  # in the submitting transaction: the outbox row commits with it
+    if transition == "submit" and not batch:  # the outbox row commits with the submission
         notification_handover_submitted(
             handover_id=handover.pk,
             gemeinde_id=handover.gemeinde_id,
@@ -1229,6 +1233,7 @@ def handover_import(
                 # The first append takes the global chain's advisory lock;
                 # it is held to the commit, so the others need not ask.
                 chain_locked=index > 0,
+                batch=True,
                 handover=handover,
                 actor=actor,
                 now=now,
@@ -1239,6 +1244,13 @@ def handover_import(
                     "members": len(item.cleaned.members),
                     "consent_given": handover.consent_given,
                 },
+            )
+        by_gemeinde: dict[int, list[int]] = {}
+        for handover in handovers:
+            by_gemeinde.setdefault(handover.gemeinde_id, []).append(handover.pk)
+        for gemeinde_id, ids in sorted(by_gemeinde.items()):
+            notification_handovers_imported(
+                handover_ids=ids, gemeinde_id=gemeinde_id, now=now, link=reverse("handover:list")
             )
     return report
 

@@ -105,5 +105,10 @@ def notification_text(notification: Notification) -> str:
         K.DEPUTY_TASK: _("A task in %(case)s waits for you as deputy."),
         K.HANDOVER_SUBMITTED: _("A new handover (no. %(handover)s) arrived for your Gemeinde."),
     }
+    if notification.kind == K.HANDOVER_SUBMITTED and p.get("count", 1) > 1:
+        values["count"] = p["count"]
+        texts[K.HANDOVER_SUBMITTED] = _(
+            "%(count)s new handovers (from no. %(handover)s) arrived for your Gemeinde."
+        )
     text = texts.get(notification.kind)
     return str(text % values) if text else notification.kind

@@ -292,6 +292,27 @@ def notification_handover_submitted(
     )
 
 
+def notification_handovers_imported(
+    *, handover_ids: list[int], gemeinde_id: int, now: datetime, link: str = ""
+) -> list[Notification]:
+    """One notification per person for all handovers of one import that
+    went to `gemeinde_id` (an import of hundreds must not mean hundreds of
+    mails). Call inside the importing transaction."""
+    first = min(handover_ids)
+    recipients = User.objects.filter(
+        is_active=True,
+        role__in=[Role.INTEGRATION_MANAGER, Role.SUPERVISOR],
+        traeger__gemeinden__id=gemeinde_id,
+    ).values_list("pk", flat=True)
+    return notification_enqueue(
+        recipients=list(recipients),
+        kind=K.HANDOVER_SUBMITTED,
+        key=f"handover:{first}:imported:{gemeinde_id}",
+        now=now,
+        params={"handover": first, "count": len(handover_ids), "link": link},
+    )
+
+
 # --- what case changes notify (receiver of cases.signals.case_changed) ------
 
 

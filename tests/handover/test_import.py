@@ -565,3 +565,26 @@ def test_import_api_answers_201_with_the_created_handovers() -> None:
     assert [h["id"] for h in real.json()["handovers"]] == list(
         Handover.objects.order_by("pk").values_list("pk", flat=True)
     )
+
+
+def test_an_import_tells_the_gemeindes_managers_once_with_the_count() -> None:
+    from notifications.models import Notification
+    from notifications.selectors import notification_text
+
+    w = world()
+    rows = good_rows(w)
+    services.handover_import(
+        actor=w.gu, now=T0, content=csv_bytes(rows), filename="u.csv", dry_run=True
+    )
+    assert Notification.objects.count() == 0  # a dry run tells nobody
+
+    services.handover_import(
+        actor=w.gu, now=T0, content=csv_bytes(rows), filename="u.csv", dry_run=False
+    )
+
+    created = Handover.objects.count()
+    assert created > 1
+    told = Notification.objects.order_by("recipient_id")
+    assert [n.recipient_id for n in told] == sorted([w.manager.pk, w.colleague.pk, w.supervisor.pk])
+    assert {n.params["count"] for n in told} == {created}
+    assert notification_text(told[0]).startswith(f"{created} ")
