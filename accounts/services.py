@@ -332,6 +332,11 @@ def deputy_grant(
     principal = _team_manager(supervisor=actor, user_id=principal_id, field_name="principal")
     deputy = _team_manager(supervisor=actor, user_id=deputy_id, field_name="deputy")
     start = valid_from or now
+    if principal.pk == deputy.pk:
+        raise DeputyGrantInvalid(
+            _("A manager cannot deputise for themselves."),
+            fields={"deputy": [_("Choose someone else.")]},
+        )
     if valid_until <= now:
         raise DeputyGrantInvalid(
             _("The end of the deputyship must lie after its start and in the future."),

@@ -306,6 +306,8 @@ class History:
             demo.to_active(case, self.now)
         elif status == CaseStatus.ACTIVE:
             choice = self.rng.choice(["closing", "pause", "review", "extension"])
+            if choice == "closing" and not case.plans.filter(status="AGREED").exists():
+                choice = "pause"  # a declined plan leaves nothing to finish first
             if choice == "closing":
                 demo.to_closing(case, self.now)
             elif choice == "pause":

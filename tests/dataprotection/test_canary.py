@@ -186,4 +186,11 @@ def test_canaries_never_leak_and_are_gone_after_the_retention_sweep(
     assert _storage_hits(tmp_path) == []
     erasure = AuditEvent.objects.get(case_id=case.pk, transition="retention_elapsed")
     assert (erasure.actor_id, erasure.from_state, erasure.to_state) == (None, "CLOSED", "DELETED")
-    assert erasure.data == {}
+    # The erasure event names what was erased: codes and ids by value, client
+    # text only as a keyed digest of its new (erased) value, never the text.
+    erased = {change["model"] for change in erasure.data["changes"]}
+    assert {"cases.case", "cases.consultation", "cases.goal", "cases.person"} <= erased
+    assert _hits(str(erasure.data)) == []
+    for change in erasure.data["changes"]:
+        for recorded in change["fields"].values():
+            assert set(recorded) in ({"changed", "digest"}, {"old", "new"}), recorded

@@ -102,6 +102,11 @@ def due_timer() -> dict[str, Any]:
     return {}
 
 
+def retention_elapsed() -> dict[str, Any]:
+    journey_to(CaseStatus.CLOSED, now=T0 - timedelta(days=6 * 365))  # closed years ago
+    return {"now": NOW.isoformat()}
+
+
 def nothing() -> dict[str, Any]:
     return {"now": NOW.isoformat()}
 
@@ -114,6 +119,7 @@ SETUPS = {
     "notifications.tasks.deadline_sweeps_task": due_deadlines,
     "notifications.tasks.digests_task": digest_waiting,
     "workflows.tasks.fire_due_timers_task": due_timer,
+    "dataprotection.tasks.retention_sweep_task": retention_elapsed,
 }
 
 
