@@ -271,6 +271,17 @@ def notifications_bulk_enqueue(
     return created
 
 
+def _gemeinde_deciders(gemeinde_id: int) -> list[int]:
+    """The active managers and supervisors of every Träger serving the Gemeinde."""
+    return list(
+        User.objects.filter(
+            is_active=True,
+            role__in=[Role.INTEGRATION_MANAGER, Role.SUPERVISOR],
+            traeger__gemeinden__id=gemeinde_id,
+        ).values_list("pk", flat=True)
+    )
+
+
 def notification_handover_submitted(
     *, handover_id: int, gemeinde_id: int, now: datetime, link: str = ""
 ) -> list[Notification]:
@@ -278,13 +289,9 @@ def notification_handover_submitted(
     `gemeinde_id` that a new handover arrived (call inside the submitting
     transaction of the handover app). Once per handover and person; the
     mail names the handover's number and `link` (a path), nothing else."""
-    recipients = User.objects.filter(
-        is_active=True,
-        role__in=[Role.INTEGRATION_MANAGER, Role.SUPERVISOR],
-        traeger__gemeinden__id=gemeinde_id,
-    ).values_list("pk", flat=True)
+    recipients = _gemeinde_deciders(gemeinde_id)
     return notification_enqueue(
-        recipients=list(recipients),
+        recipients=recipients,
         kind=K.HANDOVER_SUBMITTED,
         key=f"handover:{handover_id}:submitted",
         now=now,
@@ -299,13 +306,9 @@ def notification_handovers_imported(
     went to `gemeinde_id` (an import of hundreds must not mean hundreds of
     mails). Call inside the importing transaction."""
     first = min(handover_ids)
-    recipients = User.objects.filter(
-        is_active=True,
-        role__in=[Role.INTEGRATION_MANAGER, Role.SUPERVISOR],
-        traeger__gemeinden__id=gemeinde_id,
-    ).values_list("pk", flat=True)
+    recipients = _gemeinde_deciders(gemeinde_id)
     return notification_enqueue(
-        recipients=list(recipients),
+        recipients=recipients,
         kind=K.HANDOVER_SUBMITTED,
         key=f"handover:{first}:imported:{gemeinde_id}",
         now=now,
