@@ -27,7 +27,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.models import Role
-from audit.lines import event_line
+from audit.lines import changes_text, event_line
 from audit.selectors import case_events
 from cases import exports, services
 from cases.forms import QuickConsultationForm
@@ -134,9 +134,18 @@ def case_detail(request: HttpRequest, case_pk: Any) -> HttpResponse:
             file=file,
             show_all=show_all,
             timeline=page,
-            timeline_rows=[(event, event_line(event)) for event in page.object_list],
+            timeline_rows=[_timeline_row(event) for event in page.object_list],
         )
     return render(request, "cases/detail.html", context)
+
+
+def _timeline_row(event: Any) -> tuple[Any, str, str]:
+    """An event's German line, split into what happened and what changed
+    (the page folds the changes away)."""
+    line = event_line(event)
+    changes = (event.data or {}).get("changes") or []
+    detail = changes_text(changes) if changes else ""
+    return event, line.removesuffix(" " + detail) if detail else line, detail
 
 
 def _position(member: Any) -> int:

@@ -26,6 +26,7 @@ from cases.models import (
     NeedLevel,
     Referral,
 )
+from cases.forms import catalogue_label
 from cases.services import ClosingGround, PauseReason, ReopenReason
 
 
@@ -307,7 +308,7 @@ class FinalReferralForm(CatalogueForm):
         ]
         for referral in pending:
             self.fields[f"referral_{referral.pk}"] = forms.ChoiceField(
-                label=str(referral.target_service), choices=[("", "—"), *outcomes]
+                label=catalogue_label(referral.target_service), choices=[("", "—"), *outcomes]
             )
 
     def clean(self) -> dict[str, Any]:

@@ -34,6 +34,8 @@ from tests.cases.factories import BERLIN, T0, case_drive_to, journey_to, manager
 from tests.handover.factories import member, submitted
 from tests.handover.factories import world as handover_world
 from workflows import engine
+from workflows.flows import extension_check_due
+from workflows.tasks import fire_due_timers_task
 
 pytestmark = pytest.mark.django_db
 
@@ -325,12 +327,30 @@ def test_case_page_shows_plan_goals_consultations_consents_and_timeline(w: World
     assert "Im Büro / Sprechstunde" in html  # the consultation's form
     assert "Sprache / Sprachkurse / Integrationskurs; Arbeit / Beruf / Arbeitssuche" in html
     assert "Verarbeitung der Falldaten" in html  # the consent's scope
-    lines = [line for _event, line in response.context["timeline_rows"]]
+    lines = [line for _event, line, _changes in response.context["timeline_rows"]]
     assert lines[-1].startswith("Hat den Fall erfasst")
     assert any(line.startswith("Schritt „Plan vereinbart“") for line in lines)
     assert f'href="/faelle/{w.case.pk}/plan.pdf?sprache=de"' in html
     assert f'href="/faelle/{w.case.pk}/plan.pdf?sprache=en"' in html
     assert f'href="/aufgaben/fall/{w.case.pk}/"' in html
+
+
+def test_system_events_show_in_the_timeline(w: World) -> None:
+    # The beat fires the extension check's timer: an event without actor.
+    with time_machine.travel(extension_check_due(w.case) + timedelta(minutes=1), tick=False):
+        fire_due_timers_task()
+        response = client_of(w.owner).get(url("cases:detail", w.case))
+
+    assert response.status_code == 200
+    first = response.context["timeline_rows"][0]
+    assert first[0].actor_id is None
+    assert "System: Aufgabe „extension_check“ zugewiesen." in (
+        " ".join(response.content.decode().split())
+    )
+    assert [step.title for step in response.context["steps"]] == [
+        "Integrationsplan fortschreiben",  # its timer fired too
+        "Prüfen, ob eine Verlängerung beantragt wird",
+    ]
 
 
 def test_the_next_guided_step_is_the_main_action(w: World) -> None:
