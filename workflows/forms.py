@@ -14,6 +14,7 @@ from django import forms
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
+from cases.forms import catalogue_label
 from cases.models import (
     FINAL_GOAL_STATES,
     Case,
@@ -26,7 +27,6 @@ from cases.models import (
     NeedLevel,
     Referral,
 )
-from cases.forms import catalogue_label
 from cases.services import ClosingGround, PauseReason, ReopenReason
 
 
