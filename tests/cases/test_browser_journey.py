@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import connections
 from django.utils import timezone
 
 from cases.models import Case, CaseStatus, Consultation, ExtensionRequest, ExtensionStatus
@@ -67,6 +68,10 @@ def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
             yield chromium
         finally:
             chromium.close()
+            # The ORM calls of the test ran in Playwright's greenlet, whose
+            # context has database connections of its own: close them, or
+            # the test database cannot be dropped at the end of the run.
+            connections.close_all()
 
 
 class Screen:
