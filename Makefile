@@ -2,14 +2,15 @@
 #   make run   install, migrate, seed demo data, serve on 127.0.0.1:8000 (demo:
 #              two-factor sign-in off unless LOTSE_REQUIRE_MFA=true) with
 #              a Celery worker and beat beside it (Ctrl-C stops all)
-#   make test  the whole suite (PostgreSQL when DATABASE_URL is set)
+#   make test  the whole suite (PostgreSQL when DATABASE_URL is set), with the
+#              browser tests in Debian's Chromium (installed when missing)
 
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint fmt install messages clean
+.PHONY: run test bench lint fmt install browser messages clean
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Lotse needs $(PYTHON) on PATH (or set PYTHON=...)."; exit 1; }
@@ -28,7 +29,11 @@ run: $(STAMP)
 	DEBUG=$${DEBUG:-true} $(PY) manage.py verify_workflows --repair
 	DEBUG=$${DEBUG:-true} LOTSE_REQUIRE_MFA=$${LOTSE_REQUIRE_MFA:-false} PY=$(PY) bash scripts/run.sh
 
-test: $(STAMP)
+# Debian's chromium and chromium-driver for the Playwright browser tests.
+browser:
+	bash scripts/ensure_chromium.sh
+
+test: $(STAMP) browser
 	$(PY) -m pytest -n auto
 
 bench: $(STAMP)

@@ -7,16 +7,34 @@ what it does not return does not exist for the caller (404, never 403).
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role, User
 from accounts.selectors import deputy_principal_ids, deputy_principals
 from audit.services import read_access_record
-from cases.models import Case, CaseStatus
+from cases.models import (
+    CLOCK_STATES,
+    Case,
+    CaseStatus,
+    Catalogue,
+    CatalogueEntry,
+    Consent,
+    Consultation,
+    Document,
+    ExtensionRequest,
+    Goal,
+    HouseholdMembership,
+    IntegrationPlan,
+    Measure,
+    Person,
+    Referral,
+)
 from config.errors import Forbidden, NotFound
 
 # The relations a user can have to a case; transitions name which may act.
@@ -199,3 +217,211 @@ def content_case_ids(*, user: Any, cases: list[Case], now: datetime) -> set[int]
         if case.status != CaseStatus.DELETED
         and (case.owner_id == user.pk or case.owner_id in principals)
     }
+
+
+# --- the case page and the quick entry (reads of one visible case) ----------
+#
+# Call these only with a case obtained through `case_get_for_user`: they do
+# not check access again and log nothing themselves.
+
+# How many consultations the case page lists before "show all".
+CONSULTATIONS_SHOWN = 20
+# Consultations of the last year decide which forms and topics come first.
+USAGE_DAYS = 365
+
+
+@dataclass(frozen=True)
+class CaseClock:
+    """The consultation period of DOMAIN.md §14.1 as of `today`."""
+
+    start: date | None
+    regular_end: date | None
+    effective_end: date | None
+    today: date
+    running: bool
+
+    @property
+    def days_left(self) -> int | None:
+        """Days from today to the effective end (0: ends today; negative:
+        ended that many days ago)."""
+        if self.effective_end is None:
+            return None
+        return (self.effective_end - self.today).days
+
+    @property
+    def days_ago(self) -> int | None:
+        left = self.days_left
+        return -left if left is not None and left < 0 else None
+
+    @property
+    def extended(self) -> bool:
+        return (
+            self.effective_end is not None
+            and self.regular_end is not None
+            and self.effective_end > self.regular_end
+        )
+
+
+def case_clock(*, case: Case, now: datetime) -> CaseClock:
+    """Return the case's consultation clock at `now` (no query)."""
+    return CaseClock(
+        start=case.consultation_start,
+        regular_end=case.regular_end,
+        effective_end=case.effective_end,
+        today=timezone.localdate(now),
+        running=case.status in CLOCK_STATES,
+    )
+
+
+@dataclass(frozen=True)
+class CaseFile:
+    """Everything the case page shows of one case, loaded in a fixed
+    number of queries whatever the number of consultations or goals."""
+
+    person: Person
+    members: list[HouseholdMembership]
+    plan: IntegrationPlan | None
+    goals: list[Goal]
+    consultations: list[Consultation]
+    more_consultations: bool
+    referrals: list[Referral]
+    documents: list[Document]
+    consents: list[Consent]
+    extension_requests: list[ExtensionRequest]
+
+
+def household_members(*, case: Case) -> list[HouseholdMembership]:
+    """Return the memberships of the case's household with their persons,
+    the contact person first (empty without a household)."""
+    if case.household_id is None:
+        return []
+    order = {relation: index for index, relation in enumerate(HouseholdMembership.Relation.values)}
+    members = list(
+        HouseholdMembership.objects.filter(household_id=case.household_id).select_related(
+            "person", "household"
+        )
+    )
+    members.sort(key=lambda m: (order.get(m.relation, len(order)), m.person_id))
+    return members
+
+
+def plan_for_case(*, case: Case) -> tuple[IntegrationPlan | None, list[Goal]]:
+    """Return the case's current Integrationsplan (the latest version that
+    was not superseded) and its goals with field of action and steps."""
+    plan = (
+        IntegrationPlan.objects.filter(case_id=case.pk)
+        .exclude(status=IntegrationPlan.Status.SUPERSEDED)
+        .order_by("-version")
+        .first()
+    )
+    if plan is None:
+        return None, []
+    goals = list(
+        Goal.objects.filter(plan=plan)
+        .select_related("field_of_action")
+        .prefetch_related(Prefetch("measures", queryset=Measure.objects.order_by("pk")))
+        .order_by("priority", "pk")
+    )
+    return plan, goals
+
+
+def case_file(*, case: Case, consultations: int | None = CONSULTATIONS_SHOWN) -> CaseFile:
+    """Return the content of the case page (`consultations`: how many of
+    the latest to list, None for all)."""
+    person = Person.objects.select_related(
+        "gemeinde", "residence_status", "benefit_status", "accommodation_stage"
+    ).get(pk=case.person_id)
+    plan, goals = plan_for_case(case=case)
+    rows = (
+        Consultation.objects.filter(case_id=case.pk)
+        .select_related("form", "setting", "recorded_by")
+        .prefetch_related(
+            Prefetch("topics", queryset=CatalogueEntry.objects.order_by("order", "key")),
+            Prefetch("participants", queryset=Person.objects.order_by("pk")),
+        )
+        .order_by("-held_on", "-pk")
+    )
+    # One row more than shown tells whether there are more, without a count.
+    listed = list(rows if consultations is None else rows[: consultations + 1])
+    more = consultations is not None and len(listed) > consultations
+    return CaseFile(
+        person=person,
+        members=household_members(case=case),
+        plan=plan,
+        goals=goals,
+        consultations=listed[:consultations] if more else listed,
+        more_consultations=more,
+        referrals=list(
+            Referral.objects.filter(case_id=case.pk)
+            .select_related("target_service", "topic")
+            .order_by("-referred_on", "-pk")
+        ),
+        documents=list(Document.objects.filter(case_id=case.pk).order_by("-uploaded_at", "-pk")),
+        consents=list(
+            Consent.objects.filter(
+                Q(case_id=case.pk) | Q(person_id=case.person_id, case__isnull=True)
+            ).order_by("-given_at", "-pk")
+        ),
+        extension_requests=list(
+            ExtensionRequest.objects.filter(case_id=case.pk)
+            .select_related("reason")
+            .order_by("-created_at", "-pk")
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class ConsultationChoices:
+    """Forms and topics valid on a day, the most used first, and the
+    duration the user records most often."""
+
+    forms: list[CatalogueEntry]
+    topics: list[CatalogueEntry]
+    usual_minutes: int | None
+
+
+def consultation_choices_for(*, user: Any, day: date) -> ConsultationChoices:
+    """Return the consultation forms and topics valid on `day`, ranked by
+    how often `user` chose them in the last year, then how often their
+    team did, then catalogue order (four queries)."""
+    since = day - timedelta(days=USAGE_DAYS)
+    own = Q(recorded_by_id=user.pk)
+    scope = Consultation.objects.filter(held_on__gte=since, held_on__lte=day)
+    scope = scope.filter(recorded_by__team_id=user.team_id) if user.team_id else scope.filter(own)
+    form_use = {
+        row["form_id"]: (row["own"], row["team"])
+        for row in scope.values("form_id").annotate(own=Count("pk", filter=own), team=Count("pk"))
+    }
+    topic_rows = (
+        Consultation.topics.through.objects.filter(consultation__in=scope.values("pk"))
+        .values("catalogueentry_id")
+        .annotate(own=Count("pk", filter=Q(consultation__recorded_by_id=user.pk)), team=Count("pk"))
+    )
+    topic_use = {row["catalogueentry_id"]: (row["own"], row["team"]) for row in topic_rows}
+    usual = (
+        scope.filter(own)
+        .values("duration_minutes")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "duration_minutes")
+        .first()
+    )
+    entries = [
+        entry
+        for entry in CatalogueEntry.objects.filter(
+            catalogue__in=[Catalogue.CONSULTATION_FORM, Catalogue.CONSULTATION_TOPIC]
+        )
+        if entry.is_valid_on(day)
+    ]
+
+    def ranked(catalogue: str, use: dict[int, tuple[int, int]]) -> list[CatalogueEntry]:
+        chosen = [entry for entry in entries if entry.catalogue == catalogue]
+        return sorted(
+            chosen,
+            key=lambda e: (-use.get(e.pk, (0, 0))[0], -use.get(e.pk, (0, 0))[1], e.order, e.key),
+        )
+
+    return ConsultationChoices(
+        forms=ranked(Catalogue.CONSULTATION_FORM, form_use),
+        topics=ranked(Catalogue.CONSULTATION_TOPIC, topic_use),
+        usual_minutes=usual["duration_minutes"] if usual else None,
+    )

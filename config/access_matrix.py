@@ -85,6 +85,7 @@ def _role(*roles: str, tested_in: str, methods: tuple[str, ...] = ("GET",)) -> A
 _API_ACCESS = "tests/cases/test_api_access.py"
 _TASK_ACCESS = "tests/workflows/test_access.py"
 _MATRIX = "tests/config/test_access_matrix.py"
+_CASE_PAGES = "tests/cases/test_views.py"
 
 MATRIX: dict[str, Access] = {
     # project
@@ -115,6 +116,11 @@ MATRIX: dict[str, Access] = {
     "workflows:process_chart": Access(CASE, _TASK_ACCESS),
     # every human task's execute/detail/assign/unassign
     "workflows:case:": Access(CASE, _TASK_ACCESS, methods=("GET", "POST")),
+    # the case pages (cases): the file (metadata for supervisors, auditors and
+    # data-protection officers), quick entry and plan PDF (content: 403 for them)
+    "cases:detail": Access(CASE, _CASE_PAGES),
+    "cases:consultation_new": Access(CASE, _CASE_PAGES, methods=("GET", "POST")),
+    "cases:plan_pdf": Access(CASE, _CASE_PAGES),
     # data protection officer
     "dataprotection:overview": _role(
         Role.DATA_PROTECTION_OFFICER, tested_in="tests/dataprotection/test_export.py"

@@ -14,6 +14,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
     path("aufgaben/", include("workflows.urls")),
+    path("faelle/", include("cases.urls")),
     path("pruefung/", include("audit.urls")),
     path("benachrichtigungen/", include("notifications.urls")),
     path("uebergaben/", include("handover.urls")),

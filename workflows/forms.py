@@ -14,6 +14,7 @@ from django import forms
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
+from cases.forms import catalogue_label
 from cases.models import (
     FINAL_GOAL_STATES,
     Case,
@@ -307,7 +308,7 @@ class FinalReferralForm(CatalogueForm):
         ]
         for referral in pending:
             self.fields[f"referral_{referral.pk}"] = forms.ChoiceField(
-                label=str(referral.target_service), choices=[("", "—"), *outcomes]
+                label=catalogue_label(referral.target_service), choices=[("", "—"), *outcomes]
             )
 
     def clean(self) -> dict[str, Any]:

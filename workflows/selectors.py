@@ -166,3 +166,39 @@ def approvals_for(*, user: Any, now: datetime) -> list[TaskRow]:
         )
     )
     return _rows(list(tasks), user=user)
+
+
+@dataclass(frozen=True)
+class NextStep:
+    """An open human task of a case, as the case page offers it."""
+
+    task: Task
+    title: str
+    url: str
+    due: date | None
+    may_open: bool
+
+
+def case_next_steps(*, case: Case, user: Any) -> list[NextStep]:
+    """Return the open human tasks of `case` (a case visible to `user`),
+    oldest first, with whether `user` may open each one now."""
+    tasks = (
+        Task.objects.filter(
+            process__caseprocess__case_id=case.pk, flow_task_type="HUMAN", status__in=HUMAN_OPEN
+        )
+        .select_related("owner")
+        .order_by("pk")
+    )
+    steps = []
+    for task in tasks:
+        node = task.flow_task
+        steps.append(
+            NextStep(
+                task=task,
+                title=str(node.task_title),
+                url=node.reverse("execute", args=[task.process_id, task.pk]),
+                due=node.due(case),
+                may_open=node._may_open(user, task),
+            )
+        )
+    return steps

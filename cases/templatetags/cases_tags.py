@@ -1,0 +1,17 @@
+"""Template filters of the case pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from cases.forms import catalogue_label
+
+register = template.Library()
+
+
+@register.filter(name="label")
+def label(entry: Any) -> str:
+    """A catalogue entry's label in the active language ("–" for none)."""
+    return catalogue_label(entry) if entry is not None else "–"
