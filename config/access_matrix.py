@@ -193,6 +193,7 @@ MATRIX: dict[str, Access] = {
     "api-case-history": Access(CASE, _API_ACCESS),
     "api-consents": Access(CASE, _API_ACCESS, methods=("GET", "POST")),
     "api-consent-withdraw": Access(CASE, _API_ACCESS, methods=("POST",)),
+    "api-consent-evidence": Access(CASE, _API_ACCESS, methods=("POST",)),
     "api-consultations": Access(CASE, _API_ACCESS, methods=("GET", "POST")),
     "api-assessment": Access(CASE, _API_ACCESS, methods=("GET", "PUT")),
     "api-plan": Access(CASE, _API_ACCESS),

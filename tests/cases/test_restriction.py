@@ -120,7 +120,9 @@ def test_rejected_case_is_restricted_at_once(people) -> None:
 def test_case_closed_on_withdrawn_consent_stays_while_it_could_be_reopened(people) -> None:
     """T15 reopens it once the consent is given again, within the period."""
     case = journey_to(S.ACTIVE, owner=people.owner)
-    case = services.case_transition(case=case, name="withdraw_consent", actor=people.owner, now=T0)
+    case = services.case_transition(
+        case=case, name="withdraw_consent", actor=people.owner, now=T0, channel="IN_PERSON"
+    )
 
     assert people.seeing(case, T0 + timedelta(days=1)) == EVERYONE
     assert people.seeing(case, at(case.effective_end + timedelta(days=1))) == ARCHIVE
@@ -137,7 +139,9 @@ def test_withdrawn_consent_before_the_period_started_restricts_at_once(people) -
         form="SIGNED_PAPER",
         language="ar",
     )
-    case = services.case_transition(case=case, name="withdraw_consent", actor=people.owner, now=T0)
+    case = services.case_transition(
+        case=case, name="withdraw_consent", actor=people.owner, now=T0, channel="IN_PERSON"
+    )
 
     assert people.seeing(case, T0) == ARCHIVE
 
@@ -392,7 +396,9 @@ def test_a_step_that_archives_the_case_leads_to_the_inbox_not_to_a_404(people) -
     browser = web(people.owner)
 
     response = browser.post(
-        f"/aufgaben/fall/{case.pk}/aktion/withdraw_consent/", {"confirm": "on"}, follow=True
+        f"/aufgaben/fall/{case.pk}/aktion/withdraw_consent/",
+        {"channel": "PHONE", "confirm": "on"},
+        follow=True,
     )
 
     assert response.redirect_chain == [("/aufgaben/", 302)]

@@ -809,7 +809,7 @@ def test_withdraw_consent_closes_any_open_case(state: str) -> None:
         give_consent(case)
     before = count_events(case)
 
-    case = fire(case, "withdraw_consent", now=T0 + timedelta(days=1))
+    case = fire(case, "withdraw_consent", now=T0 + timedelta(days=1), channel="WRITTEN")
 
     assert (case.status, case.closure_reason.key) == (S.CLOSED, "consent_withdrawn")
     assert not Consent.objects.filter(
@@ -822,7 +822,7 @@ def test_withdraw_consent_by_data_protection_officer() -> None:
     case = journey_to(S.ACTIVE)
     dpo = UserFactory(role=Role.DATA_PROTECTION_OFFICER, team=None, traeger=case.traeger)
 
-    case = fire(case, "withdraw_consent", actor=dpo)
+    case = fire(case, "withdraw_consent", actor=dpo, channel="EMAIL")
 
     assert case.status == S.CLOSED
 
@@ -830,7 +830,9 @@ def test_withdraw_consent_by_data_protection_officer() -> None:
 def test_withdraw_consent_on_closed_case_is_not_available() -> None:
     case = journey_to(S.CLOSED)
 
-    assert_refused(lambda: fire(case, "withdraw_consent"), case, "transition_not_allowed", 409)
+    assert_refused(
+        lambda: fire(case, "withdraw_consent", channel="PHONE"), case, "transition_not_allowed", 409
+    )
 
 
 # --- T15 reopen ----------------------------------------------------------------
@@ -892,7 +894,7 @@ def test_reopen_after_period_end_is_refused_as_the_case_is_restricted() -> None:
 
 def test_reopen_after_consent_withdrawal_needs_new_consent() -> None:
     case = journey_to(S.ACTIVE)
-    case = fire(case, "withdraw_consent")
+    case = fire(case, "withdraw_consent", channel="IN_PERSON")
     later = T0 + timedelta(days=10)
     consult_case = case
     services.consultation_record(

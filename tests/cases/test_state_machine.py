@@ -540,7 +540,9 @@ class CaseLifecycle(RuleBasedStateMachine):
         self._content(
             "consent_withdraw",
             who,
-            lambda actor: services.consent_withdraw(consent=consent, actor=actor, now=self.now),
+            lambda actor: services.consent_withdraw(
+                consent=consent, actor=actor, now=self.now, channel="WRITTEN"
+            ),
             needs_open=False,
             expect=expect,
         )
@@ -786,6 +788,8 @@ class CaseLifecycle(RuleBasedStateMachine):
             }
         if name == "reopen":
             return {"reason": draw(st.sampled_from(services.ReopenReason.values))}
+        if name == "withdraw_consent":
+            return {"channel": draw(st.sampled_from(Consent.WithdrawalChannel.values))}
         return {}
 
     @staticmethod

@@ -425,7 +425,11 @@ def test_consent_withdrawn(manager):
         response = web.post(action_url(case, "withdraw_consent"), {})
         assert response.status_code == 400
         unchanged(case, S.ACTIVE, ["extension_timer", "review_plan"])
-        ok(web.post(action_url(case, "withdraw_consent"), {"confirm": "on"}))
+        ok(
+            web.post(
+                action_url(case, "withdraw_consent"), {"channel": "IN_PERSON", "confirm": "on"}
+            )
+        )
         expect(
             case,
             S.CLOSED,
