@@ -116,6 +116,37 @@ def test_setting_up_the_authenticator_shows_ten_single_use_backup_codes(mfa) -> 
     assert client.get("/aufgaben/").status_code == 200
 
 
+def test_set_up_page_shows_the_qr_code_of_the_devices_address_and_the_key(mfa) -> None:
+    import qrcode
+    import qrcode.image.svg
+    from qrcode.util import QRData
+
+    from accounts.views import setup_qr_svg
+
+    user = UserFactory()
+    client = _password_session(user)
+
+    html = client.get("/accounts/zwei-faktor/einrichten/").content.decode()
+
+    device = TOTPDevice.objects.get(user=user)
+    assert device.config_url.startswith("otpauth://totp/Lotse")
+    assert html.count("<svg") == 1
+    assert str(setup_qr_svg(device.config_url)) in html
+    # The QR code holds exactly the set-up address (same modules as a code
+    # made from it; one made from another address differs).
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M)
+    code.add_data(QRData(device.config_url.encode()))
+    code.make(fit=True)
+    other = setup_qr_svg(device.config_url.replace("secret=", "secret=A"))
+    assert str(other) not in html
+    assert code.modules_count >= 29
+    # The manual key stays as the fallback; nothing is fetched from elsewhere.
+    assert "Wenn die App nicht scannen kann" in html
+    assert services.totp_secret_for_display(device) in html
+    assert "<img" not in html
+    assert "no-store" in client.get("/accounts/zwei-faktor/einrichten/")["Cache-Control"]
+
+
 def test_wrong_first_code_confirms_nothing(mfa) -> None:
     user = UserFactory()
     client = _password_session(user)
