@@ -67,9 +67,19 @@ def restricted_q(*, today: date, prefix: str = "") -> Q:
         & (
             q(effective_end__isnull=True)
             | q(effective_end__lt=today)
-            | q(closure_reason__key__in=NOT_REOPENABLE_REASONS)
+            | q(closure_reason_id__in=_not_reopenable_reason_ids())
         )
     )
+
+
+def _not_reopenable_reason_ids() -> QuerySet[Any]:
+    """The closure reasons of NOT_REOPENABLE_REASONS, as a subquery (no join
+    of the catalogue into every list of cases)."""
+    from cases.models import Catalogue, CatalogueEntry
+
+    return CatalogueEntry.objects.filter(
+        catalogue=Catalogue.CLOSURE_REASON, key__in=NOT_REOPENABLE_REASONS
+    ).values("pk")
 
 
 def case_is_restricted(*, case: Case, now: datetime) -> bool:
