@@ -1112,7 +1112,7 @@ class ExtensionRequestListView(GenericAPIView):
     def get_queryset(self) -> QuerySet[ExtensionRequest]:
         return (
             extension_requests_visible_to(user=self.request.user, now=timezone.now())
-            .select_related("reason", "case", "case__owner")
+            .select_related("reason", "case", "case__owner", "case__closure_reason")
             .order_by("-pk")
         )
 
