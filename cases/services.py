@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import calendar
 import functools
+import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -17,6 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.db import IntegrityError, connection, transaction
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext_lazy as _
@@ -37,6 +39,7 @@ from cases.models import (
     CatalogueEntry,
     Consent,
     Consultation,
+    Document,
     ExtensionRequest,
     ExtensionStatus,
     Goal,
@@ -1426,14 +1429,10 @@ def consent_evidence_attach(
 
     Raises InvalidArguments (400) for another kind of file, an empty or a
     too large one, AlreadyDecided (409) when the consent has its evidence.
-    The file is removed again if the transaction does not commit.
+    The file is removed again when this transaction fails (called inside
+    an outer transaction that rolls back later, it would stay: interfaces
+    call it on its own).
     """
-    import hashlib
-
-    from django.core.files.base import ContentFile
-
-    from cases.models import Document
-
     if not content or len(content) > settings.LOTSE_EVIDENCE_MAX_BYTES:
         raise InvalidArguments(
             _("The file is empty or too large."),
@@ -1447,32 +1446,32 @@ def consent_evidence_attach(
             _("The scan must be a PDF, PNG or JPEG file."),
             fields={"file": [_("Upload a PDF, PNG or JPEG file.")]},
         )
-    with transaction.atomic():
-        locked = _case_for_write(
-            case=consent.case_id, actor=actor, now=now, who=(*CONTENT_WRITERS, DPO)
-        )
-        row = Consent.objects.select_for_update().get(pk=consent.pk)
-        if row.evidence_id is not None:
-            raise AlreadyDecided(
-                _("This consent already has its evidence document."), code="evidence_exists"
+    stored: list[Any] = []
+    try:
+        with transaction.atomic():
+            locked = _case_for_write(
+                case=consent.case_id, actor=actor, now=now, who=(*CONTENT_WRITERS, DPO)
             )
-        document = Document(
-            case=locked,
-            kind=Document.Kind.CONSENT_FORM,
-            sensitivity=(
-                Document.Sensitivity.ART9
-                if row.scope == Consent.Scope.SPECIAL_CATEGORIES_ART9
-                else Document.Sensitivity.NORMAL
-            ),
-            sha256=hashlib.sha256(content).hexdigest(),
-            language=str(language or row.language)[:50],
-            uploaded_by=actor,
-            uploaded_at=now,
-        )
-        document.file.save(f"einwilligung-{row.pk}.{kind}", ContentFile(content), save=False)
-        # A refusal below rolls the rows back; the file is removed with them.
-        stored = (document.file.storage, document.file.name)
-        try:
+            row = Consent.objects.select_for_update().get(pk=consent.pk)
+            if row.evidence_id is not None:
+                raise AlreadyDecided(
+                    _("This consent already has its evidence document."), code="evidence_exists"
+                )
+            document = Document(
+                case=locked,
+                kind=Document.Kind.CONSENT_FORM,
+                sensitivity=(
+                    Document.Sensitivity.ART9
+                    if row.scope == Consent.Scope.SPECIAL_CATEGORIES_ART9
+                    else Document.Sensitivity.NORMAL
+                ),
+                sha256=hashlib.sha256(content).hexdigest(),
+                language=str(language or row.language)[:50],
+                uploaded_by=actor,
+                uploaded_at=now,
+            )
+            document.file.save(f"einwilligung-{row.pk}.{kind}", ContentFile(content), save=False)
+            stored.append((document.file.storage, document.file.name))
             document.save()
             history.created(document)
             before = history.values_of(row)
@@ -1488,9 +1487,11 @@ def consent_evidence_attach(
                 reason=row.scope,
                 data={"document_id": document.pk},
             )
-        except BaseException:
-            stored[0].delete(stored[1])
-            raise
+    except BaseException:
+        # The rows were rolled back; the file must not outlive them.
+        for storage, name in stored:
+            storage.delete(name)
+        raise
     return row
 
 
