@@ -32,6 +32,7 @@ from rest_framework.decorators import (
     permission_classes,
 )
 from rest_framework.generics import GenericAPIView
+from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -287,13 +288,20 @@ class ConsentOut(serializers.ModelSerializer):
         fields = [
             "id",
             "scope",
+            "legal_basis",
+            "given_by",
+            "guardian_name",
             "recipient",
+            "purpose_version",
             "form",
             "language",
             "interpreter",
+            "interpreter_language",
             "given_at",
             "valid_until",
             "withdrawn_at",
+            "withdrawal_channel",
+            "evidence",
         ]
 
 
@@ -509,12 +517,48 @@ class StrictCharField(serializers.CharField):
 
 class ConsentIn(serializers.Serializer):
     scope = serializers.ChoiceField(Consent.Scope.choices)
+    legal_basis = serializers.ChoiceField(
+        Consent.LegalBasis.choices,
+        required=False,
+        help_text="Rechtsgrundlage; ohne Angabe die zum Umfang passende "
+        "(Art. 9 Abs. 2 lit. a für besondere Kategorien, sonst Art. 6 Abs. 1 lit. a).",
+    )
+    given_by = serializers.ChoiceField(
+        Consent.GivenBy.choices,
+        required=False,
+        help_text="Erteilt von der Person selbst oder (Minderjährige) vom gesetzlichen Vormund.",
+    )
+    guardian_name = StrictCharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        help_text="Name des gesetzlichen Vormunds; nur mit given_by=LEGAL_GUARDIAN.",
+    )
     form = serializers.ChoiceField(Consent.Form.choices)
     language = StrictCharField(max_length=50)
     interpreter = StrictCharField(max_length=100, required=False, allow_blank=True)
+    interpreter_language = StrictCharField(max_length=50, required=False, allow_blank=True)
     recipient = StrictCharField(max_length=200, required=False, allow_blank=True)
+    purpose_version = StrictCharField(
+        max_length=50,
+        required=False,
+        allow_blank=True,
+        help_text="Fassung des Informationstextes, dem zugestimmt wurde.",
+    )
     given_at = serializers.DateTimeField(required=False)
     valid_until = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class ConsentWithdrawIn(serializers.Serializer):
+    channel = serializers.ChoiceField(
+        Consent.WithdrawalChannel.choices, help_text="Wie der Widerruf erklärt wurde."
+    )
+
+
+class EvidenceIn(serializers.Serializer):
+    file = serializers.FileField(
+        help_text="Scan der unterschriebenen Einwilligung (PDF, PNG, JPEG)."
+    )
 
 
 class ConsultationIn(serializers.Serializer):
@@ -827,14 +871,41 @@ class ConsentListView(CaseScopedListCreate):
 
 
 class ConsentWithdrawView(APIView):
-    @extend_schema(request=None, responses={200: ConsentOut, **CASE_ERRORS})
+    @extend_schema(request=ConsentWithdrawIn, responses={200: ConsentOut, **CASE_ERRORS})
     def post(self, request: Request, case_id: int, consent_id: int) -> Response:
-        """Record that a consent was withdrawn. Withdrawing the consent to case
-        processing itself is the transition `withdraw_consent`."""
+        """Record that a consent was withdrawn, and how (`channel`). Withdrawing
+        the consent to case processing itself is the transition `withdraw_consent`
+        (with `channel` too)."""
         case = _case_for(request, case_id, "api:consent", CONTENT_READERS)
         consent = _object_or_404(case.consents.all(), consent_id)
-        consent = services.consent_withdraw(consent=consent, actor=request.user, now=timezone.now())
+        data = _valid(ConsentWithdrawIn, request)
+        consent = services.consent_withdraw(
+            consent=consent, actor=request.user, now=timezone.now(), channel=data["channel"]
+        )
         return Response(ConsentOut(consent).data)
+
+
+class ConsentEvidenceView(APIView):
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(request=EvidenceIn, responses={201: ConsentOut, **CASE_ERRORS})
+    def post(self, request: Request, case_id: int, consent_id: int) -> Response:
+        """Upload the scan of the signed consent (multipart field `file`: PDF,
+        PNG or JPEG); it is stored as the case's document and linked as the
+        consent's evidence, once."""
+        case = _case_for(request, case_id, "api:consent-evidence", CONTENT_READERS)
+        consent = _object_or_404(case.consents.all(), consent_id)
+        upload = request.data.get("file")
+        if upload is None or not hasattr(upload, "read"):
+            raise services.InvalidArguments(
+                _("The scan is missing."), fields={"file": [_("This field is required.")]}
+            )
+        # A file over the limit is refused by the service without being read.
+        content = b"" if upload.size > settings.LOTSE_EVIDENCE_MAX_BYTES else upload.read()
+        consent = services.consent_evidence_attach(
+            consent=consent, actor=request.user, now=timezone.now(), content=content
+        )
+        return Response(ConsentOut(consent).data, status=status.HTTP_201_CREATED)
 
 
 class ConsultationListView(CaseScopedListCreate):
@@ -1041,7 +1112,7 @@ class ExtensionRequestListView(GenericAPIView):
     def get_queryset(self) -> QuerySet[ExtensionRequest]:
         return (
             extension_requests_visible_to(user=self.request.user, now=timezone.now())
-            .select_related("reason", "case", "case__owner")
+            .select_related("reason", "case", "case__owner", "case__closure_reason")
             .order_by("-pk")
         )
 

@@ -22,6 +22,11 @@ urlpatterns = [
         name="api-consent-withdraw",
     ),
     path(
+        "cases/<str:case_id>/consents/<str:consent_id>/evidence/",
+        api.ConsentEvidenceView.as_view(),
+        name="api-consent-evidence",
+    ),
+    path(
         "cases/<str:case_id>/consultations/",
         api.ConsultationListView.as_view(),
         name="api-consultations",

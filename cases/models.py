@@ -459,18 +459,59 @@ class Consent(models.Model):
         E_SIGNATURE = "E_SIGNATURE", _("electronic signature")
         DOCUMENTED_VERBAL = "DOCUMENTED_VERBAL", _("documented verbal consent")
 
+    class LegalBasis(models.TextChoices):
+        CONSENT_ART6_1A = "CONSENT_ART6_1A", _("consent, Art. 6(1)(a) GDPR")
+        CONSENT_ART9_2A = "CONSENT_ART9_2A", _("explicit consent, Art. 9(2)(a) GDPR")
+
+    class GivenBy(models.TextChoices):
+        PERSON = "PERSON", _("the person")
+        LEGAL_GUARDIAN = "LEGAL_GUARDIAN", _("legal guardian (minor)")
+
+    class WithdrawalChannel(models.TextChoices):
+        IN_PERSON = "IN_PERSON", _("in person")
+        WRITTEN = "WRITTEN", _("in writing")
+        PHONE = "PHONE", _("by phone")
+        EMAIL = "EMAIL", _("by e-mail")
+        MESSENGER = "MESSENGER", _("by messenger")
+        REPRESENTATIVE = "REPRESENTATIVE", _("through a representative")
+
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="consents")
     case = models.ForeignKey(
         Case, on_delete=models.PROTECT, null=True, blank=True, related_name="consents"
     )
     scope = models.CharField(_("scope"), max_length=30, choices=Scope.choices)
+    legal_basis = models.CharField(
+        _("legal basis"),
+        max_length=20,
+        choices=LegalBasis.choices,
+        default=LegalBasis.CONSENT_ART6_1A,
+    )
+    given_by = models.CharField(
+        _("given by"), max_length=15, choices=GivenBy.choices, default=GivenBy.PERSON
+    )
+    guardian_name = models.CharField(_("name of the legal guardian"), max_length=200, blank=True)
     recipient = models.CharField(_("recipient and purpose"), max_length=200, blank=True)
+    purpose_version = models.CharField(
+        _("version of the information text"), max_length=50, blank=True
+    )
     form = models.CharField(_("form"), max_length=20, choices=Form.choices)
     language = models.CharField(_("language of the information"), max_length=50)
     interpreter = models.CharField(_("interpreter"), max_length=100, blank=True)
+    interpreter_language = models.CharField(_("interpreter language"), max_length=50, blank=True)
     given_at = models.DateTimeField(_("given at"))
     valid_until = models.DateTimeField(_("valid until"), null=True, blank=True)
     withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
+    withdrawal_channel = models.CharField(
+        _("withdrawn how"), max_length=15, choices=WithdrawalChannel.choices, blank=True
+    )
+    evidence = models.ForeignKey(
+        "Document",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("evidence document (scan)"),
+    )
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -482,6 +523,21 @@ class Consent(models.Model):
             models.CheckConstraint(
                 condition=Q(withdrawn_at__isnull=True) | Q(withdrawn_at__gte=F("given_at")),
                 name="consent_withdrawn_after_given",
+            ),
+            # Art. 9 data need explicit consent under Art. 9(2)(a).
+            models.CheckConstraint(
+                condition=~Q(scope="SPECIAL_CATEGORIES_ART9") | Q(legal_basis="CONSENT_ART9_2A"),
+                name="consent_art9_scope_has_art9_basis",
+            ),
+            models.CheckConstraint(
+                condition=~Q(given_by="LEGAL_GUARDIAN") | ~Q(guardian_name=""),
+                name="consent_by_guardian_names_the_guardian",
+            ),
+            # A withdrawal channel only with a withdrawal (consents withdrawn
+            # before the channel was recorded keep an empty one).
+            models.CheckConstraint(
+                condition=Q(withdrawal_channel="") | Q(withdrawn_at__isnull=False),
+                name="consent_withdrawal_channel_only_when_withdrawn",
             ),
         ]
 

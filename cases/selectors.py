@@ -20,6 +20,7 @@ from accounts.selectors import deputy_principal_ids, deputy_principals
 from audit.services import read_access_record
 from cases.models import (
     CLOCK_STATES,
+    OPEN_STATES,
     Case,
     CaseStatus,
     Catalogue,
@@ -54,24 +55,86 @@ def case_not_found() -> CaseNotFound:
     return CaseNotFound(_("This case does not exist."))
 
 
+# --- restriction at closure (DOMAIN.md "Retention", §14.5, T15) ------------
+#
+# A closed or rejected case is restricted (Art. 18 DSGVO: the archive) as
+# soon as it can no longer be reopened. T15 reopens a closed case while
+# today <= effective_end, unless it was closed because the person died; a
+# rejected case is never reopened. Until then its managers and their
+# supervisors keep it, because reopening needs them (a new consultation,
+# a renewed consent). In the archive only the data protection officer sees
+# it, and auditors its timeline (ids and codes, no content), until the
+# retention sweep anonymises it. The rule depends on the day, so it is
+# always evaluated for the caller's `now`.
+
+# Closure reasons after which T15 never reopens a case.
+NOT_REOPENABLE_REASONS = ("deceased",)
+
+
+def restricted_q(*, today: date, prefix: str = "") -> Q:
+    """Return the condition "the case is restricted on `today`".
+
+    `prefix` names the case from a related model (for example "case__").
+    """
+
+    def q(**lookups: Any) -> Q:
+        return Q(**{f"{prefix}{name}": value for name, value in lookups.items()})
+
+    return q(status=CaseStatus.REJECTED) | (
+        q(status=CaseStatus.CLOSED)
+        & (
+            q(effective_end__isnull=True)
+            | q(effective_end__lt=today)
+            | q(closure_reason_id__in=_not_reopenable_reason_ids())
+        )
+    )
+
+
+def _not_reopenable_reason_ids() -> QuerySet[Any]:
+    """The closure reasons of NOT_REOPENABLE_REASONS, as a subquery (no join
+    of the catalogue into every list of cases)."""
+    from cases.models import Catalogue, CatalogueEntry
+
+    return CatalogueEntry.objects.filter(
+        catalogue=Catalogue.CLOSURE_REASON, key__in=NOT_REOPENABLE_REASONS
+    ).values("pk")
+
+
+def case_is_restricted(*, case: Case, now: datetime) -> bool:
+    """Return whether `case` is restricted at `now` (see `restricted_q`).
+
+    Reads the closure reason's key (one query unless it is loaded).
+    """
+    if case.status == CaseStatus.REJECTED:
+        return True
+    if case.status != CaseStatus.CLOSED:
+        return False
+    if case.effective_end is None or case.effective_end < timezone.localdate(now):
+        return True
+    return case.closure_reason_id is not None and (
+        case.closure_reason.key in NOT_REOPENABLE_REASONS
+    )
+
+
 def cases_visible_to(*, user: Any, now: datetime) -> QuerySet[Case]:
     """Return the cases `user` may see at `now`; deny by default.
 
     Integration managers: own cases and those of managers they deputise
-    for right now. Supervisors: their team's cases (metadata views).
-    Auditors and data-protection officers: their Träger's cases,
-    read-only. Everyone else: none.
+    for right now. Supervisors: their team's cases (metadata views). For
+    both, restricted cases (closed or rejected and no longer reopenable,
+    `restricted_q`) are gone. Auditors and data-protection officers: their
+    Träger's cases, read-only, the restricted ones included. Everyone
+    else: none.
     """
     if user is None or not user.is_authenticated or not user.is_active:
         return Case.objects.none()
     cases = Case.objects.all()
+    archive = Q(status=CaseStatus.DELETED) | restricted_q(today=timezone.localdate(now))
     if user.role == Role.INTEGRATION_MANAGER:
         principals = deputy_principals(user=user, now=now)
-        return cases.filter(Q(owner=user) | Q(owner_id__in=principals)).exclude(
-            status=CaseStatus.DELETED
-        )
+        return cases.filter(Q(owner=user) | Q(owner_id__in=principals)).exclude(archive)
     if user.role == Role.SUPERVISOR and user.team_id is not None:
-        return cases.filter(owner__team_id=user.team_id).exclude(status=CaseStatus.DELETED)
+        return cases.filter(owner__team_id=user.team_id).exclude(archive)
     if user.role in (Role.AUDITOR, Role.DATA_PROTECTION_OFFICER) and user.traeger_id:
         return cases.filter(traeger_id=user.traeger_id)
     return Case.objects.none()
@@ -80,15 +143,15 @@ def cases_visible_to(*, user: Any, now: datetime) -> QuerySet[Case]:
 def case_is_visible_to(*, user: Any, case: Case, now: datetime) -> bool:
     """Return whether `case` is among `cases_visible_to(user)`.
 
-    The owner's own live case is decided without a query (the hot path of
-    every write); every other relation asks `cases_visible_to` itself, so
-    the rules exist once.
+    The owner's own open case is decided without a query (the hot path of
+    every write); every other relation and state asks `cases_visible_to`
+    itself, so the rules exist once.
     """
     if (
         user.role == Role.INTEGRATION_MANAGER
         and user.is_active
         and case.owner_id == user.pk
-        and case.status != CaseStatus.DELETED
+        and case.status in OPEN_STATES
     ):
         return True
     return cases_visible_to(user=user, now=now).filter(pk=case.pk).exists()
@@ -206,7 +269,9 @@ def network_contacts_of(*, user: Any) -> QuerySet[Any]:
 
 def content_case_ids(*, user: Any, cases: list[Case], now: datetime) -> set[int]:
     """Return the ids among `cases` whose content `user` may read (owner or
-    current deputy), with at most one query for the whole list."""
+    current deputy, and not restricted), with at most one query for the
+    whole list plus one per closed case whose closure reason is not loaded.
+    """
     if user.role != Role.INTEGRATION_MANAGER or not user.is_active:
         return set()
     foreign_owners = {case.owner_id for case in cases if case.owner_id != user.pk}
@@ -216,6 +281,7 @@ def content_case_ids(*, user: Any, cases: list[Case], now: datetime) -> set[int]
         for case in cases
         if case.status != CaseStatus.DELETED
         and (case.owner_id == user.pk or case.owner_id in principals)
+        and not case_is_restricted(case=case, now=now)
     }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import calendar
 import functools
+import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -17,6 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.db import IntegrityError, connection, transaction
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext_lazy as _
@@ -37,6 +39,7 @@ from cases.models import (
     CatalogueEntry,
     Consent,
     Consultation,
+    Document,
     ExtensionRequest,
     ExtensionStatus,
     Goal,
@@ -903,6 +906,7 @@ def _prep_withdraw_consent(ctx: Ctx) -> Step:
     reason = _entry(
         Catalogue.CLOSURE_REASON, "consent_withdrawn", field_name="closure_reason", day=ctx.today
     )
+    channel = _choice_arg(ctx.args.get("channel"), Consent.WithdrawalChannel, field_name="channel")
     case, now = ctx.case, ctx.now
 
     def after() -> None:
@@ -914,12 +918,18 @@ def _prep_withdraw_consent(ctx: Ctx) -> Step:
                 given_at__lte=now,
             ),
             withdrawn_at=now,
+            withdrawal_channel=channel,
         )
         plan = _current_plan(case)
         if plan is not None:
             _plan_set_status(plan, IntegrationPlan.Status.CLOSED)
 
-    return Step(kwargs={"reason": reason, "at": now}, reason="consent_withdrawn", after=after)
+    return Step(
+        kwargs={"reason": reason, "at": now},
+        reason="consent_withdrawn",
+        data={"channel": channel},
+        after=after,
+    )
 
 
 # T15 reopen
@@ -1300,6 +1310,41 @@ def _require_open(case: Case) -> None:
 CONTENT_WRITERS = (OWNER, DEPUTY)
 
 
+def _consent_basis(scope: str, legal_basis: Any) -> str:
+    """Return the legal basis of a consent of `scope`: Art. 9(2)(a) for
+    special categories (and only for them), Art. 6(1)(a) otherwise."""
+    art9 = scope == Consent.Scope.SPECIAL_CATEGORIES_ART9
+    expected = Consent.LegalBasis.CONSENT_ART9_2A if art9 else Consent.LegalBasis.CONSENT_ART6_1A
+    if legal_basis in (None, ""):
+        return str(expected)
+    basis = _choice_arg(legal_basis, Consent.LegalBasis, field_name="legal_basis")
+    if basis != expected:
+        raise InvalidArguments(
+            _("The legal basis does not fit the scope of the consent."),
+            fields={
+                "legal_basis": [
+                    _("Special categories (Art. 9) need an explicit consent under Art. 9(2)(a).")
+                    if art9
+                    else _("Only special categories (Art. 9) rest on Art. 9(2)(a).")
+                ]
+            },
+        )
+    return basis
+
+
+def _consent_giver(given_by: Any, guardian_name: Any) -> tuple[str, str]:
+    giver = _choice_arg(given_by or Consent.GivenBy.PERSON, Consent.GivenBy, field_name="given_by")
+    name = str(guardian_name or "").strip()
+    if giver == Consent.GivenBy.LEGAL_GUARDIAN:
+        return giver, _text_arg(name, field_name="guardian_name", max_length=200)
+    if name:
+        raise InvalidArguments(
+            _("A guardian's name belongs only to a consent given by the legal guardian."),
+            fields={"guardian_name": [_("Leave empty, or choose the legal guardian.")]},
+        )
+    return giver, ""
+
+
 def consent_record(
     *,
     case: Case | int,
@@ -1310,10 +1355,21 @@ def consent_record(
     language: str,
     given_at: datetime | None = None,
     interpreter: str = "",
+    interpreter_language: str = "",
     recipient: str = "",
     valid_until: datetime | None = None,
+    legal_basis: str | None = None,
+    given_by: str = Consent.GivenBy.PERSON,
+    guardian_name: str = "",
+    purpose_version: str = "",
 ) -> Consent:
-    """Record a consent the person gave for this case."""
+    """Record a consent the person (or, for a minor, the legal guardian)
+    gave for this case (DOMAIN.md §14.2).
+
+    `legal_basis` defaults to the one the scope needs; a basis that does
+    not fit the scope, a guardian without a name or a name without a
+    guardian is refused (400). The audit event names the codes only.
+    """
     with transaction.atomic():
         locked = _case_for_write(case=case, actor=actor, now=now, who=(*CONTENT_WRITERS, DPO))
         given = _not_in_future(given_at or now, now=now, field_name="given_at")
@@ -1324,14 +1380,21 @@ def consent_record(
                     _("A consent must be valid after it was given."),
                     fields={"valid_until": [_("Choose a later time.")]},
                 )
+        chosen_scope = _choice_arg(scope, Consent.Scope, field_name="scope")
+        giver, guardian = _consent_giver(given_by, guardian_name)
         consent = Consent(
             person_id=locked.person_id,
             case=locked,
-            scope=_choice_arg(scope, Consent.Scope, field_name="scope"),
+            scope=chosen_scope,
+            legal_basis=_consent_basis(chosen_scope, legal_basis),
+            given_by=giver,
+            guardian_name=guardian,
             form=_choice_arg(form, Consent.Form, field_name="form"),
             language=_text_arg(language, field_name="language", max_length=50),
-            interpreter=interpreter,
-            recipient=recipient,
+            interpreter=str(interpreter or "").strip(),
+            interpreter_language=str(interpreter_language or "").strip(),
+            recipient=str(recipient or "").strip(),
+            purpose_version=str(purpose_version or "").strip(),
             given_at=given,
             valid_until=valid_until,
             recorded_by=actor,
@@ -1346,16 +1409,100 @@ def consent_record(
             event_type="cases.consent.recorded",
             obj=consent,
             reason=consent.scope,
+            data={
+                "legal_basis": consent.legal_basis,
+                "given_by": consent.given_by,
+                "form": consent.form,
+            },
         )
     return consent
 
 
-def consent_withdraw(*, consent: Consent, actor: User, now: datetime) -> Consent:
-    """Record that a consent was withdrawn; processing under it stops.
+EVIDENCE_TYPES = {b"%PDF-": "pdf", b"\x89PNG\r\n\x1a\n": "png", b"\xff\xd8\xff": "jpg"}
+
+
+def consent_evidence_attach(
+    *, consent: Consent, actor: User, now: datetime, content: bytes, language: str = ""
+) -> Consent:
+    """Store the scan of a signed consent (PDF, PNG or JPEG) as the case's
+    document and link it to the consent as its evidence.
+
+    Raises InvalidArguments (400) for another kind of file, an empty or a
+    too large one, AlreadyDecided (409) when the consent has its evidence.
+    The file is removed again when this transaction fails (called inside
+    an outer transaction that rolls back later, it would stay: interfaces
+    call it on its own).
+    """
+    if not content or len(content) > settings.LOTSE_EVIDENCE_MAX_BYTES:
+        raise InvalidArguments(
+            _("The file is empty or too large."),
+            fields={
+                "file": [_("At most %(n)d MB.") % {"n": settings.LOTSE_EVIDENCE_MAX_BYTES // 2**20}]
+            },
+        )
+    kind = next((ext for magic, ext in EVIDENCE_TYPES.items() if content.startswith(magic)), None)
+    if kind is None:
+        raise InvalidArguments(
+            _("The scan must be a PDF, PNG or JPEG file."),
+            fields={"file": [_("Upload a PDF, PNG or JPEG file.")]},
+        )
+    stored: list[Any] = []
+    try:
+        with transaction.atomic():
+            locked = _case_for_write(
+                case=consent.case_id, actor=actor, now=now, who=(*CONTENT_WRITERS, DPO)
+            )
+            row = Consent.objects.select_for_update().get(pk=consent.pk)
+            if row.evidence_id is not None:
+                raise AlreadyDecided(
+                    _("This consent already has its evidence document."), code="evidence_exists"
+                )
+            document = Document(
+                case=locked,
+                kind=Document.Kind.CONSENT_FORM,
+                sensitivity=(
+                    Document.Sensitivity.ART9
+                    if row.scope == Consent.Scope.SPECIAL_CATEGORIES_ART9
+                    else Document.Sensitivity.NORMAL
+                ),
+                sha256=hashlib.sha256(content).hexdigest(),
+                language=str(language or row.language)[:50],
+                uploaded_by=actor,
+                uploaded_at=now,
+            )
+            document.file.save(f"einwilligung-{row.pk}.{kind}", ContentFile(content), save=False)
+            stored.append((document.file.storage, document.file.name))
+            document.save()
+            history.created(document)
+            before = history.values_of(row)
+            row.evidence = document
+            row.save(update_fields=["evidence"])
+            history.updated(row, before)
+            _audit(
+                case=locked,
+                actor=actor,
+                now=now,
+                event_type="cases.consent.evidence_attached",
+                obj=row,
+                reason=row.scope,
+                data={"document_id": document.pk},
+            )
+    except BaseException:
+        # The rows were rolled back; the file must not outlive them.
+        for storage, name in stored:
+            storage.delete(name)
+        raise
+    return row
+
+
+def consent_withdraw(*, consent: Consent, actor: User, now: datetime, channel: str) -> Consent:
+    """Record that a consent was withdrawn, and how; processing under it
+    stops.
 
     Withdrawing the case-processing consent itself is the transition
     `withdraw_consent`, which also closes the case.
     """
+    channel = _choice_arg(channel, Consent.WithdrawalChannel, field_name="channel")
     with transaction.atomic():
         locked = _case_for_write(
             case=consent.case_id, actor=actor, now=now, who=(*CONTENT_WRITERS, DPO)
@@ -1370,7 +1517,8 @@ def consent_withdraw(*, consent: Consent, actor: User, now: datetime) -> Consent
             )
         before = history.values_of(row)
         row.withdrawn_at = now
-        row.save(update_fields=["withdrawn_at"])
+        row.withdrawal_channel = channel
+        row.save(update_fields=["withdrawn_at", "withdrawal_channel"])
         history.updated(row, before)
         _audit(
             case=locked,
@@ -1379,6 +1527,7 @@ def consent_withdraw(*, consent: Consent, actor: User, now: datetime) -> Consent
             event_type="cases.consent.withdrawn",
             obj=row,
             reason=row.scope,
+            data={"channel": channel},
         )
     return row
 
@@ -1983,7 +2132,19 @@ def case_anonymise(*, case: Case, now: datetime) -> None:
     update(Case.objects.filter(pk=case.pk), plan_declined_reason="")
     update(Assessment.objects.filter(case=case), interpreter_language="")
     update(IntegrationPlan.objects.filter(case=case), agreement_language="")
-    update(Consent.objects.filter(case=case), recipient="", interpreter="", language="—")
+    update(
+        Consent.objects.filter(case=case),
+        recipient="",
+        interpreter="",
+        interpreter_language="",
+        language="—",
+    )
+    # The code "given by the legal guardian" stays (proof, Art. 7(1)); the
+    # guardian's name goes.
+    update(
+        Consent.objects.filter(case=case, given_by=Consent.GivenBy.LEGAL_GUARDIAN),
+        guardian_name="—",
+    )
     # Files go once the erasure has committed: a rolled-back sweep keeps them.
     storage_names = [(d.file.storage, d.file.name) for d in case.documents.all() if d.file]
     update(case.documents.all(), file="", sha256="", language="")
@@ -2000,7 +2161,14 @@ def case_anonymise(*, case: Case, now: datetime) -> None:
             Consent.objects.filter(person_id=case.person_id),
             recipient="",
             interpreter="",
+            interpreter_language="",
             language="—",
+        )
+        update(
+            Consent.objects.filter(
+                person_id=case.person_id, given_by=Consent.GivenBy.LEGAL_GUARDIAN
+            ),
+            guardian_name="—",
         )
         # A household address goes when no other member still has a live case.
         live_members = Case.objects.exclude(status=CaseStatus.DELETED).exclude(

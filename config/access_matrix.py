@@ -43,7 +43,11 @@ SAME_TEAM = "same_team"
 OTHER_TEAM = "other_team"
 APPROVAL_TASK = "approval_task"
 SAME_TRAEGER = "same_traeger"
-RELATIONS = (OWN, DEPUTISED, SAME_TEAM, OTHER_TEAM, APPROVAL_TASK, SAME_TRAEGER)
+# A case of one's own (or deputised, or of one's team, or Träger) that is
+# restricted: closed or rejected and no longer reopenable (DOMAIN.md §14.5,
+# `cases.selectors.restricted_q`; tests/cases/test_restriction.py).
+ARCHIVED = "archived"
+RELATIONS = (OWN, DEPUTISED, SAME_TEAM, OTHER_TEAM, APPROVAL_TASK, SAME_TRAEGER, ARCHIVED)
 
 ALLOW = "allow"  # the route does its work (2xx, or 4xx/409 for bad input)
 METADATA = "metadata"  # the case, without its content (content routes: 403)
@@ -63,6 +67,11 @@ CASE_OUTCOMES: dict[tuple[str, str], str] = {
     (SUP, OTHER_TEAM): DENY_404,
     (Role.AUDITOR, SAME_TRAEGER): METADATA,
     (Role.DATA_PROTECTION_OFFICER, SAME_TRAEGER): METADATA,
+    # the archive: only the data protection officer, and auditors' timeline
+    (IM, ARCHIVED): DENY_404,
+    (SUP, ARCHIVED): DENY_404,
+    (Role.AUDITOR, ARCHIVED): METADATA,
+    (Role.DATA_PROTECTION_OFFICER, ARCHIVED): METADATA,
 }
 
 
@@ -199,6 +208,7 @@ MATRIX: dict[str, Access] = {
     "api-case-history": Access(CASE, _API_ACCESS),
     "api-consents": Access(CASE, _API_ACCESS, methods=("GET", "POST")),
     "api-consent-withdraw": Access(CASE, _API_ACCESS, methods=("POST",)),
+    "api-consent-evidence": Access(CASE, _API_ACCESS, methods=("POST",)),
     "api-consultations": Access(CASE, _API_ACCESS, methods=("GET", "POST")),
     "api-assessment": Access(CASE, _API_ACCESS, methods=("GET", "PUT")),
     "api-plan": Access(CASE, _API_ACCESS),

@@ -235,6 +235,16 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "accounts.views.lockout_response"
 AXES_VERBOSE = False
 AXES_SENSITIVE_PARAMETERS = ["password", "otp"]
+# No user name and no address in the log lines (a keyed digest instead).
+AXES_CLIENT_STR_CALLABLE = "accounts.backends.client_str"
+# Where the client's address comes from (accounts.backends.client_ip_address):
+# 0 trusted proxies (the default) means REMOTE_ADDR and no header is believed;
+# behind N reverse proxies that each append to the header, set the count.
+AXES_CLIENT_IP_CALLABLE = "accounts.backends.client_ip_address"
+LOTSE_TRUSTED_PROXY_COUNT = _int("LOTSE_TRUSTED_PROXY_COUNT", 0)
+LOTSE_CLIENT_IP_HEADER = "HTTP_" + env.str(
+    "LOTSE_CLIENT_IP_HEADER", default="X-Forwarded-For"
+).upper().replace("-", "_")
 
 # --- internationalisation --------------------------------------------------
 LANGUAGE_CODE = "de"
@@ -306,6 +316,9 @@ SPECTACULAR_SETTINGS = {
         "ExtensionStatusEnum": "cases.models.ExtensionStatus",
         "GoalStatusEnum": "cases.models.GoalStatus",
         "ConsentFormEnum": "cases.models.Consent.Form",
+        "ConsentLegalBasisEnum": "cases.models.Consent.LegalBasis",
+        "ConsentGivenByEnum": "cases.models.Consent.GivenBy",
+        "ConsentWithdrawalChannelEnum": "cases.models.Consent.WithdrawalChannel",
         "HandoverStatusEnum": "handover.models.HandoverStatus",
         "ReturnReasonEnum": "handover.models.ReturnReason",
     },
@@ -404,7 +417,11 @@ LOGGING = {
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # django-axes' debug lines only say which code path it took.
+        "axes": {"level": "INFO"},
+    },
 }
 
 # --- Lotse domain defaults (DOMAIN.md "Lotse decisions") -------------------
@@ -442,6 +459,8 @@ LOTSE_NOTIFICATION_MAX_ATTEMPTS = _int("LOTSE_NOTIFICATION_MAX_ATTEMPTS", 5)
 # The address Lotse is reached under, for links in e-mails.
 LOTSE_BASE_URL = env.str("LOTSE_BASE_URL", default="http://127.0.0.1:8000")
 LOTSE_QUALIFYING_BENEFITS = env.list("LOTSE_QUALIFYING_BENEFITS", default=["asylblg", "sgb2"])
+# Largest scan of a signed consent (evidence document), in bytes.
+LOTSE_EVIDENCE_MAX_BYTES = _int("LOTSE_EVIDENCE_MAX_BYTES", 10 * 1024 * 1024)
 # Handover file import: largest file and most rows per upload.
 LOTSE_HANDOVER_IMPORT_MAX_BYTES = _int("LOTSE_HANDOVER_IMPORT_MAX_BYTES", 5 * 1024 * 1024)
 LOTSE_HANDOVER_IMPORT_MAX_ROWS = _int("LOTSE_HANDOVER_IMPORT_MAX_ROWS", 20000)

@@ -200,7 +200,9 @@ def person_export(*, person_id: int, actor: User, now: datetime) -> dict[str, An
                         "to": e.to_state,
                         "reason": e.reason,
                     }
-                    for e in AuditEvent.objects.filter(case_id=case.pk).order_by("occurred_at")
+                    for e in AuditEvent.objects.filter(case_id=case.pk).order_by(
+                        "occurred_at", "seq"
+                    )
                 ],
             }
         )

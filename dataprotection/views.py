@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET
 
 from accounts.models import Role
 from cases.selectors import parse_pk
-from dataprotection import services
+from dataprotection import selectors, services
 
 
 def _dpo_only(request: HttpRequest) -> None:
@@ -23,12 +23,16 @@ def _dpo_only(request: HttpRequest) -> None:
 @login_required
 @require_GET
 def overview(request: HttpRequest) -> HttpResponse:
-    """Erasure log and the Art. 15 export by person number."""
+    """The archive of restricted cases, the erasure log and the Art. 15
+    export by person number."""
     _dpo_only(request)
     return render(
         request,
         "dataprotection/overview.html",
         {
+            "archive": selectors.archived_cases(
+                traeger_id=request.user.traeger_id, now=timezone.now(), limit=200
+            ),
             "erasures": services.erasure_log(traeger_id=request.user.traeger_id, limit=200),
             "person_pk": parse_pk(request.GET.get("person", "")),
         },

@@ -4,7 +4,9 @@ Visibility (DOMAIN.md §14.6, "Roles"): the GU's refugee social worker
 sees only the handovers they sent. Integration managers and supervisors see
 the handovers sent to a Gemeinde their Träger serves once submitted; an
 accepted handover carries client data into a case and stays visible only to
-whoever decided it, its assigned manager and that manager's supervisors.
+whoever decided it, its assigned manager and that manager's supervisors,
+and only while its case is not restricted (`cases.selectors.restricted_q`:
+in the archive the handover's persons are as closed to them as the case).
 Everyone else sees none (404).
 """
 
@@ -13,15 +15,16 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role
 from cases.models import Person
-from cases.selectors import parse_pk
+from cases.selectors import parse_pk, restricted_q
 from config.errors import NotFound
 from handover.models import Handover, HandoverMember, HandoverStatus
 
@@ -34,8 +37,9 @@ def handover_not_found() -> HandoverNotFound:
     return HandoverNotFound(_("This handover does not exist."))
 
 
-def handovers_visible_to(*, user: Any) -> QuerySet[Handover]:
-    """Return the handovers `user` may see; deny by default."""
+def handovers_visible_to(*, user: Any, now: datetime | None = None) -> QuerySet[Handover]:
+    """Return the handovers `user` may see at `now` (default: the current
+    time); deny by default."""
     if user is None or not user.is_authenticated or not user.is_active:
         return Handover.objects.none()
     if user.role == Role.GU_SOCIAL_WORKER:
@@ -49,19 +53,20 @@ def handovers_visible_to(*, user: Any) -> QuerySet[Handover]:
             decided = Q(decided_by=user) | Q(assignee=user)
         else:
             decided = Q(decided_by=user) | Q(assignee__team_id=user.team_id)
+        archived = restricted_q(today=timezone.localdate(now), prefix="case__")
         return Handover.objects.filter(
-            incoming | (Q(status=HandoverStatus.ACCEPTED) & decided)
+            incoming | (Q(status=HandoverStatus.ACCEPTED) & decided & ~archived)
         ).distinct()
     return Handover.objects.none()
 
 
-def handover_get_for_user(*, user: Any, handover_id: Any) -> Handover:
+def handover_get_for_user(*, user: Any, handover_id: Any, now: datetime | None = None) -> Handover:
     """Return the handover if `user` may see it; HandoverNotFound otherwise."""
     number = parse_pk(handover_id)
     handover = (
         None
         if number is None
-        else handovers_visible_to(user=user)
+        else handovers_visible_to(user=user, now=now)
         .select_related("gemeinde", "submitted_by", "assignee", "decided_by")
         .filter(pk=number)
         .first()
@@ -71,10 +76,10 @@ def handover_get_for_user(*, user: Any, handover_id: Any) -> Handover:
     return handover
 
 
-def handover_list_for_user(*, user: Any) -> QuerySet[Handover]:
+def handover_list_for_user(*, user: Any, now: datetime | None = None) -> QuerySet[Handover]:
     """Return the visible handovers, oldest waiting first."""
     return (
-        handovers_visible_to(user=user)
+        handovers_visible_to(user=user, now=now)
         .select_related("gemeinde", "submitted_by", "assignee")
         .prefetch_related("members")
         .order_by("submitted_at", "pk")

@@ -760,6 +760,11 @@ def handover_accept(
                 person=people[0],
                 case=case,
                 scope=Consent.Scope.HANDOVER_IN,
+                # The GU's consent covers the transfer of ordinary data only
+                # (Art. 9 content is never handed over, §9), given by the
+                # person: a guardian's consent is recorded on the case.
+                legal_basis=Consent.LegalBasis.CONSENT_ART6_1A,
+                given_by=Consent.GivenBy.PERSON,
                 recipient=locked.gu_facility[:200],
                 form=locked.consent_form,
                 language=locked.consent_language,

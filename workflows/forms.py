@@ -349,6 +349,9 @@ class StartClosingForm(forms.Form):
 
 
 class WithdrawConsentForm(forms.Form):
+    channel = forms.ChoiceField(
+        label=_("How the consent was withdrawn"), choices=Consent.WithdrawalChannel.choices
+    )
     confirm = forms.BooleanField(
         label=_("The client has withdrawn the consent; processing stops and the case is closed"),
     )

@@ -35,6 +35,7 @@ from cases.selectors import (
     OWNER,
     CaseNotFound,
     case_get_for_user,
+    case_is_visible_to,
     case_relations,
 )
 from config.errors import ApplicationError
@@ -732,6 +733,12 @@ def case_action(request: HttpRequest, case_pk: Any, name: str) -> HttpResponse:
     except ApplicationError as error:
         _show_form_error(form, error)
         return _case_page(request, case, now, bound={name: form}, status=error.http_status)
+    case.refresh_from_db()
+    if not case_is_visible_to(user=request.user, case=case, now=now):
+        # The step closed the case for good (for example a withdrawn consent
+        # before the period started): it is in the archive now.
+        messages.success(request, _("Saved. The case is closed and now in the archive."))
+        return HttpResponseRedirect(reverse("workflows:inbox"))
     messages.success(request, _("Saved."))
     return HttpResponseRedirect(reverse("workflows:case", args=[case.pk]))
 

@@ -116,6 +116,37 @@ def test_setting_up_the_authenticator_shows_ten_single_use_backup_codes(mfa) -> 
     assert client.get("/aufgaben/").status_code == 200
 
 
+def test_set_up_page_shows_the_qr_code_of_the_devices_address_and_the_key(mfa) -> None:
+    import qrcode
+    import qrcode.image.svg
+    from qrcode.util import QRData
+
+    from accounts.views import setup_qr_svg
+
+    user = UserFactory()
+    client = _password_session(user)
+
+    html = client.get("/accounts/zwei-faktor/einrichten/").content.decode()
+
+    device = TOTPDevice.objects.get(user=user)
+    assert device.config_url.startswith("otpauth://totp/Lotse")
+    assert html.count("<svg") == 1
+    assert str(setup_qr_svg(device.config_url)) in html
+    # The QR code holds exactly the set-up address (same modules as a code
+    # made from it; one made from another address differs).
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M)
+    code.add_data(QRData(device.config_url.encode()))
+    code.make(fit=True)
+    other = setup_qr_svg(device.config_url.replace("secret=", "secret=A"))
+    assert str(other) not in html
+    assert code.modules_count >= 29
+    # The manual key stays as the fallback; nothing is fetched from elsewhere.
+    assert "Wenn die App nicht scannen kann" in html
+    assert services.totp_secret_for_display(device) in html
+    assert "<img" not in html
+    assert "no-store" in client.get("/accounts/zwei-faktor/einrichten/")["Cache-Control"]
+
+
 def test_wrong_first_code_confirms_nothing(mfa) -> None:
     user = UserFactory()
     client = _password_session(user)
@@ -332,6 +363,123 @@ def test_api_token_lockout_answers_the_same_for_known_and_unknown_user_names(set
     )
     assert locked.status_code in {400, 429}
     assert Token.objects.count() == 0
+
+
+def test_failed_and_successful_sign_ins_log_no_user_name_and_no_address(caplog) -> None:
+    import logging
+
+    UserFactory(username="imke.beispiel")
+    caplog.set_level(logging.DEBUG)
+    client = Client(REMOTE_ADDR="203.0.113.77", HTTP_X_FORWARDED_FOR="198.51.100.9")
+
+    for _ in range(6):  # into the lockout
+        client.post("/accounts/login/", {"username": "imke.beispiel", "password": "nope"})
+    Client(REMOTE_ADDR="203.0.113.78").post(
+        "/accounts/login/", {"username": "niemand.unbekannt", "password": "nope"}
+    )
+    Client(REMOTE_ADDR="203.0.113.79").post(
+        "/accounts/login/", {"username": "imke.beispiel", "password": "nope"}
+    )
+
+    axes = [r for r in caplog.records if r.name.startswith("axes")]
+    text = "\n".join(f"{r.name} {r.getMessage()} {r.args!r}" for r in caplog.records)
+    assert {r.levelname for r in axes} >= {"WARNING"}  # failures and the lockout are logged
+    assert any("Locking out {client: " in r.getMessage() for r in axes)
+    for personal in ("imke", "niemand", "203.0.113", "198.51.100"):
+        assert personal not in text, personal
+    assert not [r for r in axes if r.levelno < logging.INFO]
+
+
+def test_log_digest_tells_clients_apart_without_naming_them(settings) -> None:
+    from accounts.backends import client_str
+
+    one = client_str("imke", "10.0.0.1", "ua", "/accounts/login/", None)
+
+    assert one == client_str("imke", "10.0.0.1", "other ua", "/x", None)
+    assert one != client_str("imke", "10.0.0.2", "ua", "/accounts/login/", None)
+    assert one != client_str("imka", "10.0.0.1", "ua", "/accounts/login/", None)
+    assert re.fullmatch(r"\{client: [0-9a-f]{12}\}", one)
+    settings.SECRET_KEY = "another-key-" * 5
+    assert client_str("imke", "10.0.0.1", "ua", "/accounts/login/", None) != one
+
+
+# --- the client's address behind a reverse proxy --------------------------------
+
+
+def _fail_as(client: Client, usernames: list[str]) -> None:
+    for name in usernames:
+        client.post("/accounts/login/", {"username": name, "password": "nope"})
+
+
+def _names(prefix: str, n: int) -> list[str]:
+    return [f"{prefix}{i}" for i in range(n)]
+
+
+def test_without_trusted_proxies_a_forwarding_header_cannot_dodge_the_lockout(settings) -> None:
+    assert settings.LOTSE_TRUSTED_PROXY_COUNT == 0
+    limit = settings.AXES_FAILURE_LIMIT
+    for number, name in enumerate(_names("spoof", limit)):
+        Client(REMOTE_ADDR="192.0.2.10", HTTP_X_FORWARDED_FOR=f"198.51.100.{number}").post(
+            "/accounts/login/", {"username": name, "password": "nope"}
+        )
+
+    response = Client(REMOTE_ADDR="192.0.2.10", HTTP_X_FORWARDED_FOR="198.51.100.200").post(
+        "/accounts/login/", {"username": "fresh", "password": "nope"}
+    )
+
+    assert response.status_code == 429
+
+
+@pytest.mark.parametrize(
+    ("count", "header", "expected"),
+    [
+        (0, "198.51.100.1", "192.0.2.1"),
+        (1, "198.51.100.1", "198.51.100.1"),
+        (1, "6.6.6.6, 198.51.100.1", "198.51.100.1"),  # the left entry is the client's claim
+        (2, "6.6.6.6, 198.51.100.1, 10.0.0.5", "198.51.100.1"),
+        (2, "198.51.100.1", "192.0.2.1"),  # not through both proxies: the nearest one
+        (1, "not-an-address", "192.0.2.1"),
+        (1, "", "192.0.2.1"),
+    ],
+)
+def test_client_address_comes_from_the_trusted_proxies_entry(
+    settings, count: int, header: str, expected: str
+) -> None:
+    from django.test import RequestFactory
+
+    from accounts.backends import client_ip_address
+
+    settings.LOTSE_TRUSTED_PROXY_COUNT = count
+    request = RequestFactory().post(
+        "/accounts/login/", REMOTE_ADDR="192.0.2.1", HTTP_X_FORWARDED_FOR=header
+    )
+
+    assert client_ip_address(request) == expected
+
+
+def test_behind_one_proxy_each_client_is_locked_out_on_its_own(settings) -> None:
+    settings.LOTSE_TRUSTED_PROXY_COUNT = 1
+    UserFactory(username="imke")
+    limit = settings.AXES_FAILURE_LIMIT
+
+    def via_proxy(client_address: str) -> Client:
+        return Client(REMOTE_ADDR="10.9.9.9", HTTP_X_FORWARDED_FOR=client_address)
+
+    _fail_as(via_proxy("198.51.100.1"), _names("a", limit))
+
+    locked = via_proxy("198.51.100.1").post(
+        "/accounts/login/", {"username": "imke", "password": PASSWORD}
+    )
+    other_client = via_proxy("198.51.100.2").post(
+        "/accounts/login/", {"username": "imke", "password": PASSWORD}
+    )
+    locked_unknown = via_proxy("198.51.100.1").post(
+        "/accounts/login/", {"username": "niemand", "password": "x"}
+    )
+
+    assert locked.status_code == locked_unknown.status_code == 429
+    assert locked.content == locked_unknown.content  # known and unknown alike
+    assert other_client.status_code == 302  # the proxy's address is not locked
 
 
 # --- session timeouts ----------------------------------------------------------

@@ -130,7 +130,7 @@ class History:
 
     def consent_withdraw(self) -> None:
         consent = self.pick(Consent.objects.filter(case_id=self.pk, withdrawn_at__isnull=True))
-        services.consent_withdraw(consent=consent, actor=self.owner, now=self.now)
+        services.consent_withdraw(consent=consent, actor=self.owner, now=self.now, channel="PHONE")
 
     def consult(self) -> None:
         services.consultation_record(
@@ -283,7 +283,7 @@ class History:
                 ("start_closing", "owner", {"ground": "CLIENT_REQUEST"}),
                 ("close", "owner", {"closure_reason": "client_ended", "no_further_need": True}),
                 ("reopen", "owner", {"reason": "NEW_NEED"}),
-                ("withdraw_consent", "owner", {}),
+                ("withdraw_consent", "owner", {"channel": "MESSENGER"}),
                 ("reject_ineligible", "lead", {"reason": "NOT_TARGET_GROUP"}),
                 ("period_expired", None, {}),
                 ("no_show_timeout", None, {}),

@@ -49,7 +49,11 @@ def test_demo_manager_logs_in_and_sees_own_cases(client) -> None:
     assert response.status_code == 200
     assert "Haddad, Layla" in html
     manager = User.objects.get(username="manager")
-    assert ReadAccess.objects.filter(user=manager, view="home").count() == 9
+    # Nine demo cases; the rejected one (Osei) is restricted, in the archive.
+    assert ReadAccess.objects.filter(user=manager, view="home").count() == 8
+    rejected = Case.objects.get(owner=manager, status="REJECTED")
+    assert not ReadAccess.objects.filter(user=manager, case_id=rejected.pk).exists()
+    assert "Osei" not in html
     foreign = Case.objects.filter(owner__username="manager2").values_list("pk", flat=True)
     assert not ReadAccess.objects.filter(user=manager, case_id__in=foreign).exists()
 

@@ -809,7 +809,7 @@ def test_withdraw_consent_closes_any_open_case(state: str) -> None:
         give_consent(case)
     before = count_events(case)
 
-    case = fire(case, "withdraw_consent", now=T0 + timedelta(days=1))
+    case = fire(case, "withdraw_consent", now=T0 + timedelta(days=1), channel="WRITTEN")
 
     assert (case.status, case.closure_reason.key) == (S.CLOSED, "consent_withdrawn")
     assert not Consent.objects.filter(
@@ -822,7 +822,7 @@ def test_withdraw_consent_by_data_protection_officer() -> None:
     case = journey_to(S.ACTIVE)
     dpo = UserFactory(role=Role.DATA_PROTECTION_OFFICER, team=None, traeger=case.traeger)
 
-    case = fire(case, "withdraw_consent", actor=dpo)
+    case = fire(case, "withdraw_consent", actor=dpo, channel="EMAIL")
 
     assert case.status == S.CLOSED
 
@@ -830,7 +830,9 @@ def test_withdraw_consent_by_data_protection_officer() -> None:
 def test_withdraw_consent_on_closed_case_is_not_available() -> None:
     case = journey_to(S.CLOSED)
 
-    assert_refused(lambda: fire(case, "withdraw_consent"), case, "transition_not_allowed", 409)
+    assert_refused(
+        lambda: fire(case, "withdraw_consent", channel="PHONE"), case, "transition_not_allowed", 409
+    )
 
 
 # --- T15 reopen ----------------------------------------------------------------
@@ -861,20 +863,38 @@ def test_reopen_needs_a_new_consultation() -> None:
     )
 
 
-def test_reopen_after_period_end_is_refused() -> None:
+def test_reopen_on_the_last_day_of_the_period() -> None:
     case = journey_to(S.CLOSED)
-    end = case.effective_end + timedelta(days=1)
+    end = case.effective_end
     now = T0.replace(year=end.year, month=end.month, day=end.day)
     consult(case, now=now)
 
-    assert_refused(
-        lambda: fire(case, "reopen", now=now, reason="CLIENT_RETURNED"), case, "period_ended", 409
-    )
+    case = fire(case, "reopen", now=now, reason="CLIENT_RETURNED")
+
+    assert case.status == S.ACTIVE
+
+
+def test_reopen_after_period_end_is_refused_as_the_case_is_restricted() -> None:
+    """The day after the period's end a closed case is in the archive: its
+    manager and supervisor no longer find it (404), nothing is recorded."""
+    case = journey_to(S.CLOSED)
+    end = case.effective_end + timedelta(days=1)
+    now = T0.replace(year=end.year, month=end.month, day=end.day)
+    lead = supervisor_of(case.owner.team)
+
+    assert_refused(lambda: consult(case, now=now), case, "not_found", 404)
+    for who in ("owner", lead):
+        assert_refused(
+            lambda who=who: fire(case, "reopen", actor=who, now=now, reason="CLIENT_RETURNED"),
+            case,
+            "not_found",
+            404,
+        )
 
 
 def test_reopen_after_consent_withdrawal_needs_new_consent() -> None:
     case = journey_to(S.ACTIVE)
-    case = fire(case, "withdraw_consent")
+    case = fire(case, "withdraw_consent", channel="IN_PERSON")
     later = T0 + timedelta(days=10)
     consult_case = case
     services.consultation_record(
@@ -899,17 +919,28 @@ def test_reopen_after_consent_withdrawal_needs_new_consent() -> None:
     assert case.status == S.ACTIVE
 
 
-def test_reopen_after_death_is_refused() -> None:
+def test_reopen_after_death_is_refused_as_the_case_is_restricted_at_once() -> None:
     case = journey_to(S.CLOSING)
     case = fire(case, "close", closure_reason="deceased")
-    consult(case, now=T0 + timedelta(days=1))
+    later = T0 + timedelta(days=1)
 
+    assert_refused(lambda: consult(case, now=later), case, "not_found", 404)
     assert_refused(
-        lambda: fire(case, "reopen", now=T0 + timedelta(days=1), reason="CLOSED_IN_ERROR"),
-        case,
-        "reopen_not_allowed",
-        409,
+        lambda: fire(case, "reopen", now=later, reason="CLOSED_IN_ERROR"), case, "not_found", 404
     )
+
+
+def test_reopen_guard_refuses_a_case_closed_on_death() -> None:
+    """The guard of T15 stays, below the restriction: a deceased person's
+    case is never reopened, whoever could reach it."""
+    case = journey_to(S.CLOSING)
+    case = fire(case, "close", closure_reason="deceased")
+    ctx = services.Ctx(case=case, actor=case.owner, now=T0 + timedelta(days=1), args={})
+
+    with pytest.raises(services.GuardFailed) as excinfo:
+        services._pre_reopen(ctx)
+
+    assert excinfo.value.code == "reopen_not_allowed"
 
 
 # --- T16 retention_elapsed -----------------------------------------------------

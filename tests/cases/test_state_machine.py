@@ -51,6 +51,7 @@ from cases import services
 from cases.models import (
     Case,
     CaseStatus,
+    CatalogueEntry,
     Consent,
     Consultation,
     ExtensionRequest,
@@ -177,11 +178,14 @@ class Call:
         )
 
 
-def transition_expectation(name: str, who: str | None, status: str) -> Expect:
+def transition_expectation(
+    name: str, who: str | None, status: str, *, archived: bool = False
+) -> Expect:
     """What the contract of `case_transition` prescribes, in its order:
-    not visible (404), unknown name (404), wrong role (403), not from this
-    state (409); past those, a guard (409), bad arguments (400) or success."""
-    if who == OTHER or (who is not None and status == S.DELETED):
+    not visible (404: another manager, or a deleted or restricted case),
+    unknown name (404), wrong role (403), not from this state (409); past
+    those, a guard (409), bad arguments (400) or success."""
+    if who == OTHER or (who is not None and archived):
         return refused(CaseNotFound)
     if name not in TABLE:
         return refused(UnknownTransition)
@@ -193,9 +197,12 @@ def transition_expectation(name: str, who: str | None, status: str) -> Expect:
     return Expect(ok=True, errors=(GuardFailed, InvalidArguments))
 
 
-def content_expectation(who: str | None, status: str, *, needs_open: bool) -> Expect:
-    """Content writes (owner or deputy): 404, then 403, then not open (409)."""
-    if who == OTHER or status == S.DELETED:
+def content_expectation(
+    who: str | None, status: str, *, needs_open: bool, archived: bool = False
+) -> Expect:
+    """Content writes (owner or deputy): 404 (another manager, a deleted or
+    restricted case), then 403, then not open (409)."""
+    if who == OTHER or archived:
         return refused(CaseNotFound)
     if who != OWNER:
         return refused(TransitionForbidden)
@@ -237,6 +244,19 @@ class CaseLifecycle(RuleBasedStateMachine):
     @property
     def status(self) -> str:
         return self.row["status"]
+
+    @property
+    def archived(self) -> bool:
+        """Whether the case is gone for its manager and supervisor now:
+        deleted, rejected, or closed and no longer reopenable (T15: after
+        the period's last day, or closed because the person died)."""
+        if self.status in (S.DELETED, S.REJECTED):
+            return True
+        if self.status != S.CLOSED:
+            return False
+        end = self.row["effective_end"]
+        deceased = CatalogueEntry.objects.get(catalogue="CLOSURE_REASON", key="deceased").pk
+        return end is None or self.today > end or self.row["closure_reason_id"] == deceased
 
     def _begin(self) -> None:
         self.calls = []
@@ -305,7 +325,7 @@ class CaseLifecycle(RuleBasedStateMachine):
             lambda: services.case_transition(
                 case=self.case_pk, name=name, actor=actor, now=self.now, **args
             ),
-            expect=transition_expectation(name, who, self.status),
+            expect=transition_expectation(name, who, self.status, archived=self.archived),
             transition=name,
         )
         return self.calls[-1].ok
@@ -323,7 +343,8 @@ class CaseLifecycle(RuleBasedStateMachine):
         return self._call(
             label,
             lambda: fn(actor),
-            expect=expect or content_expectation(who, self.status, needs_open=needs_open),
+            expect=expect
+            or content_expectation(who, self.status, archived=self.archived, needs_open=needs_open),
         )
 
     # --- reading the case's things ----------------------------------------------
@@ -483,7 +504,7 @@ class CaseLifecycle(RuleBasedStateMachine):
         valid_days = data.draw(st.one_of(st.none(), st.integers(1, 800)))
         valid_until = given_at + timedelta(days=valid_days) if valid_days else None
         language = data.draw(st.sampled_from(["ar", "uk", ""]))
-        expect = content_expectation(who, self.status, needs_open=False)
+        expect = content_expectation(who, self.status, archived=self.archived, needs_open=False)
         if expect is ANYTHING and given_at > self.now:
             # A consent cannot be documented before it is given. Accepting
             # one also makes its withdrawal (withdrawn_at = now < given_at)
@@ -513,13 +534,15 @@ class CaseLifecycle(RuleBasedStateMachine):
         if consent is None:
             return
         who = data.draw(st.sampled_from([OWNER, OWNER, SUPERVISOR, OTHER]))
-        expect = content_expectation(who, self.status, needs_open=False)
+        expect = content_expectation(who, self.status, archived=self.archived, needs_open=False)
         if expect is ANYTHING and consent.withdrawn_at is not None:
             expect = refused(AlreadyDecided)
         self._content(
             "consent_withdraw",
             who,
-            lambda actor: services.consent_withdraw(consent=consent, actor=actor, now=self.now),
+            lambda actor: services.consent_withdraw(
+                consent=consent, actor=actor, now=self.now, channel="WRITTEN"
+            ),
             needs_open=False,
             expect=expect,
         )
@@ -549,7 +572,7 @@ class CaseLifecycle(RuleBasedStateMachine):
         self, who: str, days_back: int, status: str, form: str, topics: list[str], minutes: int
     ) -> None:
         self._begin()
-        expect = content_expectation(who, self.status, needs_open=False)
+        expect = content_expectation(who, self.status, archived=self.archived, needs_open=False)
         if expect is ANYTHING and self.status == S.REJECTED:
             expect = refused(GuardFailed)
         self._content(
@@ -765,6 +788,8 @@ class CaseLifecycle(RuleBasedStateMachine):
             }
         if name == "reopen":
             return {"reason": draw(st.sampled_from(services.ReopenReason.values))}
+        if name == "withdraw_consent":
+            return {"channel": draw(st.sampled_from(Consent.WithdrawalChannel.values))}
         return {}
 
     @staticmethod
@@ -816,7 +841,7 @@ class CaseLifecycle(RuleBasedStateMachine):
     def _submit_extension(
         self, who: str, *, reason: str, months: int, justification: str
     ) -> ExtensionRequest | None:
-        expect = content_expectation(who, self.status, needs_open=False)
+        expect = content_expectation(who, self.status, archived=self.archived, needs_open=False)
         if expect is ANYTHING and self.status not in RUNNING:
             expect = refused(GuardFailed, InvalidArguments)
         return self._content(
@@ -841,7 +866,7 @@ class CaseLifecycle(RuleBasedStateMachine):
             return
         if not approve and not note:
             expect = refused(InvalidArguments)
-        elif who == OTHER or self.status == S.DELETED:
+        elif who == OTHER or self.archived:
             expect = refused(NotFound)
         elif request.status != ExtensionStatus.SUBMITTED:
             expect = refused(AlreadyDecided)
@@ -868,7 +893,7 @@ class CaseLifecycle(RuleBasedStateMachine):
         request = self._latest_request()
         if request is None:
             return
-        if who == OTHER or self.status == S.DELETED:
+        if who == OTHER or self.archived:
             expect = refused(NotFound)
         elif who != OWNER:
             expect = refused(TransitionForbidden)

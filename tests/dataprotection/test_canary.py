@@ -35,7 +35,11 @@ pytestmark = pytest.mark.django_db
 HEALTH = "KanarieGesundheitQ7x41"
 RESIDENCE = "KanarieWohnortZ9k22"
 DEBT = "KanarieSchuldenV3m87"
-CANARIES = (HEALTH, RESIDENCE, DEBT)
+# The consent fields of DOMAIN.md §14.2 that hold personal data: the
+# guardian's name, the interpreter's language, the evidence scan.
+GUARDIAN = "KanarieVormundG4t19"
+CONSENT_LANGUAGE = "KanarieSpracheL8p03"
+CANARIES = (HEALTH, RESIDENCE, DEBT, GUARDIAN, CONSENT_LANGUAGE)
 
 
 def _hits(text: str) -> list[str]:
@@ -133,6 +137,30 @@ def test_canaries_never_leak_and_are_gone_after_the_retention_sweep(
             content_type="application/json",
         )
         assert consultation.status_code == 201, consultation.json()
+        consent = web.post(
+            f"{url}/consents/",
+            {
+                "scope": "SPECIAL_CATEGORIES_ART9",
+                "form": "SIGNED_PAPER",
+                "language": "ar",
+                "given_by": "LEGAL_GUARDIAN",
+                "guardian_name": GUARDIAN,
+                "interpreter_language": CONSENT_LANGUAGE,
+            },
+            content_type="application/json",
+        )
+        assert consent.status_code == 201, consent.json()
+        evidence = web.post(
+            f"{url}/consents/{consent.json()['id']}/evidence/",
+            {"file": ContentFile(f"%PDF-1.4 Vormund {GUARDIAN}".encode(), name="scan.pdf")},
+        )
+        assert evidence.status_code == 201, evidence.json()
+        withdrawn = web.post(
+            f"{url}/consents/{consent.json()['id']}/withdraw/",
+            {"channel": "REPRESENTATIVE"},
+            content_type="application/json",
+        )
+        assert withdrawn.status_code == 200, withdrawn.json()
         case = services.case_transition(case=case, name="draft_plan", actor=owner, now=started)
         goal = services.goal_add(
             case=case,
@@ -172,7 +200,13 @@ def test_canaries_never_leak_and_are_gone_after_the_retention_sweep(
     assert _hits(mails) == []
     assert _hits(" ".join(celery_payloads)) == []
     # The canaries are really stored before the sweep (the scan can find them).
-    assert set(_database_hits()) >= {"cases_assessmentitem", "cases_consultation", "cases_goal"}
+    assert set(_database_hits()) >= {
+        "cases_assessmentitem",
+        "cases_consultation",
+        "cases_goal",
+        "cases_consent",
+    }
+    assert set(_hits(" ".join(map(str, _database_hits().values())))) == set(CANARIES)
     assert _storage_hits(tmp_path) != []
 
     later = now.replace(year=now.year + settings.LOTSE_RETENTION_YEARS + 1, month=1, day=2)
@@ -189,7 +223,14 @@ def test_canaries_never_leak_and_are_gone_after_the_retention_sweep(
     # The erasure event names what was erased: codes and ids by value, client
     # text only as a keyed digest of its new (erased) value, never the text.
     erased = {change["model"] for change in erasure.data["changes"]}
-    assert {"cases.case", "cases.consultation", "cases.goal", "cases.person"} <= erased
+    assert {
+        "cases.case",
+        "cases.consultation",
+        "cases.goal",
+        "cases.person",
+        "cases.consent",
+        "cases.document",
+    } <= erased
     assert _hits(str(erasure.data)) == []
     for change in erasure.data["changes"]:
         for recorded in change["fields"].values():

@@ -425,7 +425,11 @@ def test_consent_withdrawn(manager):
         response = web.post(action_url(case, "withdraw_consent"), {})
         assert response.status_code == 400
         unchanged(case, S.ACTIVE, ["extension_timer", "review_plan"])
-        ok(web.post(action_url(case, "withdraw_consent"), {"confirm": "on"}))
+        ok(
+            web.post(
+                action_url(case, "withdraw_consent"), {"channel": "IN_PERSON", "confirm": "on"}
+            )
+        )
         expect(
             case,
             S.CLOSED,
@@ -546,15 +550,16 @@ def test_period_expiry(manager):
         assert case.closure_reason.key == "period_expired"
         referral = Referral.objects.get(case=case)
         assert (referral.is_final, referral.target_service.key) == (True, "mbe")
-        # reopening after the period's end: the service refuses (409) and the
-        # consultation recorded for it is rolled back
+        # closed after the period's end, the case cannot be reopened (T15): it
+        # is restricted at once, so its manager no longer finds it and a
+        # reopen records nothing
         consultations = Consultation.objects.filter(case=case).count()
         response = web.post(
             action_url(case, "reopen"),
             {**CONSULTATION, "held_on": expired.date().isoformat(), "reason": "CLIENT_RETURNED"},
         )
-        assert response.status_code == 409
-        assert "Der Beratungszeitraum ist abgelaufen." in response.content.decode()
+        assert response.status_code == 404
+        assert web.get(f"/aufgaben/fall/{case.pk}/").status_code == 404
         unchanged(case, S.CLOSED, [])
         assert Consultation.objects.filter(case=case).count() == consultations
 
