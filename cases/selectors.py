@@ -186,16 +186,18 @@ def network_contacts_of(*, user: Any) -> QuerySet[Any]:
     return NetworkContact.objects.filter(manager=user).order_by("-contact_date", "-pk")
 
 
-def content_case_ids(*, user: Any, cases: list[Case], now: datetime) -> set[int]:
+def content_case_ids(
+    *, user: Any, cases: list[Case], now: datetime, principals: list[int] | None = None
+) -> set[int]:
     """Return the ids among `cases` whose content `user` may read (owner or
-    current deputy), with at most one query for the whole list."""
+    current deputy), with at most one query for the whole list (none when
+    the caller passes the `deputy_principal_ids` it already read)."""
     if user.role != Role.INTEGRATION_MANAGER or not user.is_active:
         return set()
     foreign_owners = {case.owner_id for case in cases if case.owner_id != user.pk}
-    principals = set(deputy_principal_ids(user=user, now=now)) if foreign_owners else set()
+    if principals is None:
+        principals = deputy_principal_ids(user=user, now=now) if foreign_owners else []
+    readable = {user.pk, *principals}
     return {
-        case.pk
-        for case in cases
-        if case.status != CaseStatus.DELETED
-        and (case.owner_id == user.pk or case.owner_id in principals)
+        case.pk for case in cases if case.status != CaseStatus.DELETED and case.owner_id in readable
     }

@@ -115,6 +115,10 @@ MATRIX: dict[str, Access] = {
     "workflows:process_chart": Access(CASE, _TASK_ACCESS),
     # every human task's execute/detail/assign/unassign
     "workflows:case:": Access(CASE, _TASK_ACCESS, methods=("GET", "POST")),
+    # the workspace: dashboards and case lists (the user's own rows only)
+    "workspace:dashboard": _role(IM, SUP, tested_in="tests/workspace/test_views.py"),
+    "workspace:cases": _role(IM, tested_in="tests/workspace/test_views.py"),
+    "workspace:team": _role(SUP, tested_in="tests/workspace/test_views.py"),
     # data protection officer
     "dataprotection:overview": _role(
         Role.DATA_PROTECTION_OFFICER, tested_in="tests/dataprotection/test_export.py"
