@@ -304,7 +304,7 @@ def test_the_dashboard_logs_the_cases_it_names(day) -> None:
 def test_the_supervisors_team_view(day) -> None:
     html = client_of(day.supervisor).get(DASHBOARD).content.decode()
 
-    assert "Team " + day.supervisor.team.name in html
+    assert "Mein Team: " + day.supervisor.team.name in html
     approvals = html.split('id="approvals-heading"')[1].split("</section>")[0]
     assert re.findall(r">#(\d+)<", approvals) == [str(day.later.pk)]
     overdue = html.split('id="overdue-heading"')[1].split("</section>")[0]
