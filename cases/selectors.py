@@ -10,7 +10,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role, User
@@ -48,10 +48,13 @@ def cases_visible_to(*, user: Any, now: datetime) -> QuerySet[Case]:
         return Case.objects.none()
     cases = Case.objects.all()
     if user.role == Role.INTEGRATION_MANAGER:
-        principals = deputy_principals(user=user, now=now)
-        return cases.filter(Q(owner=user) | Q(owner_id__in=principals)).exclude(
-            status=CaseStatus.DELETED
+        # One IN over the user and the managers they deputise for: with
+        # `owner = user OR owner IN (grants)` PostgreSQL read every case
+        # instead of the (owner, status) index (`make bench`, workspace).
+        owners = deputy_principals(user=user, now=now).union(
+            User.objects.filter(pk=user.pk).values("pk"), all=True
         )
+        return cases.filter(owner_id__in=owners).exclude(status=CaseStatus.DELETED)
     if user.role == Role.SUPERVISOR and user.team_id is not None:
         return cases.filter(owner__team_id=user.team_id).exclude(status=CaseStatus.DELETED)
     if user.role in (Role.AUDITOR, Role.DATA_PROTECTION_OFFICER) and user.traeger_id:

@@ -32,8 +32,8 @@ BUDGETS = {
     "/arbeitsplatz/faelle/?q=m%C3%BCller&review=due&sort=-deadline&page=2": 10,
     "/arbeitsplatz/team/": 10,
     "/arbeitsplatz/team/?review=overdue&ending=90&sort=number&page=2": 10,
-    "/arbeitsplatz/": 14,
-    "/": 14,
+    "/arbeitsplatz/": 12,
+    "/": 12,
 }
 
 
