@@ -365,3 +365,21 @@ def test_the_navigation_leads_to_the_workspace(day) -> None:
     assert '<a href="/arbeitsplatz/">Arbeitsplatz</a><a href="/arbeitsplatz/team/">Fälle</a>' in (
         supervisor_nav
     )
+
+
+def test_the_filters_show_what_was_chosen(day) -> None:
+    html = (
+        client_of(day.manager).get(CASES + f"?review=due&gemeinde={day.aach.pk}").content.decode()
+    )
+
+    assert '<option value="due" selected>fällig in den nächsten 14 Tagen</option>' in html
+    assert f'<option value="{day.aach.pk}" selected>Aach</option>' in html
+    assert '<option value="" selected>alle</option>' in html  # the period filter
+    assert '<label for="id_gemeinde">Gemeinde</label>' in html
+
+
+def test_a_refused_filter_is_marked_for_assistive_technology(day) -> None:
+    html = client_of(day.manager).get(CASES + "?review=soon&page=0").content.decode()
+
+    assert '<select name="review" id="id_review" aria-invalid="true">' in html
+    assert "Seite: " in html  # the page has no field of its own: its error is named
