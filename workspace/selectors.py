@@ -3,7 +3,8 @@
 Every case row comes through `cases_visible_to`; what it does not return
 does not exist here either. Each page costs a fixed number of queries
 whatever the number of cases: filters, counts and aggregates run in the
-database, a page is one LIMIT/OFFSET query, and nothing is read per row.
+database, a page is a count and one LIMIT/OFFSET query (a name search:
+the manager's candidates, then the page), and nothing is read per row.
 Client names leave the database only for the integration manager's own
 and deputised cases (`content_case_ids`, as on the start page and in the
 API); the supervisor's lists select no person at all.
@@ -71,7 +72,6 @@ SORT_DEADLINE = "deadline"
 SORT_DEADLINE_DESC = "-deadline"
 SORT_NUMBER = "number"
 SORT_NUMBER_DESC = "-number"
-SORTS = (SORT_DEADLINE, SORT_DEADLINE_DESC, SORT_NUMBER, SORT_NUMBER_DESC)
 CASE_NUMBER = re.compile(r"#?([0-9]{1,18})")
 
 
