@@ -14,6 +14,9 @@ measured in the same run.
   (bench/handover.py).
 - reports: the Kennzahlen K1-K9 for the largest Kreis and the Land at state
   scale (bench/reports.py).
+- workspace: the manager's case list (150 own cases among 200,000) and the
+  supervisor's team list (10,000 open cases), server time and queries per
+  page against the bare SQL of such a page (bench/workspace.py).
 
 `python -m bench` (make bench) runs every part; `python -m bench sweeps
 audit` (PARTS="sweeps audit" make bench) only those. Runs against its own
@@ -254,6 +257,12 @@ def reports_part(url: str, now: datetime) -> bool:
     return reports.run(url)
 
 
+def workspace_part(url: str, now: datetime) -> bool:
+    from bench import workspace
+
+    return workspace.run(url, now)
+
+
 # `python -m bench` runs every part; `python -m bench sweeps audit` only those.
 PARTS: dict[str, Callable[[str, datetime], bool]] = {
     "core": core,
@@ -262,6 +271,7 @@ PARTS: dict[str, Callable[[str, datetime], bool]] = {
     "sweeps": sweeps_part,
     "handover": handover_part,
     "reports": reports_part,
+    "workspace": workspace_part,
 }
 
 

@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "workflows",
     "handover",
     "reports",
+    "workspace",
 ]
 
 AUTHENTICATION_BACKENDS = [

@@ -37,4 +37,5 @@ urlpatterns = [
     path("api/v1/reports/", include("reports.api_urls")),
     path("api/v1/", include("cases.api_urls")),
     path("berichte/", include("reports.urls")),
+    path("arbeitsplatz/", include("workspace.urls")),
 ]

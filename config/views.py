@@ -15,8 +15,7 @@ from django.views.decorators.http import require_GET
 from kombu import Connection
 
 from accounts.models import Role
-from audit.services import read_accesses_record
-from cases.selectors import case_list_for_user, extension_requests_to_decide
+from cases.selectors import case_list_for_user
 from config.celery import app as celery_app
 from notifications.selectors import heartbeat_status, open_incident_count
 from notifications.tasks import (
@@ -25,6 +24,7 @@ from notifications.tasks import (
     REMINDER_HEARTBEAT,
     SWEEP_HEARTBEAT,
 )
+from workspace.views import render_dashboard
 
 logger = logging.getLogger(__name__)
 
@@ -102,26 +102,15 @@ def healthz(request: HttpRequest) -> JsonResponse:
 def home(request: HttpRequest) -> HttpResponse:
     """Show the signed-in user's start page for their role.
 
-    Managers see their own and deputised cases, supervisors their team's
-    cases (metadata only) and the extension requests they may decide,
-    auditors and data-protection officers the cases in their scope.
+    Managers and supervisors start on their workspace dashboard (the
+    manager's day, the supervisor's team view). Auditors and data-protection
+    officers see the cases in their scope, everyone else a greeting.
     """
     user, now = request.user, timezone.now()
-    context: dict[str, object] = {
-        "role": user.role,
-        "is_auditor": user.role in (Role.AUDITOR, Role.DATA_PROTECTION_OFFICER),
-    }
-    if user.role in (
-        Role.INTEGRATION_MANAGER,
-        Role.SUPERVISOR,
-        Role.AUDITOR,
-        Role.DATA_PROTECTION_OFFICER,
-    ):
-        cases = list(case_list_for_user(user=user, now=now).select_related("person")[:200])
-        context["cases"] = cases
-        context["show_names"] = user.role == Role.INTEGRATION_MANAGER
-        if context["show_names"] and cases:
-            read_accesses_record(user=user, case_ids=[c.pk for c in cases], view="home", now=now)
-    if user.role == Role.SUPERVISOR:
-        context["extension_requests"] = extension_requests_to_decide(user=user, now=now)
+    if user.role in (Role.INTEGRATION_MANAGER, Role.SUPERVISOR):
+        return render_dashboard(request, view="home")
+    context: dict[str, object] = {"role": user.role}
+    if user.role in (Role.AUDITOR, Role.DATA_PROTECTION_OFFICER):
+        # Metadata of the cases in scope, no client names (nothing to log).
+        context["cases"] = list(case_list_for_user(user=user, now=now)[:200])
     return render(request, "home.html", context)

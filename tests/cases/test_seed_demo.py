@@ -47,10 +47,20 @@ def test_demo_manager_logs_in_and_sees_own_cases(client) -> None:
 
     html = response.content.decode()
     assert response.status_code == 200
+    assert "Mein Tag" in html  # the start page is the manager's day
     assert "Haddad, Layla" in html
     manager = User.objects.get(username="manager")
-    # Nine demo cases; the rejected one (Osei) is restricted, in the archive.
-    assert ReadAccess.objects.filter(user=manager, view="home").count() == 8
+    named = {
+        case.pk
+        for case in Case.objects.filter(owner=manager).select_related("person")
+        if f"{case.person.family_name}, {case.person.given_names}" in html
+    }
+    logged = set(
+        ReadAccess.objects.filter(user=manager, view="home").values_list("case_id", flat=True)
+    )
+    assert len(named) >= 3
+    assert logged == named
+    # The rejected demo case (Osei) is restricted, in the archive.
     rejected = Case.objects.get(owner=manager, status="REJECTED")
     assert not ReadAccess.objects.filter(user=manager, case_id=rejected.pk).exists()
     assert "Osei" not in html
@@ -63,12 +73,17 @@ def test_supervisor_start_page_shows_team_cases_without_names(client) -> None:
     client.login(username="supervisor", password="lotse-demo")
 
     html = client.get("/").content.decode()
+    team_list = client.get("/arbeitsplatz/team/").content.decode()
 
-    assert "Haddad" not in html
+    waiting = Case.objects.get(owner__username="manager", person__family_name="Nouri")
     own_team_case = Case.objects.filter(owner__username="manager").order_by("pk").first()
     other_team_case = Case.objects.filter(owner__username="manager2").order_by("pk").first()
-    assert f"#{own_team_case.pk}<" in html
-    assert f"#{other_team_case.pk}<" not in html
+    for page in (html, team_list):
+        assert "Haddad" not in page
+        assert "Nouri" not in page
+        assert f"#{other_team_case.pk}<" not in page
+    assert f"#{waiting.pk}<" in html  # its extension request waits for approval
+    assert f"#{own_team_case.pk}<" in team_list
 
 
 def test_gu_start_page_shows_no_case_data(client) -> None:

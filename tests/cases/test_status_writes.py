@@ -12,7 +12,17 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("accounts", "audit", "cases", "config", "handover", "notifications", "reports", "workflows")
+APPS = (
+    "accounts",
+    "audit",
+    "cases",
+    "config",
+    "handover",
+    "notifications",
+    "reports",
+    "workflows",
+    "workspace",
+)
 
 
 def _sources() -> list[Path]:
