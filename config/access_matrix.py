@@ -43,7 +43,8 @@ SAME_TEAM = "same_team"
 OTHER_TEAM = "other_team"
 APPROVAL_TASK = "approval_task"
 SAME_TRAEGER = "same_traeger"
-RELATIONS = (OWN, DEPUTISED, SAME_TEAM, OTHER_TEAM, APPROVAL_TASK, SAME_TRAEGER)
+SAME_KREIS = "same_kreis"
+RELATIONS = (OWN, DEPUTISED, SAME_TEAM, OTHER_TEAM, APPROVAL_TASK, SAME_TRAEGER, SAME_KREIS)
 
 ALLOW = "allow"  # the route does its work (2xx, or 4xx/409 for bad input)
 METADATA = "metadata"  # the case, without its content (content routes: 403)
@@ -63,6 +64,9 @@ CASE_OUTCOMES: dict[tuple[str, str], str] = {
     (SUP, OTHER_TEAM): DENY_404,
     (Role.AUDITOR, SAME_TRAEGER): METADATA,
     (Role.DATA_PROTECTION_OFFICER, SAME_TRAEGER): METADATA,
+    # The koordinierende Stelle sees its Kreis's figures, never a case of it
+    # (tests/cases/test_api_access.py, tests/workflows/test_access.py).
+    (Role.COORDINATOR, SAME_KREIS): DENY_404,
 }
 
 
@@ -173,6 +177,7 @@ MATRIX: dict[str, Access] = {
         SUP,
         Role.AUDITOR,
         Role.DATA_PROTECTION_OFFICER,
+        Role.COORDINATOR,
         Role.ADMINISTRATOR,
         tested_in="tests/reports/test_views.py",
     ),

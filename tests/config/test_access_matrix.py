@@ -112,6 +112,7 @@ def test_case_scoped_task_routes_are_exactly_those_the_task_access_test_covers()
         (Role.SUPERVISOR, "other_team", "404"),
         (Role.GU_SOCIAL_WORKER, "same_traeger", "404"),
         (Role.ADMINISTRATOR, "same_traeger", "404"),
+        (Role.COORDINATOR, "same_kreis", "404"),
     ],
 )
 def test_case_outcomes_default_to_404(role: str, relation: str, outcome: str) -> None:
@@ -141,6 +142,8 @@ def world(db) -> dict[str, Any]:
     for role in ROLES:
         if role in (Role.INTEGRATION_MANAGER, Role.SUPERVISOR):
             users[role] = UserFactory(role=role, team=team)
+        elif role == Role.COORDINATOR:
+            users[role] = UserFactory(role=role, kreis=team.traeger.kreis)
         else:
             users[role] = UserFactory(role=role, team=None, traeger=team.traeger)
     users[Role.SUPERVISOR] = lead
