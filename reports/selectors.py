@@ -1,7 +1,11 @@
 """Reads of the Kennzahlen (DOMAIN.md §7, §14.3) and the caseload overview.
 
 Every figure is one SQL aggregation over the case data (no loop over cases
-in Python); a report is about fifteen queries whatever the size of the unit.
+in Python); a report is 16 queries whatever the size of the unit (one
+resolves the unit: a Kreis to its Träger, a team to its managers). K1, K2
+and K2b read the report copies of the case's Träger and Gemeinde (and the
+consultation's date and status) on consultations and their links, through
+covering indexes (cases.models._ConsultationLink; `make bench`).
 Units roll up through the case: its owner (the integration manager's
 sheet), the owner's team, the case's Träger, its Gemeinde, the Träger's
 Kreis, the whole Land. Persons are counted as distinct person ids inside
@@ -251,17 +255,29 @@ class _Scope:
             return Q(**{f"{prefix}gemeinde_id": self.gemeinde_id})
         return Q()
 
-    def consultations(self, prefix: str = "") -> Q:
-        """The unit as a filter on consultations (or, with `prefix`, their
-        topic and participant links) through their copies of the case's
-        Träger and Gemeinde; a manager or a team through the case."""
+    def consultations(self) -> Q:
+        """The unit as a filter on consultations (or their topic and
+        participant links) through their copies of the case's Träger and
+        Gemeinde; a manager or a team through the case."""
         if self.owner_ids is not None:
-            return self.cases(f"{prefix}case__")
+            return self.cases("case__")
         if self.traeger_ids is not None:
             return Q(traeger_id__in=self.traeger_ids)
         if self.gemeinde_id is not None:
             return Q(gemeinde_id=self.gemeinde_id)
         return Q()
+
+    def links(self, *, start: date, end: date) -> Q:
+        """The unit's completed consultations in [start, end] as a filter
+        on their topic and participant links: on the links' own copies, or
+        for a manager or a team through the consultation (whose (case,
+        date) index narrows the few cases to the period) and its case."""
+        completed = Consultation.Status.COMPLETED
+        if self.owner_ids is not None:
+            return self.cases("consultation__case__") & Q(
+                consultation__held_on__range=(start, end), consultation__status=completed
+            )
+        return self.consultations() & Q(held_on__range=(start, end), status=completed)
 
     def contacts(self) -> Q | None:
         """The unit as a filter on network contacts (by the manager who
@@ -398,9 +414,7 @@ def kennzahlen_compute(*, unit: Unit, period: Period) -> dict[str, Any]:
     # participants; both from the links' own copies of date, status, Träger
     # and Gemeinde (one covering index each, no join but for a manager or
     # team: cases.models._ConsultationLink).
-    links = unit_scope.consultations("consultation__") & Q(
-        held_on__range=(start, end), status=completed
-    )
+    links = unit_scope.links(start=start, end=end)
     by_topic = dict(
         ConsultationTopic.objects.filter(links)
         .order_by()
