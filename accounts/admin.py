@@ -22,17 +22,26 @@ class NoDeleteMixin:
 
 @admin.register(User)
 class UserAdmin(NoDeleteMixin, DjangoUserAdmin):
-    list_display = ("username", "first_name", "last_name", "role", "team", "traeger", "is_active")
-    list_filter = ("role", "is_active", "traeger", "team")
+    list_display = (
+        "username",
+        "first_name",
+        "last_name",
+        "role",
+        "team",
+        "traeger",
+        "kreis",
+        "is_active",
+    )
+    list_filter = ("role", "is_active", "traeger", "team", "kreis")
     search_fields = ("username", "first_name", "last_name", "email")
     ordering = ("username",)
     fieldsets = (
         *DjangoUserAdmin.fieldsets,
-        (_("Lotse role"), {"fields": ("role", "traeger", "team")}),
+        (_("Lotse role"), {"fields": ("role", "traeger", "team", "kreis")}),
     )
     add_fieldsets = (
         *DjangoUserAdmin.add_fieldsets,
-        (_("Lotse role"), {"fields": ("role", "traeger", "team")}),
+        (_("Lotse role"), {"fields": ("role", "traeger", "team", "kreis")}),
     )
 
 

@@ -22,6 +22,7 @@ class DemoUser:
     role: str
     traeger: str | None
     team: str | None
+    kreis: bool = False  # the coordinating office of the demo Kreis
 
 
 KREIS = ("Landkreis Musterkreis", "08999000")
@@ -58,6 +59,7 @@ USERS = [
     DemoUser("gu", "Gül", "Demo", Role.GU_SOCIAL_WORKER, LRA, None),
     DemoUser("dpo", "Dora", "Demo", Role.DATA_PROTECTION_OFFICER, LRA, None),
     DemoUser("admin", "Adam", "Demo", Role.ADMINISTRATOR, None, None),
+    DemoUser("coordinator", "Konstanze", "Demo", Role.COORDINATOR, None, None, kreis=True),
 ]
 
 
@@ -96,6 +98,7 @@ def seed_organisation() -> dict[str, User]:
                 role=spec.role,
                 traeger=traeger[spec.traeger] if spec.traeger else None,
                 team=teams[spec.team] if spec.team else None,
+                kreis=kreis if spec.kreis else None,
                 is_staff=spec.role == Role.ADMINISTRATOR,
                 is_superuser=spec.role == Role.ADMINISTRATOR,
             )

@@ -102,6 +102,9 @@ class Role(models.TextChoices):
     GU_SOCIAL_WORKER = "GU_SOCIAL_WORKER", _("refugee social worker (GU)")
     DATA_PROTECTION_OFFICER = "DATA_PROTECTION_OFFICER", _("data protection officer")
     ADMINISTRATOR = "ADMINISTRATOR", _("administrator")
+    # The koordinierende Stelle of a Kreis (DOMAIN.md §9, §14.6): the Kreis's
+    # Kennzahlen and caseload figures, aggregated; no case, no name.
+    COORDINATOR = "COORDINATOR", _("coordinating office (Kreis)")
 
 
 class User(AbstractUser):
@@ -129,6 +132,15 @@ class User(AbstractUser):
         related_name="members",
         verbose_name=_("team"),
     )
+    # Only for the coordinating office: the Kreis whose figures it sees.
+    kreis = models.ForeignKey(
+        Kreis,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="coordinators",
+        verbose_name=_("Kreis"),
+    )
 
     REQUIRED_FIELDS = ["email", "role"]
 
@@ -146,6 +158,14 @@ class User(AbstractUser):
                 condition=~Q(role__in=["INTEGRATION_MANAGER", "SUPERVISOR", "AUDITOR"])
                 | Q(traeger__isnull=False),
                 name="user_case_roles_have_traeger",
+            ),
+            # The coordinating office belongs to a Kreis and to no Träger or
+            # team (which would open their cases); no other role has a Kreis.
+            models.CheckConstraint(
+                condition=Q(role="COORDINATOR", kreis__isnull=False, traeger__isnull=True)
+                & Q(team__isnull=True)
+                | ~Q(role="COORDINATOR") & Q(kreis__isnull=True),
+                name="user_kreis_only_for_the_coordinating_office",
             ),
         ]
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from psycopg import sql
 
-AUDIT_TABLES = ("audit_auditevent", "audit_readaccess")
+AUDIT_TABLES = ("audit_auditevent", "audit_readaccess", "audit_reportread")
 SCHEMA = "public"
 
 

@@ -120,3 +120,38 @@ class ReadAccess(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.user_id} read case {self.case_id} via {self.view}"
+
+
+class ReportRead(AppendOnlyModel):
+    """One read of report figures: who, which report, for which scope (an
+    organisation unit) and period, when, through which view (page, file
+    export or API). Figures only: the row names no case and no client."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("user"),
+    )
+    user_role = models.CharField(_("role"), max_length=30)
+    report = models.CharField(_("report"), max_length=30)
+    scope_kind = models.CharField(_("unit"), max_length=20)
+    scope_id = models.PositiveBigIntegerField(_("unit id"))  # 0 for the Land
+    period_from = models.DateField(_("from"))
+    period_to = models.DateField(_("to"))
+    view = models.CharField(_("view"), max_length=100)
+    accessed_at = models.DateTimeField(_("accessed at"))
+
+    class Meta:
+        verbose_name = _("report read")
+        verbose_name_plural = _("report reads")
+        indexes = [
+            models.Index(fields=["user", "accessed_at"]),
+            models.Index(fields=["scope_kind", "scope_id", "accessed_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.user_id} read {self.report} of {self.scope_kind}:{self.scope_id} "
+            f"{self.period_from}..{self.period_to} via {self.view}"
+        )

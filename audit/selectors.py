@@ -9,7 +9,7 @@ from typing import Any
 from django.db.models import Case as DbCase
 from django.db.models import CharField, Count, F, Max, Min, Q, QuerySet, Value, When
 
-from audit.models import AuditEvent, ReadAccess
+from audit.models import AuditEvent, ReadAccess, ReportRead
 from audit.services import GENESIS_HASH, event_digest, hashed_fields
 
 
@@ -255,6 +255,15 @@ def user_accesses(
     if case_ids is not None:
         reads = reads.filter(case_id__in=case_ids)
     return reads.order_by("accessed_at", "pk")
+
+
+def user_report_reads(*, user_id: int, since: datetime, until: datetime) -> QuerySet[ReportRead]:
+    """Every read of report figures by user `user_id` in [since, until),
+    oldest first (figures only: any auditor of the user's Träger may see
+    them)."""
+    return ReportRead.objects.filter(
+        user_id=user_id, accessed_at__gte=since, accessed_at__lt=until
+    ).order_by("accessed_at", "pk")
 
 
 def case_access_report_floor_sql() -> tuple[str, str]:

@@ -13,7 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 
-from audit.models import AuditEvent, ReadAccess
+from audit.models import AuditEvent, ReadAccess, ReportRead
 
 GENESIS_HASH = "0" * 64
 SYSTEM_ROLE = "SYSTEM"
@@ -276,6 +276,32 @@ def read_access_record(*, user: Any, case_id: int, view: str, now: datetime) -> 
     with transaction.atomic():
         return ReadAccess.objects.create(
             user=user, user_role=user.role, case_id=case_id, view=view, accessed_at=now
+        )
+
+
+def report_read_record(
+    *,
+    user: Any,
+    report: str,
+    scope: tuple[str, int],
+    period: tuple[date, date],
+    view: str,
+    now: datetime,
+) -> ReportRead:
+    """Log one read of report figures (its own short transaction if none):
+    `report` of `scope` (unit kind and id) for `period` (first and last
+    day), through `view`."""
+    with transaction.atomic():
+        return ReportRead.objects.create(
+            user=user,
+            user_role=user.role,
+            report=report,
+            scope_kind=scope[0],
+            scope_id=scope[1],
+            period_from=period[0],
+            period_to=period[1],
+            view=view,
+            accessed_at=now,
         )
 
 

@@ -33,6 +33,7 @@ from audit.selectors import (
     case_timeline,
     timeline_rows,
     user_accesses,
+    user_report_reads,
 )
 from cases.selectors import CaseNotFound, case_get_for_user, cases_visible_to
 
@@ -40,6 +41,7 @@ AUDIT_ROLES = (Role.AUDITOR, Role.DATA_PROTECTION_OFFICER)
 # Shown in the navigation of base.html for auditors.
 NAV_TITLE = gettext_lazy("Access reports")
 PAGE_SIZE = 50
+REPORT_READS_SHOWN = 200
 
 
 def is_auditor(user: Any) -> bool:
@@ -229,8 +231,17 @@ def user_access_report(request: HttpRequest) -> HttpResponse:
     page = Paginator(reads, PAGE_SIZE).get_page(request.GET.get("seite"))
     query = request.GET.copy()
     query.pop("seite", None)
+    report_reads = list(
+        user_report_reads(user_id=subject.pk, since=since, until=until)[: REPORT_READS_SHOWN + 1]
+    )
     context.update(
-        subject=_user_name(subject), since=since, until=until, page=page, query=query.urlencode()
+        subject=_user_name(subject),
+        since=since,
+        until=until,
+        page=page,
+        query=query.urlencode(),
+        report_reads=report_reads[:REPORT_READS_SHOWN],
+        more_report_reads=len(report_reads) > REPORT_READS_SHOWN,
     )
     return render(request, "audit/access_user.html", context)
 

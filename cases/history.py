@@ -31,6 +31,8 @@ from cases.models import (
     CatalogueEntry,
     Consent,
     Consultation,
+    ConsultationParticipant,
+    ConsultationTopic,
     Document,
     ExtensionRequest,
     Goal,
@@ -190,6 +192,8 @@ CASE_DATA_FIELDS: dict[type[models.Model], dict[str, str]] = {
         "notes": DIGEST,
         "recorded_by_id": VALUE,
         "recorded_at": VALUE,
+        "traeger_id": VALUE,
+        "gemeinde_id": VALUE,
         "topics": VALUE,
         "participants": VALUE,
     },
@@ -235,6 +239,8 @@ CASE_DATA_FIELDS: dict[type[models.Model], dict[str, str]] = {
 NOT_CASE_DATA: dict[type[models.Model], str] = {
     CatalogueEntry: "configuration, changed by administrators, not per case",
     NetworkContact: "about no client; audited in the global chain",
+    ConsultationTopic: "recorded as the consultation's `topics`; the rest are report copies",
+    ConsultationParticipant: "recorded as the consultation's `participants`; the rest are copies",
 }
 
 _pending: ContextVar[list[dict[str, Any]] | None] = ContextVar("lotse_case_changes", default=None)

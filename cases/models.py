@@ -770,12 +770,17 @@ class Consultation(models.Model):
     setting = _catalogue_fk(Catalogue.CONSULTATION_SETTING, _("setting"))
     topics = models.ManyToManyField(
         CatalogueEntry,
+        through="ConsultationTopic",
         related_name="+",
         limit_choices_to={"catalogue": Catalogue.CONSULTATION_TOPIC},
         verbose_name=_("topics"),
     )
     participants = models.ManyToManyField(
-        Person, related_name="consultations", blank=True, verbose_name=_("participants")
+        Person,
+        through="ConsultationParticipant",
+        related_name="consultations",
+        blank=True,
+        verbose_name=_("participants"),
     )
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.COMPLETED
@@ -786,6 +791,19 @@ class Consultation(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     recorded_at = models.DateTimeField(_("recorded at"))
+    # Copies of the case's Träger and Gemeinde for the Kennzahlen, like
+    # those on the topic and participant links (see _ConsultationLink).
+    traeger = models.ForeignKey(
+        "accounts.Traeger", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    gemeinde = models.ForeignKey(
+        "accounts.Gemeinde",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+    )
 
     class Meta:
         verbose_name = _("consultation")
@@ -796,10 +814,129 @@ class Consultation(models.Model):
                 name="consultation_duration_range",
             ),
         ]
-        indexes = [models.Index(fields=["case", "held_on"])]
+        # K2 and its breakdowns from the index alone: by day for the Land,
+        # by Träger or Gemeinde and day for a Kreis, a Träger, a Gemeinde
+        # (INCLUDE is PostgreSQL; elsewhere only the key columns).
+        indexes = [
+            models.Index(fields=["case", "held_on"]),
+            *(
+                models.Index(
+                    fields=[*key, "held_on"],
+                    include=["status", "form", "setting", "duration_minutes"],
+                    name=name,
+                )
+                for key, name in (
+                    ((), "cases_consult_day_idx"),
+                    (("traeger",), "cases_consult_traeger_idx"),
+                    (("gemeinde",), "cases_consult_gemeinde_idx"),
+                )
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Consultation {self.pk} of case {self.case_id}"
+
+
+class _ConsultationLink(models.Model):
+    """A row linking a consultation to one of its topics or participants,
+    with copies of what the Kennzahlen filter by (DOMAIN.md §14.3).
+
+    K1 (persons) and K2b (topics) count these rows: about three million at
+    state scale. Read through the consultation and its case, every report
+    joined two tables per row; with the consultation's date and status and
+    the case's Träger and Gemeinde on the row, one covering index answers
+    the Land, a Kreis, a Träger or a Gemeinde (`make bench`).
+
+    The copies (here and the consultation's own Träger and Gemeinde) are
+    written with the consultation by `consultation_record`, its only
+    writer, and stay right because their sources never change: no service
+    moves a consultation's date or status, or a case's Träger or Gemeinde.
+    `tests/cases/test_report_copies.py` fails when code starts to write
+    one of them, so that such a change has to update the copies with it.
+    """
+
+    consultation = models.ForeignKey(Consultation, on_delete=models.CASCADE, related_name="+")
+    held_on = models.DateField(_("date"))
+    status = models.CharField(_("status"), max_length=10, choices=Consultation.Status.choices)
+    traeger = models.ForeignKey(
+        "accounts.Traeger", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    gemeinde = models.ForeignKey(
+        "accounts.Gemeinde",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+    )
+
+    class Meta:
+        abstract = True
+
+
+def consultation_link_copies(consultation: Consultation) -> dict[str, object]:
+    """Return the report columns of a link of `consultation`."""
+    return {
+        "held_on": consultation.held_on,
+        "status": consultation.status,
+        "traeger_id": consultation.traeger_id,
+        "gemeinde_id": consultation.gemeinde_id,
+    }
+
+
+def _report_indexes(table: str, counted: str) -> list[models.Index]:
+    """Covering indexes of the completed links: by day (the Land), by
+    Träger and day (a Träger, a Kreis), by Gemeinde and day."""
+    done = Q(status="COMPLETED")
+    return [
+        models.Index(
+            fields=["held_on"], include=[counted], condition=done, name=f"{table}_day_idx"
+        ),
+        models.Index(
+            fields=["traeger", "held_on"],
+            include=[counted],
+            condition=done,
+            name=f"{table}_traeger_idx",
+        ),
+        models.Index(
+            fields=["gemeinde", "held_on"],
+            include=[counted],
+            condition=done,
+            name=f"{table}_gemeinde_idx",
+        ),
+    ]
+
+
+class ConsultationTopic(_ConsultationLink):
+    """A topic of a consultation (K2b)."""
+
+    catalogueentry = models.ForeignKey(CatalogueEntry, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        db_table = "cases_consultation_topics"
+        verbose_name = _("consultation topic")
+        verbose_name_plural = _("consultation topics")
+        unique_together = [("consultation", "catalogueentry")]
+        indexes = _report_indexes("cases_ctopic", "catalogueentry")
+
+    def __str__(self) -> str:
+        return f"Topic {self.catalogueentry_id} of consultation {self.consultation_id}"
+
+
+class ConsultationParticipant(_ConsultationLink):
+    """A person who took part in a consultation (K1)."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        db_table = "cases_consultation_participants"
+        verbose_name = _("consultation participant")
+        verbose_name_plural = _("consultation participants")
+        unique_together = [("consultation", "person")]
+        indexes = _report_indexes("cases_cpart", "person")
+
+    def __str__(self) -> str:
+        return f"Person {self.person_id} in consultation {self.consultation_id}"
 
 
 class Referral(models.Model):

@@ -53,6 +53,7 @@ from cases.models import (
     Person,
     PlanReview,
     Referral,
+    consultation_link_copies,
 )
 from cases.selectors import (
     AUDITOR,
@@ -1607,9 +1608,13 @@ def consultation_record(
             notes=notes,
             recorded_by=actor,
             recorded_at=now,
+            traeger_id=locked.traeger_id,
+            gemeinde_id=locked.gemeinde_id,
         )
-        consultation.topics.set(topic_entries)
-        consultation.participants.set(participants)
+        # The links carry the report copies (cases.models._ConsultationLink).
+        copies = consultation_link_copies(consultation)
+        consultation.topics.set(topic_entries, through_defaults=copies)
+        consultation.participants.set(participants, through_defaults=copies)
         history.created(consultation)
         _audit(
             case=locked,

@@ -47,7 +47,17 @@ SAME_TRAEGER = "same_traeger"
 # restricted: closed or rejected and no longer reopenable (DOMAIN.md §14.5,
 # `cases.selectors.restricted_q`; tests/cases/test_restriction.py).
 ARCHIVED = "archived"
-RELATIONS = (OWN, DEPUTISED, SAME_TEAM, OTHER_TEAM, APPROVAL_TASK, SAME_TRAEGER, ARCHIVED)
+SAME_KREIS = "same_kreis"
+RELATIONS = (
+    OWN,
+    DEPUTISED,
+    SAME_TEAM,
+    OTHER_TEAM,
+    APPROVAL_TASK,
+    SAME_TRAEGER,
+    ARCHIVED,
+    SAME_KREIS,
+)
 
 ALLOW = "allow"  # the route does its work (2xx, or 4xx/409 for bad input)
 METADATA = "metadata"  # the case, without its content (content routes: 403)
@@ -72,6 +82,9 @@ CASE_OUTCOMES: dict[tuple[str, str], str] = {
     (SUP, ARCHIVED): DENY_404,
     (Role.AUDITOR, ARCHIVED): METADATA,
     (Role.DATA_PROTECTION_OFFICER, ARCHIVED): METADATA,
+    # The koordinierende Stelle sees its Kreis's figures, never a case of it
+    # (tests/cases/test_api_access.py, tests/workflows/test_access.py).
+    (Role.COORDINATOR, SAME_KREIS): DENY_404,
 }
 
 
@@ -192,6 +205,7 @@ MATRIX: dict[str, Access] = {
         SUP,
         Role.AUDITOR,
         Role.DATA_PROTECTION_OFFICER,
+        Role.COORDINATOR,
         Role.ADMINISTRATOR,
         tested_in="tests/reports/test_views.py",
     ),

@@ -109,7 +109,13 @@ class KennzahlenView(APIView):
         kind = q.get("unit", default[0] if default else UnitKind.MANAGER)
         pk = q.get("unit_id", default[1] if default and default[0] == kind else None)
         unit = report_unit_get(user=request.user, kind=kind, pk=pk)
-        figures = kennzahlen_for_user(user=request.user, unit=unit, period=period)
+        figures = kennzahlen_for_user(
+            user=request.user,
+            unit=unit,
+            period=period,
+            view=f"api.kennzahlen.{q['format']}",
+            now=timezone.now(),
+        )
         if q["format"] == "json":
             return Response(figures)
         name = _file_name(unit.kind, unit.pk, period.start, period.end)

@@ -1,7 +1,11 @@
 """Reads of the Kennzahlen (DOMAIN.md §7, §14.3) and the caseload overview.
 
 Every figure is one SQL aggregation over the case data (no loop over cases
-in Python); a report is about fifteen queries whatever the size of the unit.
+in Python); a report is 16 queries whatever the size of the unit (one
+resolves the unit: a Kreis to its Träger, a team to its managers). K1, K2
+and K2b read the report copies of the case's Träger and Gemeinde (and the
+consultation's date and status) on consultations and their links, through
+covering indexes (cases.models._ConsultationLink; `make bench`).
 Units roll up through the case: its owner (the integration manager's
 sheet), the owner's team, the case's Träger, its Gemeinde, the Träger's
 Kreis, the whole Land. Persons are counted as distinct person ids inside
@@ -12,12 +16,15 @@ Who may see which unit (decided here, 404 otherwise):
 - an integration manager: their own sheet;
 - a supervisor: their team and the sheets of its managers;
 - an auditor or data-protection officer: their Träger, its teams and managers;
-- an administrator (standing in for the koordinierende Stelle, which has no
-  role yet): every unit, but as aggregates only, with small cells (1 or 2)
-  of the breakdowns suppressed (`None`), since in a small Gemeinde a
-  closure reason "deceased" or an extension reason "disability" counted
-  once may point to a person. Roles that see the cases' metadata anyway
-  (manager, supervisor, auditor) get the exact figures.
+- the koordinierende Stelle (coordinator) of a Kreis: the Kreis, its
+  Träger, their teams and the Kreis's Gemeinden, never a manager's sheet
+  (its name is a person's) and never a case;
+- an administrator: every unit.
+Coordinators and administrators see aggregates only, with small cells (1
+or 2) of the breakdowns suppressed (`None`), since in a small Gemeinde a
+closure reason "deceased" or an extension reason "disability" counted
+once may point to a person. Roles that see the cases' metadata anyway
+(manager, supervisor, auditor) get the exact figures.
 - everyone else: nothing.
 """
 
@@ -33,16 +40,16 @@ from django.db.models import (
     Avg,
     Count,
     DateField,
-    Exists,
     F,
-    OuterRef,
     Q,
     QuerySet,
 )
 from django.db.models.functions import Cast
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Gemeinde, Kreis, Role, Team, Traeger, User
+from audit.services import report_read_record
 from cases.models import (
     CLOCK_STATES,
     OPEN_STATES,
@@ -51,6 +58,8 @@ from cases.models import (
     Catalogue,
     CatalogueEntry,
     Consultation,
+    ConsultationParticipant,
+    ConsultationTopic,
     ExtensionRequest,
     ExtensionStatus,
     Goal,
@@ -63,6 +72,9 @@ from cases.models import (
 from config.errors import NotFound
 from reports.models import ReportSnapshot, UnitKind
 
+# What a report read is logged as (audit.models.ReportRead.report).
+KENNZAHLEN = "kennzahlen"
+CASELOAD = "caseload"
 TOP_N = 5
 SMALL_CELL = 3  # breakdown cells below this (and above 0) are suppressed where noted
 REPORT_GROUPS = (
@@ -148,6 +160,14 @@ def report_units_visible_to(*, user: Any) -> dict[str, QuerySet[Any] | None]:
             UnitKind.TEAM: Team.objects.filter(traeger_id=user.traeger_id),
             UnitKind.TRAEGER: Traeger.objects.filter(pk=user.traeger_id),
         }
+    if user.role == Role.COORDINATOR and user.kreis_id:
+        return {
+            **none,
+            UnitKind.TEAM: Team.objects.filter(traeger__kreis_id=user.kreis_id),
+            UnitKind.TRAEGER: Traeger.objects.filter(kreis_id=user.kreis_id),
+            UnitKind.GEMEINDE: Gemeinde.objects.filter(kreis_id=user.kreis_id),
+            UnitKind.KREIS: Kreis.objects.filter(pk=user.kreis_id),
+        }
     if user.role == Role.ADMINISTRATOR:
         return {
             UnitKind.MANAGER: managers,
@@ -162,7 +182,7 @@ def report_units_visible_to(*, user: Any) -> dict[str, QuerySet[Any] | None]:
 
 def report_suppresses_small_cells(*, user: Any) -> bool:
     """Whether `user` sees the figures with small cells suppressed."""
-    return user.role == Role.ADMINISTRATOR
+    return user.role in (Role.ADMINISTRATOR, Role.COORDINATOR)
 
 
 def report_default_unit(*, user: Any) -> tuple[str, int] | None:
@@ -173,6 +193,8 @@ def report_default_unit(*, user: Any) -> tuple[str, int] | None:
         return UnitKind.TEAM, user.team_id
     if user.role in (Role.AUDITOR, Role.DATA_PROTECTION_OFFICER) and user.traeger_id:
         return UnitKind.TRAEGER, user.traeger_id
+    if user.role == Role.COORDINATOR and user.kreis_id:
+        return UnitKind.KREIS, user.kreis_id
     if user.role == Role.ADMINISTRATOR:
         return UnitKind.LAND, 0
     return None
@@ -210,47 +232,106 @@ def report_unit_choices(*, user: Any) -> list[tuple[str, int, str]]:
 # --- scope filters ---------------------------------------------------------------------
 
 
-def _case_scope(unit: Unit, prefix: str = "") -> Q:
-    """The unit as a filter on the case (reached through `prefix`)."""
-    p = prefix
-    match unit.kind:
-        case UnitKind.MANAGER:
-            return Q(**{f"{p}owner_id": unit.pk})
-        case UnitKind.TEAM:
-            return Q(**{f"{p}owner__team_id": unit.pk})
-        case UnitKind.TRAEGER:
-            return Q(**{f"{p}traeger_id": unit.pk})
-        case UnitKind.GEMEINDE:
-            return Q(**{f"{p}gemeinde_id": unit.pk})
-        case UnitKind.KREIS:
-            return Q(
-                **{f"{p}traeger_id__in": Traeger.objects.filter(kreis_id=unit.pk).values("pk")}
+@dataclass(frozen=True)
+class _Scope:
+    """A unit resolved once into the ids every figure filters by.
+
+    A Kreis becomes its Träger, a team its managers: one small query here
+    instead of a subquery in each of the report's statements, and literal
+    ids give PostgreSQL the row estimates to choose index scans.
+    """
+
+    owner_ids: tuple[int, ...] | None = None  # a manager's sheet, a team
+    traeger_ids: tuple[int, ...] | None = None  # a Träger, a Kreis
+    gemeinde_id: int | None = None  # a Gemeinde
+
+    def cases(self, prefix: str = "") -> Q:
+        """The unit as a filter on the case (reached through `prefix`)."""
+        if self.owner_ids is not None:
+            return Q(**{f"{prefix}owner_id__in": self.owner_ids})
+        if self.traeger_ids is not None:
+            return Q(**{f"{prefix}traeger_id__in": self.traeger_ids})
+        if self.gemeinde_id is not None:
+            return Q(**{f"{prefix}gemeinde_id": self.gemeinde_id})
+        return Q()
+
+    def consultations(self) -> Q:
+        """The unit as a filter on consultations (or their topic and
+        participant links) through their copies of the case's Träger and
+        Gemeinde; a manager or a team through the case."""
+        if self.owner_ids is not None:
+            return self.cases("case__")
+        if self.traeger_ids is not None:
+            return Q(traeger_id__in=self.traeger_ids)
+        if self.gemeinde_id is not None:
+            return Q(gemeinde_id=self.gemeinde_id)
+        return Q()
+
+    def links(self, *, start: date, end: date) -> Q:
+        """The unit's completed consultations in [start, end] as a filter
+        on their topic and participant links: on the links' own copies, or
+        for a manager or a team through the consultation (whose (case,
+        date) index narrows the few cases to the period) and its case."""
+        completed = Consultation.Status.COMPLETED
+        if self.owner_ids is not None:
+            return self.cases("consultation__case__") & Q(
+                consultation__held_on__range=(start, end), consultation__status=completed
             )
-    return Q()
+        return self.consultations() & Q(held_on__range=(start, end), status=completed)
+
+    def contacts(self) -> Q | None:
+        """The unit as a filter on network contacts (by the manager who
+        made them); None where contacts have no place (a Gemeinde)."""
+        if self.owner_ids is not None:
+            return Q(manager_id__in=self.owner_ids)
+        if self.traeger_ids is not None:
+            return Q(manager__traeger_id__in=self.traeger_ids)
+        if self.gemeinde_id is not None:
+            return None
+        return Q()
 
 
-def _contact_scope(unit: Unit) -> Q | None:
-    """The unit as a filter on network contacts (by the manager who made
-    them); None where contacts have no place (a Gemeinde)."""
+def _scope(unit: Unit) -> _Scope:
     match unit.kind:
         case UnitKind.MANAGER:
-            return Q(manager_id=unit.pk)
+            return _Scope(owner_ids=(unit.pk,))
         case UnitKind.TEAM:
-            return Q(manager__team_id=unit.pk)
+            members = User.objects.filter(team_id=unit.pk).order_by("pk")
+            return _Scope(owner_ids=tuple(members.values_list("pk", flat=True)))
         case UnitKind.TRAEGER:
-            return Q(manager__traeger_id=unit.pk)
-        case UnitKind.KREIS:
-            return Q(manager__traeger__kreis_id=unit.pk)
+            return _Scope(traeger_ids=(unit.pk,))
         case UnitKind.GEMEINDE:
-            return None
-    return Q()
+            return _Scope(gemeinde_id=unit.pk)
+        case UnitKind.KREIS:
+            traeger = Traeger.objects.filter(kreis_id=unit.pk).order_by("pk")
+            return _Scope(traeger_ids=tuple(traeger.values_list("pk", flat=True)))
+    return _Scope()
 
 
 # --- the figures -----------------------------------------------------------------------
 
 
-def _entries(catalogue: str) -> list[CatalogueEntry]:
-    return list(CatalogueEntry.objects.filter(catalogue=catalogue).order_by("order", "pk"))
+REPORTED_CATALOGUES = (
+    Catalogue.CONSULTATION_FORM,
+    Catalogue.CONSULTATION_SETTING,
+    Catalogue.CONSULTATION_TOPIC,
+    Catalogue.FIELD_OF_ACTION,
+    Catalogue.REFERRAL_TARGET,
+    Catalogue.NETWORK_CONTACT_CATEGORY,
+    Catalogue.EXTENSION_REASON,
+    Catalogue.CLOSURE_REASON,
+)
+
+
+def _catalogues() -> dict[str, list[CatalogueEntry]]:
+    """The entries of every catalogue a report breaks down by, in
+    catalogue order (one query)."""
+    entries: dict[str, list[CatalogueEntry]] = {name: [] for name in REPORTED_CATALOGUES}
+    for entry in CatalogueEntry.objects.filter(catalogue__in=REPORTED_CATALOGUES).order_by(
+        "catalogue", "order", "pk"
+    ):
+        entries[entry.catalogue].append(entry)
+    return entries
 
 
 def _breakdown(
@@ -302,13 +383,16 @@ def kennzahlen_compute(*, unit: Unit, period: Period) -> dict[str, Any]:
     """
     start, end = period.start, period.end
     moment_from, moment_to = period.bounds()
-    scope = _case_scope(unit, "case__")
+    unit_scope = _scope(unit)
+    scope = unit_scope.cases("case__")
     completed = Consultation.Status.COMPLETED
 
     # K2, K2x, K2a, K2c, K2d: one grouped pass over the unit's consultations
     # of the period (a few hundred groups; durations are whole minutes, so
     # their histogram gives the exact median without sorting the rows).
-    consultations = Consultation.objects.filter(scope, held_on__range=(start, end))
+    consultations = Consultation.objects.filter(
+        unit_scope.consultations(), held_on__range=(start, end)
+    )
     by_status: dict[str, int] = {}
     by_form: dict[int, int] = {}
     by_setting: dict[int, int] = {}
@@ -316,7 +400,7 @@ def kennzahlen_compute(*, unit: Unit, period: Period) -> dict[str, Any]:
     for status, form_id, setting_id, duration, n in (
         consultations.order_by()
         .values("status", "form_id", "setting_id", "duration_minutes")
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("*"))
         .values_list("status", "form_id", "setting_id", "duration_minutes", "n")
     ):
         by_status[status] = by_status.get(status, 0) + n
@@ -326,31 +410,25 @@ def kennzahlen_compute(*, unit: Unit, period: Period) -> dict[str, Any]:
             minutes[duration] = minutes.get(duration, 0) + n
     k2 = by_status.get(completed, 0)
 
-    # K2b: topics of the completed consultations.
-    topic_link = Consultation.topics.through.objects.filter(
-        _case_scope(unit, "consultation__case__"),
-        consultation__held_on__range=(start, end),
-        consultation__status=completed,
-    )
+    # K2b: topics of the completed consultations, and K1: their distinct
+    # participants; both from the links' own copies of date, status, Träger
+    # and Gemeinde (one covering index each, no join but for a manager or
+    # team: cases.models._ConsultationLink).
+    links = unit_scope.links(start=start, end=end)
     by_topic = dict(
-        topic_link.order_by()
+        ConsultationTopic.objects.filter(links)
+        .order_by()
         .values("catalogueentry_id")
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("*"))
         .values_list("catalogueentry_id", "n")
     )
-
-    # K1: distinct participants of completed consultations.
     k1 = (
-        Consultation.participants.through.objects.filter(
-            _case_scope(unit, "consultation__case__"),
-            consultation__held_on__range=(start, end),
-            consultation__status=completed,
-        )
+        ConsultationParticipant.objects.filter(links)
         .order_by()
         .aggregate(n=Count("person_id", distinct=True))["n"]
     )
 
-    cases = Case.objects.filter(_case_scope(unit))
+    cases = Case.objects.filter(unit_scope.cases())
     # K1a: persons whose consultation period began in P.
     k1a = cases.filter(consultation_start__range=(start, end)).aggregate(
         n=Count("person_id", distinct=True)
@@ -361,30 +439,43 @@ def kennzahlen_compute(*, unit: Unit, period: Period) -> dict[str, Any]:
         scope, version=1, agreed_at__gte=moment_from, agreed_at__lt=moment_to
     ).count()
     k3a = PlanReview.objects.filter(
-        _case_scope(unit, "plan__case__"), reviewed_on__range=(start, end)
+        unit_scope.cases("plan__case__"), reviewed_on__range=(start, end)
     ).count()
 
-    # K3b, K3c, K9: cases open on the last day of P.
+    # K3b, K3c, K9: cases open on the last day of P, in one pass by status.
     open_at_end = cases.filter(
         Q(consultation_start__lte=end) & (Q(closed_at__isnull=True) | Q(closed_at__gte=moment_to))
     ).exclude(status=CaseStatus.REJECTED)
-    agreed_plan = IntegrationPlan.objects.filter(case=OuterRef("pk"), agreed_at__lt=moment_to)
-    stock = open_at_end.aggregate(
-        open_cases=Count("pk"),
-        with_plan=Count("person_id", distinct=True, filter=Q(Exists(agreed_plan))),
-        due_plan=Count("pk", filter=Q(consultation_start__lte=end - timedelta(weeks=8))),
-        ending_soon=Count(
-            "pk",
-            filter=Q(effective_end__isnull=False, effective_end__lt=end + timedelta(days=183)),
-        ),
-    )
-    by_state = dict(
-        open_at_end.order_by().values("status").annotate(n=Count("pk")).values_list("status", "n")
+    by_state: dict[str, int] = {}
+    due_plan = ending_soon = 0
+    for status, n, due, ending in (
+        open_at_end.order_by()
+        .values("status")
+        .annotate(
+            n=Count("*"),
+            due=Count("pk", filter=Q(consultation_start__lte=end - timedelta(weeks=8))),
+            ending=Count(
+                "pk",
+                filter=Q(effective_end__isnull=False, effective_end__lt=end + timedelta(days=183)),
+            ),
+        )
+        .values_list("status", "n", "due", "ending")
+    ):
+        by_state[status] = n
+        due_plan, ending_soon = due_plan + due, ending_soon + ending
+    # A semi-join (not a correlated EXISTS per case): PostgreSQL hashes the
+    # plans for the Land and probes them by case for a small unit.
+    with_plan = (
+        open_at_end.filter(
+            pk__in=IntegrationPlan.objects.filter(agreed_at__lt=moment_to).values("case_id")
+        )
+        .order_by()
+        .aggregate(n=Count("person_id", distinct=True))["n"]
     )
 
     # K4, K4a: goals; copies carried into a newer plan version count once
     # (only goals of a plan version that is not superseded).
-    goals = Goal.objects.filter(_case_scope(unit, "plan__case__")).exclude(
+    goals = Goal.objects.filter(unit_scope.cases("plan__case__")).exclude(
         plan__status=IntegrationPlan.Status.SUPERSEDED
     )
     by_field = dict(
@@ -421,7 +512,7 @@ def kennzahlen_compute(*, unit: Unit, period: Period) -> dict[str, Any]:
     known = sum(row["known"] for row in referral_rows)
 
     # K6: network contacts of the unit's managers.
-    contact_scope = _contact_scope(unit)
+    contact_scope = unit_scope.contacts()
     by_category: dict[int, int] = {}
     by_format: dict[str, int] = {}
     if contact_scope is not None:
@@ -473,16 +564,17 @@ def kennzahlen_compute(*, unit: Unit, period: Period) -> dict[str, Any]:
         else None
     )
 
-    forms = _entries(Catalogue.CONSULTATION_FORM)
+    catalogues = _catalogues()
+    forms = catalogues[Catalogue.CONSULTATION_FORM]
     form_rows = _breakdown(forms, by_form)
     official = {key: 0 for key, _label in OFFICIAL_FORMS}
     for entry in forms:
         slot = entry.official_mapping if entry.official_mapping in official else "sonstige"
         official[slot] += by_form.get(entry.pk, 0)
-    topic_rows = _breakdown(_entries(Catalogue.CONSULTATION_TOPIC), by_topic)
+    topic_rows = _breakdown(catalogues[Catalogue.CONSULTATION_TOPIC], by_topic)
     k4 = sum(by_field.values())
-    field_rows = _breakdown(_entries(Catalogue.FIELD_OF_ACTION), by_field, total=k4)
-    targets = _entries(Catalogue.REFERRAL_TARGET)
+    field_rows = _breakdown(catalogues[Catalogue.FIELD_OF_ACTION], by_field, total=k4)
+    targets = catalogues[Catalogue.REFERRAL_TARGET]
     groups = {key: 0 for key, _label in REPORT_GROUPS}
     for entry in targets:
         groups[entry.report_group if entry.report_group in groups else "other"] += by_target.get(
@@ -504,15 +596,13 @@ def kennzahlen_compute(*, unit: Unit, period: Period) -> dict[str, Any]:
         ],
         "k2b_by_topic": topic_rows,
         "k2b_top_topics": _top(topic_rows),
-        "k2c_by_setting": _breakdown(_entries(Catalogue.CONSULTATION_SETTING), by_setting),
+        "k2c_by_setting": _breakdown(catalogues[Catalogue.CONSULTATION_SETTING], by_setting),
         "k2d_minutes_total": sum(d * n for d, n in minutes.items()),
         "k2d_minutes_median": _median(minutes),
         "k3_plans": k3,
         "k3a_reviews": k3a,
-        "k3b_persons_with_plan": stock["with_plan"],
-        "k3c_plan_rate": round(stock["with_plan"] / stock["due_plan"], 4)
-        if stock["due_plan"]
-        else None,
+        "k3b_persons_with_plan": with_plan,
+        "k3c_plan_rate": round(with_plan / due_plan, 4) if due_plan else None,
         "k4_goals": k4,
         "k4_by_field": field_rows,
         "k4_top_goals": _top(field_rows),
@@ -526,7 +616,7 @@ def kennzahlen_compute(*, unit: Unit, period: Period) -> dict[str, Any]:
         "k5_by_target": _breakdown(targets, by_target),
         "k5a_taken_up_share": round(taken / known, 4) if known else None,
         "k6_network_contacts": sum(by_category.values()) if contact_scope is not None else None,
-        "k6_by_category": _breakdown(_entries(Catalogue.NETWORK_CONTACT_CATEGORY), by_category)
+        "k6_by_category": _breakdown(catalogues[Catalogue.NETWORK_CONTACT_CATEGORY], by_category)
         if contact_scope is not None
         else [],
         "k6_by_format": _choice_rows(NetworkContact.Format.choices, by_format)
@@ -540,15 +630,15 @@ def kennzahlen_compute(*, unit: Unit, period: Period) -> dict[str, Any]:
             ],
             by_decision,
         ),
-        "k7_by_reason": _breakdown(_entries(Catalogue.EXTENSION_REASON), by_reason),
+        "k7_by_reason": _breakdown(catalogues[Catalogue.EXTENSION_REASON], by_reason),
         "k8_closures": k8,
-        "k8_by_reason": _breakdown(_entries(Catalogue.CLOSURE_REASON), by_closure),
+        "k8_by_reason": _breakdown(catalogues[Catalogue.CLOSURE_REASON], by_closure),
         "k8_mean_duration_days": k8_days,
-        "k9_open_cases": stock["open_cases"],
+        "k9_open_cases": sum(by_state.values()),
         "k9_by_status": _choice_rows(
             [(s.value, s.label) for s in OPEN_STATES], {k: v for k, v in by_state.items()}
         ),
-        "k9_ending_within_6_months": stock["ending_soon"],
+        "k9_ending_within_6_months": ending_soon,
     }
 
 
@@ -600,10 +690,16 @@ def kennzahlen_suppress_small_cells(figures: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def kennzahlen_for_user(*, user: Any, unit: Unit, period: Period) -> dict[str, Any]:
-    """Return the unit's figures: the frozen snapshot of exactly this
-    period if there is one, else computed now; small cells suppressed
-    for roles without access to the cases' metadata."""
+def kennzahlen_for_user(
+    *, user: Any, unit: Unit, period: Period, view: str, now: datetime
+) -> dict[str, Any]:
+    """Return the unit's figures, and log the read (who, which unit and
+    period, through `view`): the frozen snapshot of exactly this period if
+    there is one, else computed now; small cells suppressed for roles
+    without access to the cases' metadata.
+
+    Call only with a unit from `report_unit_get` (the access check).
+    """
     snapshot = (
         ReportSnapshot.objects.filter(
             unit_kind=unit.kind, unit_id=unit.pk, period_from=period.start, period_to=period.end
@@ -619,6 +715,14 @@ def kennzahlen_for_user(*, user: Any, unit: Unit, period: Period) -> dict[str, A
         }
     else:
         figures = {**kennzahlen_compute(unit=unit, period=period), "frozen": False}
+    report_read_record(
+        user=user,
+        report=KENNZAHLEN,
+        scope=(unit.kind, unit.pk),
+        period=(period.start, period.end),
+        view=view,
+        now=now,
+    )
     if report_suppresses_small_cells(user=user):
         return kennzahlen_suppress_small_cells(figures)
     return figures
@@ -629,22 +733,47 @@ def kennzahlen_for_user(*, user: Any, unit: Unit, period: Period) -> dict[str, A
 
 def overview_teams_visible_to(*, user: Any) -> QuerySet[Team]:
     """Teams whose caseload `user` may see: a supervisor their own, an
-    auditor or DPO their Träger's, an administrator all."""
+    auditor or DPO their Träger's, a coordinator their Kreis's, an
+    administrator all."""
     if user.role == Role.SUPERVISOR and user.team_id:
         return Team.objects.filter(pk=user.team_id)
     if user.role in (Role.AUDITOR, Role.DATA_PROTECTION_OFFICER) and user.traeger_id:
         return Team.objects.filter(traeger_id=user.traeger_id)
+    if user.role == Role.COORDINATOR and user.kreis_id:
+        return Team.objects.filter(traeger__kreis_id=user.kreis_id)
     if user.role == Role.ADMINISTRATOR:
         return Team.objects.all()
     return Team.objects.none()
 
 
-def caseload_overview(*, user: Any, today: date) -> list[dict[str, Any]]:
+def _overview_scope(user: Any) -> tuple[str, int]:
+    """The unit whose teams `user`'s caseload overview shows."""
+    if user.role == Role.SUPERVISOR:
+        return UnitKind.TEAM, user.team_id
+    if user.role == Role.COORDINATOR:
+        return UnitKind.KREIS, user.kreis_id
+    if user.role == Role.ADMINISTRATOR:
+        return UnitKind.LAND, 0
+    return UnitKind.TRAEGER, user.traeger_id
+
+
+def caseload_overview(*, user: Any, now: datetime, view: str) -> list[dict[str, Any]]:
     """Per visible team: open cases by status, reviews overdue, periods
-    ending in the next 90 days, open extension requests. Three queries."""
+    ending in the next 90 days, open extension requests (three queries);
+    the read is logged (scope and day, through `view`) when there is a
+    team to show."""
+    today = timezone.localdate(now)
     teams = list(overview_teams_visible_to(user=user).select_related("traeger").order_by("pk"))
     if not teams:
         return []
+    report_read_record(
+        user=user,
+        report=CASELOAD,
+        scope=_overview_scope(user),
+        period=(today, today),
+        view=view,
+        now=now,
+    )
     team_ids = [team.pk for team in teams]
     rows = {
         team.pk: {

@@ -271,13 +271,18 @@ def synthetic_land_seed(*, scale: float, now: datetime, seed: int = 1) -> SeedRe
             [
                 "id", "case_id", "held_on", "duration_minutes", "form_id", "setting_id",
                 "status", "interpreter", "notes", "recorded_by_id", "recorded_at",
+                "traeger_id", "gemeinde_id",
             ],
         )  # fmt: skip
+        # Consultations and their links carry copies of the case's Träger
+        # and Gemeinde, the links also the date and status
+        # (cases.models._ConsultationLink).
+        copies = ["held_on", "status", "traeger_id", "gemeinde_id"]
         topic_table = _Table(
-            "cases_consultation_topics", ["id", "consultation_id", "catalogueentry_id"]
+            "cases_consultation_topics", ["id", "consultation_id", "catalogueentry_id", *copies]
         )
         people_table = _Table(
-            "cases_consultation_participants", ["id", "consultation_id", "person_id"]
+            "cases_consultation_participants", ["id", "consultation_id", "person_id", *copies]
         )
         link_id, person_link_id = (
             start["cases_consultation_topics"],
@@ -289,24 +294,27 @@ def synthetic_land_seed(*, scale: float, now: datetime, seed: int = 1) -> SeedRe
         for first in range(0, n_consultations, chunk):  # bounded memory
             rows, links, people = [], [], []
             for n in range(first, min(first + chunk, n_consultations)):
-                cid, owner, _tr, _g, begin, until, _s = cases[rng.randrange(n_persons)]
+                cid, owner, tr, gemeinde, begin, until, _s = cases[rng.randrange(n_persons)]
                 held = begin + timedelta(days=rng.randrange(max(1, (until - begin).days)))
                 roll = rng.random()
                 status = "COMPLETED" if roll < 0.92 else ("NO_SHOW" if roll < 0.98 else "CANCELLED")
                 pk = consultation0 + n
                 is_family = rng.random() < 0.1
+                copied = (held, status, tr, gemeinde)
                 for t in {topic() for _ in range(rng.choice((1, 2, 2, 3)))}:
-                    links.append((link_id, pk, t))
+                    links.append((link_id, pk, t, *copied))
                     link_id += 1
                 person = person0 + (cid - case0)
-                people.append((person_link_id, pk, person))
+                people.append((person_link_id, pk, person, *copied))
                 person_link_id += 1
                 if is_family:  # another client of the Land joins (a household member)
-                    people.append((person_link_id, pk, person0 + (cid - case0 + 1) % n_persons))
+                    partner = person0 + (cid - case0 + 1) % n_persons
+                    people.append((person_link_id, pk, partner, *copied))
                     person_link_id += 1
                 rows.append(
                     (pk, cid, held, rng.randrange(15, 121), form(),
-                     family if is_family else single, status, "", "", owner, moment(held, 17))
+                     family if is_family else single, status, "", "", owner, moment(held, 17),
+                     tr, gemeinde)
                 )  # fmt: skip
             counts["consultations"] += consultations.write(rows)
             counts["consultation_topics"] += topic_table.write(links)

@@ -38,6 +38,7 @@ OVERVIEW_ROLES = (
     Role.SUPERVISOR,
     Role.AUDITOR,
     Role.DATA_PROTECTION_OFFICER,
+    Role.COORDINATOR,
     Role.ADMINISTRATOR,
 )
 UNIT_PARAM = re.compile(r"(manager|team|traeger|gemeinde|kreis|land):([0-9]{1,18})")
@@ -86,7 +87,9 @@ def kennzahlen(request: HttpRequest) -> HttpResponse:
     except ApplicationError:
         raise Http404 from None
     period = Period.year(year)
-    figures = kennzahlen_for_user(user=request.user, unit=unit, period=period)
+    figures = kennzahlen_for_user(
+        user=request.user, unit=unit, period=period, view="reports.kennzahlen", now=timezone.now()
+    )
     unit_value = f"{unit.kind}:{unit.pk}"
     query = {"year": year, "unit": unit.kind}
     if unit.kind != UnitKind.LAND:
@@ -142,10 +145,11 @@ def freeze(request: HttpRequest) -> HttpResponse:
 @require_GET
 @login_required
 def overview(request: HttpRequest) -> HttpResponse:
-    today: date = timezone.localdate()
+    now = timezone.now()
+    today: date = timezone.localdate(now)
     if request.user.role not in OVERVIEW_ROLES:
         raise Http404
-    rows = caseload_overview(user=request.user, today=today)
+    rows = caseload_overview(user=request.user, now=now, view="reports.overview")
     for row in rows:
         row["chart"] = _chart(
             _("Open cases by status"),

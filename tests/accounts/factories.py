@@ -49,13 +49,18 @@ class UserFactory(DjangoModelFactory):
         model = User
         skip_postgeneration_save = True
 
+    class Params:
+        # The coordinating office has a Kreis and neither team nor Träger.
+        coordinator = factory.LazyAttribute(lambda o: o.role == Role.COORDINATOR)
+
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda o: f"{o.username}@example.org")
     first_name = "Test"
     last_name = factory.Sequence(lambda n: f"Person{n}")
     role = Role.INTEGRATION_MANAGER
-    team = factory.SubFactory(TeamFactory)
+    team = factory.Maybe("coordinator", None, factory.SubFactory(TeamFactory))
     traeger = factory.LazyAttribute(lambda o: o.team.traeger if o.team else None)
+    kreis = factory.Maybe("coordinator", factory.SubFactory(KreisFactory), None)
     password = factory.PostGenerationMethodCall("set_password", "pw-test-123")
 
     @classmethod

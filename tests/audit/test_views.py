@@ -241,3 +241,24 @@ def test_user_access_report_refuses_a_user_of_another_traeger(world) -> None:
     )
 
     assert response.status_code == 400
+
+
+def test_user_access_report_lists_the_report_figures_the_user_read(world) -> None:
+    year = timezone.localdate().year
+    assert client_of(world.owner).get("/berichte/", {"year": year}).status_code == 200
+
+    response = client_of(world.auditor).get(
+        "/pruefung/zugriffe/nutzer/", {"nutzer": world.owner.pk}
+    )
+
+    [read] = response.context["report_reads"]
+    assert (read.user_id, read.report, read.scope_kind, read.scope_id, read.view) == (
+        world.owner.pk,
+        "kennzahlen",
+        "manager",
+        world.owner.pk,
+        "reports.kennzahlen",
+    )
+    assert (read.period_from.year, read.period_to.year) == (year, year)
+    assert response.context["more_report_reads"] is False
+    assert "Abgerufene Berichtszahlen" in response.content.decode()

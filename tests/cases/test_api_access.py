@@ -7,11 +7,11 @@ shows up in none of A's lists. The paths are enumerated from the URLconf,
 so a new path is covered (or, if it names an object this test cannot fill
 in, fails) without anyone remembering to add it here.
 
-The same holds for a supervisor of another team and an auditor of another
-Träger. The supervisor of B's team sees the case (detail, `person` null) but
-gets 403 on its content; the auditor of B's Träger reads the history and
-gets 403 on the content. Every successful read of case data writes exactly
-one ReadAccess row.
+The same holds for a supervisor of another team, an auditor of another
+Träger and the coordinating office of B's own Kreis. The supervisor of B's
+team sees the case (detail, `person` null) but gets 403 on its content; the
+auditor of B's Träger reads the history and gets 403 on the content. Every
+successful read of case data writes exactly one ReadAccess row.
 """
 
 from __future__ import annotations
@@ -180,6 +180,7 @@ class World:
     auditor_b: Any  # auditor of B's Träger
     lead_other: Any  # supervisor of another team of the same Träger
     auditor_other: Any  # auditor of another Träger
+    coordinator_b: Any  # coordinating office of B's Kreis (figures, never cases)
     a_cases: list[Case]
     b_case: Case
     b_ids: dict[str, Any]
@@ -251,6 +252,7 @@ def world() -> World:
         auditor_b=UserFactory(role=Role.AUDITOR, team=None, traeger=team.traeger),
         lead_other=supervisor_of(other_team),
         auditor_other=UserFactory(role=Role.AUDITOR, team=None, traeger=TeamFactory().traeger),
+        coordinator_b=UserFactory(role=Role.COORDINATOR, kreis=team.traeger.kreis),
         a_cases=a_cases,
         b_case=Case.objects.get(pk=case.pk),
         b_ids={
@@ -377,7 +379,7 @@ def test_every_parameter_of_every_case_scoped_path_has_an_object_of_b(world: Wor
 # --- P2: manager A, another team's supervisor, another Träger's auditor --------
 
 
-@pytest.mark.parametrize("intruder", ["a", "lead_other", "auditor_other"])
+@pytest.mark.parametrize("intruder", ["a", "lead_other", "auditor_other", "coordinator_b"])
 def test_every_case_scoped_path_of_b_answers_404_and_shows_nothing(
     world: World, intruder: str
 ) -> None:
@@ -390,7 +392,7 @@ def test_every_case_scoped_path_of_b_answers_404_and_shows_nothing(
         for method in route.methods:
             label = f"{intruder} {method.upper()} {url}"
             response = send(client, method, url, body_for(route.name))
-            if route.name in DECISION_ROUTES and intruder != "auditor_other":
+            if route.name in DECISION_ROUTES and intruder in ("a", "lead_other"):
                 assert_api_error(response, 409, "handover_not_open", world, label)
             else:
                 assert_api_error(response, 404, "not_found", world, label)
@@ -418,7 +420,7 @@ def test_options_answers_the_same_for_bs_ids_as_for_ids_that_name_nothing(
         assert_no_secrets(real, f"a OPTIONS {route.template}")
 
 
-@pytest.mark.parametrize("intruder", ["a", "lead_other", "auditor_other"])
+@pytest.mark.parametrize("intruder", ["a", "lead_other", "auditor_other", "coordinator_b"])
 def test_b_appears_in_none_of_the_intruders_lists(world: World, intruder: str) -> None:
     client = api(getattr(world, intruder))
     own = {case.pk for case in world.a_cases} if intruder == "a" else set()

@@ -27,6 +27,7 @@ def test_seed_demo_is_idempotent_and_covers_every_live_state() -> None:
     assert sorted(User.objects.values_list("username", flat=True)) == [
         "admin",
         "auditor",
+        "coordinator",
         "dpo",
         "gu",
         "manager",
@@ -84,6 +85,33 @@ def test_supervisor_start_page_shows_team_cases_without_names(client) -> None:
         assert f"#{other_team_case.pk}<" not in page
     assert f"#{waiting.pk}<" in html  # its extension request waits for approval
     assert f"#{own_team_case.pk}<" in team_list
+
+
+def test_demo_coordinator_sees_the_kreis_figures_and_no_case(client) -> None:
+    call_command("seed_demo")
+    client.login(username="coordinator", password="lotse-demo")
+    case = Case.objects.filter(owner__username="manager").order_by("pk").first()
+
+    home = client.get("/").content.decode()
+    figures = client.get("/berichte/")
+    overview = client.get("/berichte/uebersicht/")
+
+    coordinator = User.objects.get(username="coordinator")
+    assert (coordinator.kreis.name, coordinator.traeger, coordinator.team) == (
+        "Landkreis Musterkreis",
+        None,
+        None,
+    )
+    assert "Haddad" not in home
+    assert "Landkreis Musterkreis" in home
+    assert figures.status_code == 200
+    assert figures.context["unit"].label == "Landkreis Musterkreis"
+    assert figures.context["figures"]["small_cells_suppressed"] is True
+    assert overview.status_code == 200
+    assert len(overview.context["rows"]) == 3  # Team Nord, Team Süd, Team Mitte
+    assert client.get(f"/aufgaben/fall/{case.pk}/").status_code == 404
+    assert client.get(f"/api/v1/cases/{case.pk}/").status_code == 404
+    assert not ReadAccess.objects.filter(user=coordinator).exists()
 
 
 def test_gu_start_page_shows_no_case_data(client) -> None:

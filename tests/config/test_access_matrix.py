@@ -131,6 +131,7 @@ def test_case_pages_are_exactly_those_the_case_page_test_covers() -> None:
         (Role.DATA_PROTECTION_OFFICER, "archived", "metadata"),
         (Role.GU_SOCIAL_WORKER, "same_traeger", "404"),
         (Role.ADMINISTRATOR, "same_traeger", "404"),
+        (Role.COORDINATOR, "same_kreis", "404"),
     ],
 )
 def test_case_outcomes_default_to_404(role: str, relation: str, outcome: str) -> None:
@@ -160,6 +161,8 @@ def world(db) -> dict[str, Any]:
     for role in ROLES:
         if role in (Role.INTEGRATION_MANAGER, Role.SUPERVISOR):
             users[role] = UserFactory(role=role, team=team)
+        elif role == Role.COORDINATOR:
+            users[role] = UserFactory(role=role, kreis=team.traeger.kreis)
         else:
             users[role] = UserFactory(role=role, team=None, traeger=team.traeger)
     users[Role.SUPERVISOR] = lead

@@ -5,7 +5,8 @@ figure of the year 2025 can be worked out on paper; the expected values
 are in tests/reports/test_selectors.py next to their reasons.
 
 Kreis K1: Träger TA (team A: managers m1, m2; supervisor sa; auditor aa),
-Gemeinden g1, g2. Kreis K2: Träger TB (team B: manager m3), Gemeinde g3.
+Gemeinden g1, g2, coordinating office ka. Kreis K2: Träger TB (team B:
+manager m3), Gemeinde g3.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from cases.models import (
     NetworkContact,
     PlanReview,
     Referral,
+    consultation_link_copies,
 )
 from tests.accounts.factories import GemeindeFactory, KreisFactory, TeamFactory, UserFactory
 from tests.cases.factories import PersonFactory, ensure_catalogues
@@ -58,6 +60,7 @@ class World:
     m3: Any
     sa: Any
     aa: Any
+    ka: Any
     admin: Any
     gu: Any
     cases: dict[str, Case]
@@ -76,6 +79,7 @@ def build() -> World:
     m3 = UserFactory(role=Role.INTEGRATION_MANAGER, team=team_b)
     sa = UserFactory(role=Role.SUPERVISOR, team=team_a)
     aa = UserFactory(role=Role.AUDITOR, team=None, traeger=ta)
+    ka = UserFactory(role=Role.COORDINATOR, kreis=k1)
     admin = UserFactory(role=Role.ADMINISTRATOR, team=None, traeger=None)
     gu = UserFactory(role=Role.GU_SOCIAL_WORKER, team=None, traeger=ta)
     p1, p2, p3, p5 = (PersonFactory(traeger=ta) for _ in range(4))
@@ -136,9 +140,14 @@ def build() -> World:
             status=status,
             recorded_by=c.owner,
             recorded_at=at(day.year, day.month, day.day, 18),
+            traeger_id=c.traeger_id,
+            gemeinde_id=c.gemeinde_id,
         )
-        row.topics.set([entry(Catalogue.CONSULTATION_TOPIC, key) for key in topics])
-        row.participants.set(people)
+        copies = consultation_link_copies(row)
+        row.topics.set(
+            [entry(Catalogue.CONSULTATION_TOPIC, key) for key in topics], through_defaults=copies
+        )
+        row.participants.set(people, through_defaults=copies)
         return row
 
     # p3 takes part in a family consultation of m1's case c1 and is m2's
@@ -237,6 +246,6 @@ def build() -> World:
 
     return World(
         k1=k1, k2=k2, g1=g1, g2=g2, g3=g3, team_a=team_a, team_b=team_b,
-        m1=m1, m2=m2, m3=m3, sa=sa, aa=aa, admin=admin, gu=gu,
+        m1=m1, m2=m2, m3=m3, sa=sa, aa=aa, ka=ka, admin=admin, gu=gu,
         cases={"c1": c1, "c2": c2, "c3": c3, "c4": c4, "c5": c5},
     )  # fmt: skip

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import date
 
 import pytest
 from openpyxl import load_workbook
 from rest_framework.test import APIClient
 
+from audit.models import ReportRead
 from cases.models import Catalogue, CatalogueEntry
 from reports.sheet import kennzahlen_rows
 from tests.reports.data import build
@@ -78,6 +80,9 @@ def test_bad_parameters_are_400_with_the_field(world, params, field) -> None:
         ("aa", "kreis", "k1"),
         ("gu", "manager", "m1"),
         ("m1", "land", None),
+        ("ka", "kreis", "k2"),
+        ("ka", "manager", "m1"),
+        ("ka", "land", None),
     ],
 )
 def test_units_out_of_scope_are_404(world, who, unit, attr) -> None:
@@ -87,6 +92,30 @@ def test_units_out_of_scope_are_404(world, who, unit, attr) -> None:
     response = client_for(getattr(world, who)).get(URL, params)
     assert response.status_code == 404
     assert response.json()["code"] == "unit_not_found"
+    assert not ReportRead.objects.exists()
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv", "xlsx"])
+def test_every_answer_with_figures_is_logged_as_a_report_read(world, fmt) -> None:
+    response = client_for(world.ka).get(
+        URL, {"from": "2025-03-01", "to": "2025-04-01", "format": fmt}
+    )
+
+    assert response.status_code == 200
+    [read] = ReportRead.objects.all()
+    assert (read.user, read.user_role, read.report, read.view) == (
+        world.ka,
+        "COORDINATOR",
+        "kennzahlen",
+        f"api.kennzahlen.{fmt}",
+    )
+    assert (read.scope_kind, read.scope_id) == ("kreis", world.k1.pk)
+    assert (read.period_from, read.period_to) == (date(2025, 3, 1), date(2025, 4, 1))
+
+
+def test_a_refused_query_is_not_logged(world) -> None:
+    assert client_for(world.ka).get(URL, {"year": "20x5"}).status_code == 400
+    assert not ReportRead.objects.exists()
 
 
 def test_not_signed_in_is_401(world) -> None:

@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
+from audit.models import ReportRead
 from config.errors import NotFound
 from reports.models import UnitKind
 from reports.selectors import (
@@ -14,12 +17,29 @@ from reports.selectors import (
     caseload_overview,
     kennzahlen_compute,
     kennzahlen_for_user,
+    report_default_unit,
+    report_unit_choices,
     report_unit_get,
 )
-from tests.reports.data import build
+from reports.services import report_snapshot_freeze
+from tests.accounts.factories import KreisFactory
+from tests.reports.data import at, build
 
 pytestmark = pytest.mark.django_db
 YEAR = Period.year(2025)
+NOW = at(2026, 2, 15)  # the caseload overview's day
+VIEW = "test"
+READ_FIELDS = (
+    "user",
+    "user_role",
+    "report",
+    "scope_kind",
+    "scope_id",
+    "period_from",
+    "period_to",
+    "view",
+    "accessed_at",
+)
 
 
 def counts(rows: list[dict]) -> dict[str, int]:
@@ -173,6 +193,11 @@ def test_empty_period_has_zeros_and_no_rates(world) -> None:
         ("m1", ["m1"], ["m2", "team_a", "traeger_a", "g1", "k1", "land"]),
         ("sa", ["m1", "m2", "team_a"], ["m3", "team_b", "traeger_a", "g1", "k1", "land"]),
         ("aa", ["m1", "m2", "team_a", "traeger_a"], ["m3", "team_b", "g1", "k1", "land"]),
+        (
+            "ka",
+            ["team_a", "traeger_a", "g1", "k1"],
+            ["m1", "m2", "m3", "team_b", "traeger_b", "g3", "k2", "land"],
+        ),
         ("admin", ["m1", "m3", "team_b", "traeger_a", "g1", "k2", "land"], ["sa_as_manager"]),
         ("gu", [], ["m1", "team_a", "traeger_a", "g1", "k1", "land"]),
     ],
@@ -186,7 +211,9 @@ def test_who_may_see_which_unit(world, who, allowed, denied) -> None:
         "team_a": (UnitKind.TEAM, world.team_a.pk),
         "team_b": (UnitKind.TEAM, world.team_b.pk),
         "traeger_a": (UnitKind.TRAEGER, world.team_a.traeger_id),
+        "traeger_b": (UnitKind.TRAEGER, world.team_b.traeger_id),
         "g1": (UnitKind.GEMEINDE, world.g1.pk),
+        "g3": (UnitKind.GEMEINDE, world.g3.pk),
         "k1": (UnitKind.KREIS, world.k1.pk),
         "k2": (UnitKind.KREIS, world.k2.pk),
         "land": (UnitKind.LAND, 0),
@@ -203,7 +230,7 @@ def test_who_may_see_which_unit(world, who, allowed, denied) -> None:
 
 def test_administrator_sees_small_cells_suppressed(world) -> None:
     unit = report_unit_get(user=world.admin, kind=UnitKind.LAND, pk=0)
-    f = kennzahlen_for_user(user=world.admin, unit=unit, period=YEAR)
+    f = kennzahlen_for_user(user=world.admin, unit=unit, period=YEAR, view=VIEW, now=NOW)
     assert f["small_cells_suppressed"] is True
     assert f["k1_persons"] == 4  # totals stay
     by_reason = {row["key"]: row["count"] for row in f["k8_by_reason"]}
@@ -217,19 +244,176 @@ def test_administrator_sees_small_cells_suppressed(world) -> None:
     assert settings == {"individual": 4, "family": None}
     exact = kennzahlen_for_user(
         user=world.sa, unit=report_unit_get(user=world.sa, kind="team", pk=world.team_a.pk),
-        period=YEAR,
+        period=YEAR, view=VIEW, now=NOW,
     )  # fmt: skip
     assert "small_cells_suppressed" not in exact
     assert counts(exact["k8_by_reason"]) == {"goals_achieved": 1}
 
 
 def test_caseload_overview_of_a_team(world) -> None:
-    [row] = caseload_overview(user=world.sa, today=date(2026, 2, 15))
+    [row] = caseload_overview(user=world.sa, now=NOW, view=VIEW)
     assert row["team"] == world.team_a
     assert row["open"] == 2
     assert row["by_status"]["ACTIVE"] == 2
     assert row["reviews_overdue"] == 1  # c3's review was due 2025-12-01
     assert row["ending_90_days"] == 1  # c3 ends 2026-05-09
     assert row["open_extension_requests"] == 1
-    assert caseload_overview(user=world.m1, today=date(2026, 2, 15)) == []
-    assert len(caseload_overview(user=world.admin, today=date(2026, 2, 15))) == 2
+    assert caseload_overview(user=world.m1, now=NOW, view=VIEW) == []
+    assert len(caseload_overview(user=world.admin, now=NOW, view=VIEW)) == 2
+
+
+# --- the koordinierende Stelle ------------------------------------------------------------
+
+
+def test_coordinator_sees_the_kreis_figures_with_small_cells_suppressed(world) -> None:
+    unit = report_unit_get(user=world.ka, kind=UnitKind.KREIS, pk=world.k1.pk)
+
+    f = kennzahlen_for_user(user=world.ka, unit=unit, period=YEAR, view=VIEW, now=NOW)
+
+    assert f["small_cells_suppressed"] is True
+    assert (f["k1_persons"], f["k2_consultations"], f["k2x_no_show"]) == (3, 4, 2)
+    assert {row["key"]: row["count"] for row in f["k2b_by_topic"] if row["count"] != 0} == {
+        "language": None,
+        "work": None,
+        "housing": None,
+        "benefits": None,
+    }
+    assert {row["key"]: row["count"] for row in f["k2c_by_setting"]} == {
+        "individual": 3,
+        "family": None,
+    }
+    assert f["unit"] == {"kind": "kreis", "id": world.k1.pk, "label": world.k1.name}
+
+
+def test_coordinator_opens_the_kreis_by_default_and_picks_no_manager(world) -> None:
+    choices = report_unit_choices(user=world.ka)
+
+    assert report_default_unit(user=world.ka) == (UnitKind.KREIS, world.k1.pk)
+    assert {(kind, pk) for kind, pk, _label in choices} == {
+        (UnitKind.TEAM, world.team_a.pk),
+        (UnitKind.TRAEGER, world.team_a.traeger_id),
+        (UnitKind.GEMEINDE, world.g1.pk),
+        (UnitKind.GEMEINDE, world.g2.pk),
+        (UnitKind.KREIS, world.k1.pk),
+    }
+
+
+def test_caseload_overview_of_the_coordinators_kreis(world) -> None:
+    [row] = caseload_overview(user=world.ka, now=NOW, view=VIEW)
+
+    assert row["team"] == world.team_a  # team B works in the other Kreis
+    assert (row["open"], row["reviews_overdue"], row["ending_90_days"]) == (2, 1, 1)
+    assert row["open_extension_requests"] == 1
+
+
+# --- every read of report figures is logged ----------------------------------------------
+
+
+def test_reading_the_kennzahlen_logs_who_read_which_unit_and_period(world) -> None:
+    unit = report_unit_get(user=world.ka, kind=UnitKind.KREIS, pk=world.k1.pk)
+    period = Period(date(2025, 3, 1), date(2025, 4, 1))
+
+    kennzahlen_for_user(user=world.ka, unit=unit, period=period, view="reports.kennzahlen", now=NOW)
+
+    assert list(ReportRead.objects.values_list(*READ_FIELDS)) == [
+        (
+            world.ka.pk,
+            "COORDINATOR",
+            "kennzahlen",
+            "kreis",
+            world.k1.pk,
+            date(2025, 3, 1),
+            date(2025, 4, 1),
+            "reports.kennzahlen",
+            NOW,
+        )
+    ]
+
+
+def test_reading_a_frozen_period_is_logged_too(world) -> None:
+    unit = report_unit_get(user=world.sa, kind=UnitKind.TEAM, pk=world.team_a.pk)
+    report_snapshot_freeze(
+        units=[(UnitKind.TEAM, world.team_a.pk)], period=YEAR, actor=world.sa, now=NOW
+    )
+
+    f = kennzahlen_for_user(user=world.sa, unit=unit, period=YEAR, view=VIEW, now=NOW)
+
+    assert f["frozen"] is True
+    assert list(ReportRead.objects.values_list("user", "scope_kind", "scope_id", "report")) == [
+        (world.sa.pk, "team", world.team_a.pk, "kennzahlen")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("who", "scope"),
+    [("sa", ("team", "team_a")), ("aa", ("traeger", "traeger_a")), ("ka", ("kreis", "k1"))],
+)
+def test_reading_the_caseload_overview_logs_the_scope_and_day(world, who, scope) -> None:
+    ids = {"team_a": world.team_a.pk, "traeger_a": world.team_a.traeger_id, "k1": world.k1.pk}
+    user = getattr(world, who)
+
+    caseload_overview(user=user, now=NOW, view="reports.overview")
+
+    assert list(ReportRead.objects.values_list(*READ_FIELDS)) == [
+        (
+            user.pk,
+            user.role,
+            "caseload",
+            scope[0],
+            ids[scope[1]],
+            NOW.date(),
+            NOW.date(),
+            "reports.overview",
+            NOW,
+        )
+    ]
+
+
+def test_an_overview_without_teams_logs_nothing(world) -> None:
+    assert caseload_overview(user=world.m1, now=NOW, view=VIEW) == []
+    assert not ReportRead.objects.exists()
+
+
+# --- the unit is resolved once --------------------------------------------------------------
+
+
+def test_a_kreis_is_resolved_to_its_traeger_once_for_all_figures(world) -> None:
+    unit = Unit(UnitKind.KREIS, world.k1.pk, "K1")
+
+    with CaptureQueriesContext(connection) as queries:
+        kennzahlen_compute(unit=unit, period=YEAR)
+
+    sql = [query["sql"] for query in queries.captured_queries]
+    assert len(sql) == 16
+    assert [n for n, text in enumerate(sql) if "accounts_traeger" in text] == [0]
+    # the topic and participant counts read the links alone (their copies)
+    links = [text for text in sql if "cases_consultation_topics" in text or "_participants" in text]
+    assert len(links) == 2
+    assert all(" JOIN " not in text for text in links)
+
+
+def test_a_team_is_resolved_to_its_managers_once(world) -> None:
+    unit = Unit(UnitKind.TEAM, world.team_a.pk, "A")
+
+    with CaptureQueriesContext(connection) as queries:
+        f = kennzahlen_compute(unit=unit, period=YEAR)
+
+    sql = [query["sql"] for query in queries.captured_queries]
+    assert len(sql) == 16
+    assert [n for n, text in enumerate(sql) if "accounts_user" in text] == [0]
+    assert f["k6_network_contacts"] == 3
+
+
+def test_a_kreis_without_traeger_has_zeros(world) -> None:
+    empty = KreisFactory()
+
+    f = kennzahlen_compute(unit=Unit(UnitKind.KREIS, empty.pk, "leer"), period=YEAR)
+
+    assert (f["k1_persons"], f["k2_consultations"], f["k3_plans"], f["k9_open_cases"]) == (
+        0,
+        0,
+        0,
+        0,
+    )
+    assert f["k6_network_contacts"] == 0
+    assert f["k3c_plan_rate"] is None

@@ -16,6 +16,7 @@ from tests.reports.data import at, build
 pytestmark = pytest.mark.django_db
 YEAR = Period.year(2025)
 AFTER = at(2026, 1, 10)
+VIEW = "test"
 
 
 @pytest.fixture
@@ -38,7 +39,7 @@ def _erase_case(case: Case) -> None:
 
 def test_snapshot_gives_the_same_figures_after_the_cases_are_gone(world) -> None:
     unit = report_unit_get(user=world.sa, kind=UnitKind.TEAM, pk=world.team_a.pk)
-    before = kennzahlen_for_user(user=world.sa, unit=unit, period=YEAR)
+    before = kennzahlen_for_user(user=world.sa, unit=unit, period=YEAR, view=VIEW, now=AFTER)
     [snapshot] = report_snapshot_freeze(
         units=[(UnitKind.TEAM, world.team_a.pk)], period=YEAR, actor=world.sa, now=AFTER
     )
@@ -46,7 +47,7 @@ def test_snapshot_gives_the_same_figures_after_the_cases_are_gone(world) -> None
         _erase_case(world.cases[name])
     live = kennzahlen_compute(unit=unit, period=YEAR)
     assert (live["k1_persons"], live["k2_consultations"]) == (0, 0)
-    again = kennzahlen_for_user(user=world.sa, unit=unit, period=YEAR)
+    again = kennzahlen_for_user(user=world.sa, unit=unit, period=YEAR, view=VIEW, now=AFTER)
     assert again["frozen"] is True
     assert {k: v for k, v in again.items() if k not in ("frozen", "frozen_at")} == {
         k: v for k, v in before.items() if k != "frozen"

@@ -9,9 +9,10 @@ under test (or this module is extended) before it ships.
 The owner's team A has a case with an open task of every human node. For
 everyone who may not see those cases (a manager or supervisor of another
 team, a colleague in the same team, an auditor of another Träger, a GU social
-worker, an administrator) every task and case URL is a 404 for GET and POST
-that changes nothing, logs no read and shows none of the clients' names;
-anonymous users are sent to the login page.
+worker, an administrator, the coordinating office of the cases' Kreis) every
+task and case URL is a 404 for GET and POST that changes nothing, logs no
+read and shows none of the clients' names; anonymous users are sent to the
+login page.
 
 The world takes ~1 s to build, so the tests share it: `TestTaskAccess` is a
 Django TestCase that builds it once (`setUpTestData`) and runs each test in
@@ -142,6 +143,7 @@ USERS = (
     "auditor_other",  # auditor of another Träger
     "gu",  # refugee social worker
     "admin",  # administrator (a superuser, as accounts.demo creates them)
+    "coordinator",  # koordinierende Stelle of team A's Kreis (figures only)
 )
 
 
@@ -228,6 +230,7 @@ def build_world() -> World:
         "admin": UserFactory(
             role=Role.ADMINISTRATOR, team=None, traeger=None, is_staff=True, is_superuser=True
         ),
+        "coordinator": UserFactory(role=Role.COORDINATOR, kreis=team.traeger.kreis),
     }
     return World(
         users=users,
@@ -395,7 +398,7 @@ def test_no_undo_revive_or_cancel_route_exists() -> None:
 # The manager of another team sends every request with GET and POST; the
 # others send each task URL once (GET or POST in turn) and each case page once.
 MAIN_INTRUDERS = ("manager_other",)
-OTHER_INTRUDERS = ("colleague", "lead_other", "auditor_other", "gu", "admin")
+OTHER_INTRUDERS = ("colleague", "lead_other", "auditor_other", "gu", "admin", "coordinator")
 
 
 class TestTaskAccess(WorldTestCase):
