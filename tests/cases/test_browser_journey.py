@@ -265,7 +265,7 @@ def test_a_case_from_handover_to_closure_in_the_browser(browser: Any, live_serve
     # --- the supervisor approves it ----------------------------------------------
     supervisor = Screen(browser, live_server.url)
     supervisor.sign_in(hw.supervisor.username)
-    supervisor.page.get_by_role("link", name="Freigaben").click()
+    supervisor.page.get_by_role("link", name="Freigaben", exact=True).click()
     supervisor.shot("approvals")
     supervisor.page.get_by_role("link", name="Verlängerungsantrag entscheiden").click()
     decide = supervisor.form("decide")
