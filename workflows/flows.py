@@ -24,10 +24,12 @@ every step):
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from viewflow import this
@@ -73,8 +75,51 @@ def case_of(activation: Any) -> Case:
     return cached
 
 
+@dataclass(frozen=True)
+class CaseFacts:
+    """What the gateways ask about the rows around a case."""
+
+    agreed_plan: bool  # an agreed Integrationsplan
+    request_waiting: bool  # an extension request waits for a decision
+    request_approved: bool  # the one extension was approved
+    extension_checked: bool  # the extension check was done once
+
+
+def case_facts(activation: Any) -> CaseFacts:
+    """The facts of the case, read in one query per routing pass and
+    dropped with the case by `forget_case`."""
+    process = activation.process
+    facts = getattr(process, "_lotse_facts", None)
+    if facts is None:
+        case = case_of(activation)
+        requests = ExtensionRequest.objects.filter(case_id=OuterRef("pk"))
+        row = (
+            Case.objects.filter(pk=case.pk)
+            .values(
+                agreed_plan=Exists(
+                    IntegrationPlan.objects.filter(
+                        case_id=OuterRef("pk"), status=IntegrationPlan.Status.AGREED
+                    )
+                ),
+                request_waiting=Exists(requests.filter(status=ExtensionStatus.SUBMITTED)),
+                request_approved=Exists(requests.filter(status=ExtensionStatus.APPROVED)),
+                extension_checked=Exists(
+                    Task.objects.filter(
+                        process__caseprocess__case_id=OuterRef("pk"),
+                        flow_task=CaseFlow.extension_check,
+                        status=STATUS.DONE,
+                    )
+                ),
+            )
+            .get()
+        )
+        facts = process._lotse_facts = CaseFacts(**row)
+    return facts
+
+
 def forget_case(process: Any) -> None:
     process.__dict__.pop("_lotse_case", None)
+    process.__dict__.pop("_lotse_facts", None)
 
 
 def _status_is(*states: str) -> Any:
@@ -95,16 +140,13 @@ def _has_agreed_plan(activation: Any) -> bool:
     return (
         case.status == CaseStatus.ACTIVE
         and case.next_review_at is not None
-        and IntegrationPlan.objects.filter(case=case, status=IntegrationPlan.Status.AGREED).exists()
+        and case_facts(activation).agreed_plan
     )
 
 
 def _request_waiting(activation: Any) -> bool:
     case = case_of(activation)
-    return (
-        case.status in CLOCK_STATES
-        and ExtensionRequest.objects.filter(case=case, status=ExtensionStatus.SUBMITTED).exists()
-    )
+    return case.status in CLOCK_STATES and case_facts(activation).request_waiting
 
 
 def _extension_check_open(activation: Any) -> bool:
@@ -113,13 +155,8 @@ def _extension_check_open(activation: Any) -> bool:
     case = case_of(activation)
     if case.status not in CLOCK_STATES or case.regular_end is None:
         return False
-    if ExtensionRequest.objects.filter(case=case, status=ExtensionStatus.APPROVED).exists():
-        return False
-    return not Task.objects.filter(
-        process__caseprocess__case=case,
-        flow_task=CaseFlow.extension_check,
-        status=STATUS.DONE,
-    ).exists()
+    facts = case_facts(activation)
+    return not facts.request_approved and not facts.extension_checked
 
 
 def _owner(activation: Any) -> Any:
