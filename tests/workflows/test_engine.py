@@ -134,9 +134,12 @@ def start_directly(case: Case) -> int:
 
 
 def written(process_pk: int) -> dict[str, Any]:
-    """The rows a start wrote, with its own pks numbered from 0."""
+    """The rows a start wrote, in node name order, each pk replaced by its
+    row's number in that order (a start reaches each node once; the order
+    in which the engine writes the rows of one step follows its pks' hash
+    order, so it is no part of what a start means)."""
     process = CaseProcess.objects.get(pk=process_pk)
-    tasks = list(Task.objects.filter(process_id=process_pk).order_by("pk"))
+    tasks = sorted(Task.objects.filter(process_id=process_pk), key=lambda t: t.flow_task.name)
     number = {task.pk: index for index, task in enumerate(tasks)}
 
     def token(value: Any) -> str:
