@@ -56,7 +56,7 @@ from viewflow.workflow.token import Token
 
 from accounts.models import User
 from audit.services import SYSTEM_ROLE, audit_event_record
-from cases.models import OPEN_STATES, Case
+from cases.models import CLOCK_STATES, OPEN_STATES, Case
 from workflows.models import CaseProcess
 
 OPEN_TASK_STATES = (STATUS.NEW, STATUS.ASSIGNED, STATUS.STARTED, STATUS.SCHEDULED, STATUS.ERROR)
@@ -483,7 +483,7 @@ def case_flow_restart(
     needed. Unless `force`, a case whose open tasks are already exactly the
     planned ones keeps its process and nothing is written.
     """
-    from workflows.flows import CaseFlow
+    from workflows.flows import CaseFlow, case_facts
 
     with acting(actor=actor, now=now, case_id=case.pk), transaction.atomic(savepoint=False):
         remember(case)  # the caller's locked row, as its change left it
@@ -492,6 +492,8 @@ def case_flow_restart(
         if case.status in OPEN_STATES:
             process = CaseProcess(flow_class=CaseFlow, case=case)
             process._lotse_case = case  # what the gateways read (flows.case_of)
+            if case.status in CLOCK_STATES:  # both branches ask: one query
+                case_facts(SimpleNamespace(process=process)).read_all()
             planned = flow_plan(process, clock=clock)
             if not force and _same_work(tasks, planned):
                 return tasks[0].process_id

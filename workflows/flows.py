@@ -24,7 +24,6 @@ every step):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -75,45 +74,50 @@ def case_of(activation: Any) -> Case:
     return cached
 
 
-@dataclass(frozen=True)
-class CaseFacts:
-    """What the gateways ask about the rows around a case."""
+def _fact_rows(case_ref: Any) -> dict[str, Any]:
+    """The rows behind each fact the gateways ask about a case."""
+    requests = ExtensionRequest.objects.filter(case_id=case_ref)
+    return {
+        "agreed_plan": IntegrationPlan.objects.filter(
+            case_id=case_ref, status=IntegrationPlan.Status.AGREED
+        ),
+        "request_waiting": requests.filter(status=ExtensionStatus.SUBMITTED),
+        "request_approved": requests.filter(status=ExtensionStatus.APPROVED),
+        "extension_checked": Task.objects.filter(
+            process__caseprocess__case_id=case_ref,
+            flow_task=CaseFlow.extension_check,
+            status=STATUS.DONE,
+        ),
+    }
 
-    agreed_plan: bool  # an agreed Integrationsplan
-    request_waiting: bool  # an extension request waits for a decision
-    request_approved: bool  # the one extension was approved
-    extension_checked: bool  # the extension check was done once
+
+class CaseFacts:
+    """What the gateways ask about the rows around a case (an agreed plan,
+    a waiting or approved extension request, the extension check done),
+    each read at most once per routing pass."""
+
+    def __init__(self, case_id: int) -> None:
+        self.case_id = case_id
+        self.known: dict[str, bool] = {}
+
+    def __getitem__(self, name: str) -> bool:
+        if name not in self.known:
+            self.known[name] = _fact_rows(self.case_id)[name].exists()
+        return self.known[name]
+
+    def read_all(self) -> None:
+        """Read every fact in one query (a restart asks them all)."""
+        exists = {name: Exists(rows) for name, rows in _fact_rows(OuterRef("pk")).items()}
+        self.known.update(Case.objects.filter(pk=self.case_id).values(**exists).get())
 
 
 def case_facts(activation: Any) -> CaseFacts:
-    """The facts of the case, read in one query per routing pass and
-    dropped with the case by `forget_case`."""
+    """The facts of the case, kept with the case for the routing pass and
+    dropped with it by `forget_case`."""
     process = activation.process
     facts = getattr(process, "_lotse_facts", None)
     if facts is None:
-        case = case_of(activation)
-        requests = ExtensionRequest.objects.filter(case_id=OuterRef("pk"))
-        row = (
-            Case.objects.filter(pk=case.pk)
-            .values(
-                agreed_plan=Exists(
-                    IntegrationPlan.objects.filter(
-                        case_id=OuterRef("pk"), status=IntegrationPlan.Status.AGREED
-                    )
-                ),
-                request_waiting=Exists(requests.filter(status=ExtensionStatus.SUBMITTED)),
-                request_approved=Exists(requests.filter(status=ExtensionStatus.APPROVED)),
-                extension_checked=Exists(
-                    Task.objects.filter(
-                        process__caseprocess__case_id=OuterRef("pk"),
-                        flow_task=CaseFlow.extension_check,
-                        status=STATUS.DONE,
-                    )
-                ),
-            )
-            .get()
-        )
-        facts = process._lotse_facts = CaseFacts(**row)
+        facts = process._lotse_facts = CaseFacts(case_of(activation).pk)
     return facts
 
 
@@ -140,13 +144,13 @@ def _has_agreed_plan(activation: Any) -> bool:
     return (
         case.status == CaseStatus.ACTIVE
         and case.next_review_at is not None
-        and case_facts(activation).agreed_plan
+        and case_facts(activation)["agreed_plan"]
     )
 
 
 def _request_waiting(activation: Any) -> bool:
     case = case_of(activation)
-    return case.status in CLOCK_STATES and case_facts(activation).request_waiting
+    return case.status in CLOCK_STATES and case_facts(activation)["request_waiting"]
 
 
 def _extension_check_open(activation: Any) -> bool:
@@ -156,7 +160,7 @@ def _extension_check_open(activation: Any) -> bool:
     if case.status not in CLOCK_STATES or case.regular_end is None:
         return False
     facts = case_facts(activation)
-    return not facts.request_approved and not facts.extension_checked
+    return not facts["request_approved"] and not facts["extension_checked"]
 
 
 def _owner(activation: Any) -> Any:
