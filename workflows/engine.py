@@ -438,13 +438,15 @@ def _write(process: CaseProcess, planned: list[PlannedTask], *, clock: datetime)
 
 
 def _same_work(tasks: list[TaskRow], planned: list[PlannedTask]) -> bool:
-    """The open tasks (all of one process) are exactly the planned open ones."""
+    """The open tasks (all of one process) are exactly the planned open
+    ones; or there are none and a start would open none (every branch of
+    the case has ended: another finished process would only add rows)."""
     current = Counter(
         (t.flow_task.name, t.status, t.owner_id, t.owner_permission or None, t.scheduled)
         for t in tasks
     )
     wanted = Counter(row.key() for row in planned if row.is_open)
-    return len({t.process_id for t in tasks}) == 1 and current == wanted
+    return len({t.process_id for t in tasks}) <= 1 and current == wanted
 
 
 def _cancel(tasks: list[TaskRow], *, case_id: int, now: datetime) -> None:
@@ -496,7 +498,7 @@ def case_flow_restart(
                 case_facts(SimpleNamespace(process=process)).read_all()
             planned = flow_plan(process, clock=clock)
             if not force and _same_work(tasks, planned):
-                return tasks[0].process_id
+                return tasks[0].process_id if tasks else None
         _cancel(tasks, case_id=case.pk, now=now)
         if process is None:
             return None

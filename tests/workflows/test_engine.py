@@ -241,6 +241,17 @@ def test_a_restart_that_changes_no_open_work_writes_nothing() -> None:
     assert AuditEvent.objects.filter(case_id=case.pk).count() == events
 
 
+def test_a_case_whose_branches_all_ended_gets_no_further_finished_process() -> None:
+    case = every_branch_ended()
+    processes = CaseProcess.objects.filter(case=case).count()
+
+    assert restart(case) is None
+
+    assert CaseProcess.objects.filter(case=case).count() == processes
+    assert engine.open_process(case) is None
+    assert open_work_problems(case) == []
+
+
 def test_a_forced_restart_replaces_the_process_with_the_same_work() -> None:
     case = journey_to(CaseStatus.DORMANT)
     old = engine.open_process(case)
