@@ -848,6 +848,17 @@ def _pre_period_expired(ctx: Ctx) -> None:
 
 
 # T12 no_contact_timeout
+def no_contact_timeout_on(
+    *, paused_at: datetime | None, last_consultation: date | None
+) -> date | None:
+    """Return the day from which `no_contact_timeout` may move a dormant
+    case: LOTSE_NO_CONTACT_MONTHS after its last completed consultation or
+    its pause, whichever is later (None: neither is known)."""
+    paused_on = _local_date(paused_at) if paused_at else None
+    known = [day for day in (last_consultation, paused_on) if day]
+    return add_months(max(known), settings.LOTSE_NO_CONTACT_MONTHS) if known else None
+
+
 def _pre_no_contact(ctx: Ctx) -> None:
     last = (
         Consultation.objects.filter(case=ctx.case, status=Consultation.Status.COMPLETED)
@@ -855,9 +866,8 @@ def _pre_no_contact(ctx: Ctx) -> None:
         .values_list("held_on", flat=True)
         .first()
     )
-    paused_on = _local_date(ctx.case.paused_at) if ctx.case.paused_at else None
-    reference = max(d for d in (last, paused_on) if d) if (last or paused_on) else None
-    if reference is None or add_months(reference, settings.LOTSE_NO_CONTACT_MONTHS) > ctx.today:
+    due_on = no_contact_timeout_on(paused_at=ctx.case.paused_at, last_consultation=last)
+    if due_on is None or due_on > ctx.today:
         raise _guard("contact_within_deadline")
 
 

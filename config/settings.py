@@ -447,6 +447,10 @@ LOTSE_APPROVAL_DAYS = _int("LOTSE_APPROVAL_DAYS", 14)
 # days after it until the supervisor is told, days before the period ends.
 LOTSE_REVIEW_REMINDER_DAYS = _int("LOTSE_REVIEW_REMINDER_DAYS", 14)
 LOTSE_REVIEW_ESCALATION_DAYS = _int("LOTSE_REVIEW_ESCALATION_DAYS", 14)
+# Days before no_contact_timeout would move a dormant case to closing when
+# its manager is told ("notice, then closing"; DOMAIN.md names no number,
+# the plan review's reminder lead is taken).
+LOTSE_NO_CONTACT_NOTICE_DAYS = _int("LOTSE_NO_CONTACT_NOTICE_DAYS", 14)
 try:
     LOTSE_PERIOD_REMINDER_DAYS = [
         int(days) for days in env.list("LOTSE_PERIOD_REMINDER_DAYS", default=["90", "30", "7"])

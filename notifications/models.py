@@ -43,6 +43,7 @@ class NotificationKind(models.TextChoices):
     REVIEW_OVERDUE = "REVIEW_OVERDUE", _("plan review overdue")
     REVIEW_ESCALATED = "REVIEW_ESCALATED", _("plan review overdue (escalation)")
     PERIOD_ENDING = "PERIOD_ENDING", _("consultation period ending")
+    NO_CONTACT_NOTICE = "NO_CONTACT_NOTICE", _("dormant case moves to closing soon")
     EXTENSION_SUBMITTED = "EXTENSION_SUBMITTED", _("extension request waiting for a decision")
     EXTENSION_WAITING = "EXTENSION_WAITING", _("extension request still undecided")
     EXTENSION_DECIDED = "EXTENSION_DECIDED", _("extension request decided")

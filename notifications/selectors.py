@@ -99,6 +99,10 @@ def notification_text(notification: Notification) -> str:
         K.PERIOD_ENDING: _(
             "The consultation period of %(case)s ends on %(date)s (in at most %(days)s days)."
         ),
+        K.NO_CONTACT_NOTICE: _(
+            "No consultation in dormant %(case)s: on %(date)s it moves to closing"
+            " unless a consultation is recorded by then."
+        ),
         K.EXTENSION_SUBMITTED: _("An extension request for %(case)s waits for your decision."),
         K.EXTENSION_WAITING: _("An extension request for %(case)s is still undecided."),
         K.EXTENSION_DECIDED: _("Your extension request for %(case)s was decided."),

@@ -30,7 +30,7 @@ from uuid import uuid4
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -44,6 +44,7 @@ from cases.services import (
     TransitionNotAvailable,
     add_months,
     case_transition,
+    no_contact_timeout_on,
 )
 from notifications.models import (
     Delivery,
@@ -216,19 +217,45 @@ def notification_enqueue(
     return created
 
 
+_NEW_FIELDS = [
+    Notification._meta.get_field(name)
+    for name in ("recipient", "kind", "key", "case", "params", "created_at", "delivery", "attempts")
+]
+_NEW_SQL = "INSERT INTO {} ({}) VALUES ({}) RETURNING id".format(  # noqa: S608 - field names
+    Notification._meta.db_table,
+    ", ".join(field.column for field in _NEW_FIELDS),
+    ", ".join(["%s"] * len(_NEW_FIELDS)),
+)
+
+
 def _notification_new(
     *, recipient_id: int, kind: str, key: str, now: datetime, case_id: int, params: dict[str, Any]
 ) -> Notification:
     """Write a notification whose key is new by construction (a one-off
-    occasion with a random part): no savepoint needed, nothing to skip."""
-    notification = Notification.objects.create(
+    occasion with a random part): no savepoint needed, nothing to skip.
+
+    Plain SQL through the fields' own adaptation: every transition made by
+    the system or someone other than the owner (each swept case) writes
+    one, and the ORM's statement compilation cost more than the INSERT.
+    """
+    notification = Notification(
         recipient_id=recipient_id,
         kind=kind,
         key=key,
         case_id=case_id,
         params=params,
         created_at=now,
+        delivery=Delivery.PENDING,
+        attempts=0,
     )
+    values = [
+        field.get_db_prep_save(getattr(notification, field.attname), connection)
+        for field in _NEW_FIELDS
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_NEW_SQL, values)
+        (notification.pk,) = cursor.fetchone()
+    notification._state.adding, notification._state.db = False, connection.alias
     _publish_after_commit(notification_ids=[notification.pk])
     return notification
 
@@ -668,6 +695,33 @@ def _reminder_rows(*, now: datetime) -> Iterator[tuple[int, str, str, int | None
             key = f"period_end_{threshold}:{case_id}:{end}"
             params = {"date": end.isoformat(), "days": threshold}
             yield owner_id, K.PERIOD_ENDING, key, case_id, params
+
+    # A dormant case without consultation: its manager is told before
+    # no_contact_timeout moves it to closing (DOMAIN.md T12, "IM notified
+    # first"), once per timeout day; a consultation recorded meanwhile
+    # moves the day and makes a new occasion.
+    notice = settings.LOTSE_NO_CONTACT_NOTICE_DAYS
+    latest = add_months(today + timedelta(days=notice), -settings.LOTSE_NO_CONTACT_MONTHS)
+    last_consultation = (
+        Consultation.objects.filter(case_id=OuterRef("pk"), status=Consultation.Status.COMPLETED)
+        .order_by("-held_on")
+        .values("held_on")[:1]
+    )
+    dormant = (
+        Case.objects.filter(
+            # A superset: month ends make add_months non-invertible.
+            status=CaseStatus.DORMANT,
+            paused_at__lt=_midnight(latest + timedelta(days=4)),
+        )
+        .annotate(last_consultation=Subquery(last_consultation))
+        .values_list("pk", "owner_id", "paused_at", "last_consultation")
+    )
+    for case_id, owner_id, paused_at, last in dormant:
+        due_on = no_contact_timeout_on(paused_at=paused_at, last_consultation=last)
+        if due_on is not None and today < due_on <= today + timedelta(days=notice):
+            key = f"no_contact:{case_id}:{due_on}"
+            params = {"date": due_on.isoformat()}
+            yield owner_id, K.NO_CONTACT_NOTICE, key, case_id, params
 
     # Extension requests still undecided after the approval period.
     waiting = ExtensionRequest.objects.filter(

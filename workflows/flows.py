@@ -28,6 +28,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from viewflow import this
@@ -73,8 +74,56 @@ def case_of(activation: Any) -> Case:
     return cached
 
 
+def _fact_rows(case_ref: Any) -> dict[str, Any]:
+    """The rows behind each fact the gateways ask about a case."""
+    requests = ExtensionRequest.objects.filter(case_id=case_ref)
+    return {
+        "agreed_plan": IntegrationPlan.objects.filter(
+            case_id=case_ref, status=IntegrationPlan.Status.AGREED
+        ),
+        "request_waiting": requests.filter(status=ExtensionStatus.SUBMITTED),
+        "request_approved": requests.filter(status=ExtensionStatus.APPROVED),
+        "extension_checked": Task.objects.filter(
+            process__caseprocess__case_id=case_ref,
+            flow_task=CaseFlow.extension_check,
+            status=STATUS.DONE,
+        ),
+    }
+
+
+class CaseFacts:
+    """What the gateways ask about the rows around a case (an agreed plan,
+    a waiting or approved extension request, the extension check done),
+    each read at most once per routing pass."""
+
+    def __init__(self, case_id: int) -> None:
+        self.case_id = case_id
+        self.known: dict[str, bool] = {}
+
+    def __getitem__(self, name: str) -> bool:
+        if name not in self.known:
+            self.known[name] = _fact_rows(self.case_id)[name].exists()
+        return self.known[name]
+
+    def read_all(self) -> None:
+        """Read every fact in one query (a restart asks them all)."""
+        exists = {name: Exists(rows) for name, rows in _fact_rows(OuterRef("pk")).items()}
+        self.known.update(Case.objects.filter(pk=self.case_id).values(**exists).get())
+
+
+def case_facts(activation: Any) -> CaseFacts:
+    """The facts of the case, kept with the case for the routing pass and
+    dropped with it by `forget_case`."""
+    process = activation.process
+    facts = getattr(process, "_lotse_facts", None)
+    if facts is None:
+        facts = process._lotse_facts = CaseFacts(case_of(activation).pk)
+    return facts
+
+
 def forget_case(process: Any) -> None:
     process.__dict__.pop("_lotse_case", None)
+    process.__dict__.pop("_lotse_facts", None)
 
 
 def _status_is(*states: str) -> Any:
@@ -95,16 +144,13 @@ def _has_agreed_plan(activation: Any) -> bool:
     return (
         case.status == CaseStatus.ACTIVE
         and case.next_review_at is not None
-        and IntegrationPlan.objects.filter(case=case, status=IntegrationPlan.Status.AGREED).exists()
+        and case_facts(activation)["agreed_plan"]
     )
 
 
 def _request_waiting(activation: Any) -> bool:
     case = case_of(activation)
-    return (
-        case.status in CLOCK_STATES
-        and ExtensionRequest.objects.filter(case=case, status=ExtensionStatus.SUBMITTED).exists()
-    )
+    return case.status in CLOCK_STATES and case_facts(activation)["request_waiting"]
 
 
 def _extension_check_open(activation: Any) -> bool:
@@ -113,13 +159,8 @@ def _extension_check_open(activation: Any) -> bool:
     case = case_of(activation)
     if case.status not in CLOCK_STATES or case.regular_end is None:
         return False
-    if ExtensionRequest.objects.filter(case=case, status=ExtensionStatus.APPROVED).exists():
-        return False
-    return not Task.objects.filter(
-        process__caseprocess__case=case,
-        flow_task=CaseFlow.extension_check,
-        status=STATUS.DONE,
-    ).exists()
+    facts = case_facts(activation)
+    return not facts["request_approved"] and not facts["extension_checked"]
 
 
 def _owner(activation: Any) -> Any:

@@ -174,6 +174,14 @@ class CaseTask(flow.View):
     def due(self, case: Any) -> date | None:
         return self._due(case) if self._due is not None else None
 
+    def owner_id_for(self, activation: Any) -> int | None:
+        """The id of the user `.Assign()` gives the task (the case's owner),
+        read from the case row without loading the user; None for a
+        supervisor's task, which waits unassigned in the team's queue."""
+        from workflows.flows import case_of
+
+        return case_of(activation).owner_id if self.who == OWNER else None
+
     # --- who may work on it ------------------------------------------------
 
     def _permitted(self, user: Any, task: Task) -> bool:

@@ -1,11 +1,19 @@
 """A broker outage loses nothing and duplicates nothing (RELIABILITY.md C1).
 
 The test runs its own Redis (never the machine's shared one): a
-`redis-server` on a free port without persistence. With it stopped, 1,000
-API transitions that each notify someone all succeed; the notifications
-wait in the outbox. With Redis back, a real Celery worker (a thread of this
-process) consumes the relay task and a redelivered copy of every delivery
-message: each notification is mailed exactly once.
+`redis-server` on a free port without persistence, and a Celery app of the
+project's configuration that publishes to it for real, made current for
+the test (the project's shared tasks follow the current app). Everything
+goes through public means: the broker is stopped and started as a process,
+the app is configured with `conf.update()` before its first connection.
+
+Redis up, one message goes through; then Redis is stopped. With it down,
+1,000 API transitions that each notify someone all succeed and the
+notifications wait in the outbox. Redis is started again on the same port;
+the same app (its connections broken by the outage) publishes the relay
+task and a redelivered copy of every delivery message, and a real Celery
+worker (a thread of this process) consumes them: each notification is
+mailed exactly once.
 """
 
 from __future__ import annotations
@@ -20,16 +28,16 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
+from celery import Celery
 from celery.contrib.testing.worker import start_worker
 from django.core import mail
 from django.utils import timezone
-from kombu import pools
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from cases.models import Case, CaseStatus
-from config.celery import app
-from notifications import services, tasks
+from config.celery import app as project_app
+from notifications import tasks
 from notifications.models import Delivery, Heartbeat, Notification, NotificationKind
 from tests.accounts.factories import TeamFactory
 from tests.cases.factories import manager_in, supervisor_of
@@ -45,7 +53,17 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def listening(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+    except OSError:
+        return False
+    return True
+
+
 class OwnRedis:
+    """A redis-server of this test on a port of its own."""
+
     def __init__(self) -> None:
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
@@ -55,63 +73,42 @@ class OwnRedis:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
+        no_persistence = ["--save", "", "--appendonly", "no"]
         self.process = subprocess.Popen(  # noqa: S603 - fixed arguments
-            [
-                REDIS,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
+            [REDIS, "--port", str(self.port), "--bind", "127.0.0.1", *no_persistence],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
+        while not listening(self.port):
+            if time.monotonic() > deadline:
+                raise RuntimeError("redis-server did not start")
+            time.sleep(0.05)
 
     def stop(self) -> None:
         if self.process is not None:
             self.process.terminate()
             self.process.wait(timeout=10)
             self.process = None
-
-
-def _reset_producer_pools() -> None:
-    app._pool = None  # what Celery itself does after a fork
-    app.amqp._producer_pool = None
-    pools.reset()
+        assert not listening(self.port)
 
 
 @contextmanager
-def celery_on(redis: OwnRedis) -> Iterator[None]:
-    """Point the project's Celery app at `redis`, publishing for real."""
-    saved = {
-        key: app.conf[key]
-        for key in ("broker_url", "task_always_eager", "broker_transport_options")
-    }
+def celery_app_publishing_to(url: str) -> Iterator[Celery]:
+    """A Celery app of the project's configuration that publishes to `url`
+    for real, current while the block runs."""
+    app = Celery("lotse-broker-outage", set_as_current=False)
+    app.config_from_object("django.conf:settings", namespace="CELERY")
     app.conf.update(
-        broker_url=redis.url,
-        task_always_eager=False,
+        broker_url=url,
+        task_always_eager=False,  # the test settings' default
         broker_transport_options={"max_retries": 0},  # as config/settings.py
     )
-    _reset_producer_pools()
-    services._broker_failed_at.clear()
+    app.set_current()
     try:
-        yield
+        yield app
     finally:
-        app.conf.update(saved)
-        _reset_producer_pools()
-        services._broker_failed_at.clear()
+        project_app.set_current()
 
 
 def wait_for(condition, *, seconds: float) -> None:
@@ -135,13 +132,16 @@ def test_a_broker_outage_loses_no_notification_and_sends_none_twice() -> None:
     )
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=lead).key}")
+    outbox = Notification.objects.filter(kind=NotificationKind.CASE_CHANGED)
     redis = OwnRedis()
     redis.start()
     try:
-        with celery_on(redis):
-            redis.stop()  # the broker goes down
+        with celery_app_publishing_to(redis.url) as app:
+            # The broker is up and the app connected to it ...
+            assert tasks.heartbeat_task.apply_async(kwargs={}).id
+            redis.stop()  # ... when it goes down.
 
-            statuses = Counter()
+            statuses: Counter[int] = Counter()
             for case_id in case_ids:
                 response = client.post(
                     f"/api/v1/cases/{case_id}/transitions/reject_ineligible/",
@@ -152,13 +152,10 @@ def test_a_broker_outage_loses_no_notification_and_sends_none_twice() -> None:
 
             assert statuses == {200: TRANSITIONS}
             assert Case.objects.filter(status=CaseStatus.REJECTED).count() == TRANSITIONS
-            outbox = Notification.objects.filter(kind=NotificationKind.CASE_CHANGED)
             assert outbox.filter(delivery=Delivery.PENDING).count() == TRANSITIONS
             assert mail.outbox == []
 
-            redis.start()  # the broker is back
-            services._broker_failed_at.clear()
-            _reset_producer_pools()
+            redis.start()  # the broker is back, on the same address
             ids = sorted(outbox.values_list("pk", flat=True))
             with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=60):
                 tasks.notifications_relay_task.apply_async(kwargs={})

@@ -14,6 +14,7 @@ from accounts.models import Role
 from audit.models import AuditEvent
 from cases import services as case_services
 from cases.models import Case, CaseStatus
+from cases.services import add_months
 from notifications import services
 from notifications.models import (
     Delivery,
@@ -24,8 +25,9 @@ from notifications.models import (
     NotificationKind,
     NotificationPreference,
 )
+from notifications.selectors import notification_text
 from tests.accounts.factories import DeputyGrantFactory, GemeindeFactory, TeamFactory, UserFactory
-from tests.cases.factories import T0, journey_to, manager_in, new_case, supervisor_of
+from tests.cases.factories import T0, consult, journey_to, manager_in, new_case, supervisor_of
 from tests.notifications.factories import bulk_cases
 
 pytestmark = pytest.mark.django_db
@@ -357,6 +359,70 @@ def test_a_case_first_seen_near_its_end_gets_only_the_nearest_reminder() -> None
 
     assert services.reminders_run(now=at - timedelta(days=20)) == 1
     assert Notification.objects.get().key == f"period_end_30:{case.pk}:{case.effective_end}"
+
+
+def _morning_of(day) -> timezone.datetime:
+    return timezone.make_aware(timezone.datetime.combine(day, timezone.datetime.min.time()))
+
+
+def test_a_dormant_case_without_contact_tells_its_manager_before_the_closing_once() -> None:
+    case = journey_to(CaseStatus.DORMANT, now=T0)  # paused, last consultation on T0's day
+    due_on = add_months(timezone.localdate(T0), 6)
+    at = _morning_of(due_on)
+
+    assert services.reminders_run(now=at - timedelta(days=15)) == 0
+    assert services.reminders_run(now=at - timedelta(days=14)) == 1
+    assert services.reminders_run(now=at - timedelta(days=1)) == 0  # the same occasion
+
+    notification = Notification.objects.get()
+    assert (notification.recipient_id, notification.kind, notification.case_id) == (
+        case.owner_id,
+        K.NO_CONTACT_NOTICE,
+        case.pk,
+    )
+    assert (notification.key, notification.params) == (
+        f"no_contact:{case.pk}:{due_on}",
+        {"date": due_on.isoformat()},
+    )
+    assert notification_text(notification) == (
+        f"Keine Beratung im ruhenden Fall {case.pk}: Am {due_on:%d.%m.%Y} geht er in den "
+        "Abschluss über, wenn bis dahin keine Beratung erfasst ist."
+    )
+    # the notice comes before the sweep: on the day it names, the case moves
+    assert (
+        services.deadline_sweep(name="no_contact_timeout", now=at - timedelta(minutes=1)).done == 0
+    )
+    assert services.deadline_sweep(name="no_contact_timeout", now=at).done == 1
+    assert services.reminders_run(now=at + timedelta(days=1)) == 0  # no longer dormant
+    assert Notification.objects.filter(kind=K.NO_CONTACT_NOTICE).count() == 1
+
+
+def test_a_consultation_in_a_dormant_case_moves_the_notice_to_the_new_day() -> None:
+    case = journey_to(CaseStatus.DORMANT, now=T0)
+    first_due = add_months(timezone.localdate(T0), 6)
+    assert services.reminders_run(now=_morning_of(first_due) - timedelta(days=10)) == 1
+
+    # A consultation two months on; the client still wants the pause.
+    consult(case, now=T0 + timedelta(days=60))
+    later_due = add_months(timezone.localdate(T0 + timedelta(days=60)), 6)
+
+    assert services.reminders_run(now=_morning_of(first_due) - timedelta(days=5)) == 0
+    assert services.deadline_sweep(name="no_contact_timeout", now=_morning_of(first_due)).done == 0
+    assert services.reminders_run(now=_morning_of(later_due) - timedelta(days=14)) == 1
+    keys = Notification.objects.filter(kind=K.NO_CONTACT_NOTICE).order_by("pk")
+    assert list(keys.values_list("key", flat=True)) == [
+        f"no_contact:{case.pk}:{first_due}",
+        f"no_contact:{case.pk}:{later_due}",
+    ]
+
+
+def test_an_active_case_gets_no_no_contact_notice() -> None:
+    journey_to(CaseStatus.ACTIVE, now=T0)
+    due_on = add_months(timezone.localdate(T0), 6)
+
+    services.reminders_run(now=_morning_of(due_on) - timedelta(days=7))
+
+    assert not Notification.objects.filter(kind=K.NO_CONTACT_NOTICE).exists()
 
 
 def test_an_extension_request_still_waiting_reminds_the_supervisors_once(settings) -> None:

@@ -124,8 +124,14 @@ SETUPS = {
 
 
 def lotse_tasks() -> set[str]:
-    app.loader.import_default_modules()
     return {name for name in app.tasks if not name.startswith("celery.")}
+
+
+@pytest.fixture(autouse=True)
+def _every_tasks_module_imported() -> None:
+    """Register the tasks of every app, whichever tests ran before in this
+    process (a worker only imports what its own tests import)."""
+    app.loader.import_default_modules()
 
 
 def test_every_task_of_lotse_has_an_idempotency_test() -> None:
