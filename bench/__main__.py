@@ -48,10 +48,11 @@ DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/lotse_bench"
 # state. Through viewflow's start machinery that took about 45 statements
 # more than the transition itself (ratio to the two-statement floor about
 # 0.02); workflows.engine now writes the new process's rows itself, about
-# 10 statements (pause: 53 -> 15 statements in all, resume: 57 -> 16). This
-# bound only catches a collapse. Guided steps are measured against a bare
-# viewflow flow in bench/workflow.py.
-TARGET_RATIO = 0.02
+# 10 statements (pause: 53 -> 15 statements in all, resume: 57 -> 16). On a
+# quiet machine that measured 0.06 (2026-11-30); this bound, raised from 0.02
+# with it, catches a collapse back to the old restart. Guided steps are
+# measured against a bare viewflow flow in bench/workflow.py.
+TARGET_RATIO = 0.04
 SECONDS = 6.0  # per measurement, split into ROUNDS slices
 ROUNDS = 12
 CASES = 50  # the round-robin set; one untimed round warms up
