@@ -58,6 +58,48 @@ EVENT_TEXTS = {
 }
 
 _STATE_LABELS = {**dict(CaseStatus.choices), **dict(ExtensionStatus.choices)}
+
+
+def _choice_labels() -> dict[str, Any]:
+    """The labels of every code of the case domain's choices (consent
+    scopes, consultation results, closing grounds, ...), so that a line shows
+    "Verarbeitung der Falldaten" instead of CASE_PROCESSING."""
+    from django.db import models
+
+    from cases import models as case_models
+
+    labels: dict[str, Any] = {}
+    found: list[type] = []
+    for value in vars(case_models).values():
+        if isinstance(value, type) and issubclass(value, models.TextChoices):
+            found.append(value)
+        elif isinstance(value, type) and issubclass(value, models.Model):
+            found.extend(
+                inner
+                for inner in vars(value).values()
+                if isinstance(inner, type) and issubclass(inner, models.TextChoices)
+            )
+    for choices in found:
+        for code, label in choices.choices:
+            labels.setdefault(code, label)
+    return labels
+
+
+_CODE_LABELS = _choice_labels()
+# The titles of the flow's tasks by node name, filled by the workflows app
+# when it starts (the audit app imports no flow).
+TASK_TITLES: dict[str, Any] = {}
+
+
+def _reason(event: Any) -> str:
+    code = event.reason or ""
+    if not code:
+        return "–"
+    if event.event_type.startswith("workflows.task."):
+        return str(TASK_TITLES.get(code, code))
+    return str(_CODE_LABELS.get(code, code))
+
+
 MAX_FIELDS_PER_LINE = 8
 CHANGED = _("changed (content not logged)")
 
@@ -124,7 +166,7 @@ def changes_text(changes: list[dict[str, Any]]) -> str:
 
 def event_line(event: Any) -> str:
     """Return one plain-language German line for an audit event."""
-    reason = event.reason or "–"
+    reason = _reason(event)
     if event.event_type == "cases.case.created":
         text = _("Registered the case (intake: %(reason)s).") % {"reason": reason}
     elif event.transition:
@@ -134,7 +176,7 @@ def event_line(event: Any) -> str:
             "to": _state(event.to_state),
         }
         if event.reason:
-            text += " " + _("Reason: %(reason)s.") % {"reason": event.reason}
+            text += " " + _("Reason: %(reason)s.") % {"reason": reason}
     elif event.event_type in EVENT_TEXTS:
         text = EVENT_TEXTS[event.event_type] % {"reason": reason}
     else:

@@ -13,3 +13,10 @@ class WorkflowsConfig(AppConfig):
         # Building the flow's URL patterns links each node to the flow, which
         # `node.reverse()` needs before the URLconf is first loaded.
         CaseFlow.instance.urls  # noqa: B018
+
+        # The case timeline names tasks by their German titles, not node names.
+        from audit import lines
+
+        lines.TASK_TITLES.update(
+            {node.name: node.task_title for node in CaseFlow.instance.nodes() if node.task_title}
+        )

@@ -344,7 +344,7 @@ def test_system_events_show_in_the_timeline(w: World) -> None:
     assert response.status_code == 200
     first = response.context["timeline_rows"][0]
     assert first[0].actor_id is None
-    assert "System: Aufgabe „extension_check“ zugewiesen." in (
+    assert "System: Aufgabe „Prüfen, ob eine Verlängerung beantragt wird“ zugewiesen." in (
         " ".join(response.content.decode().split())
     )
     assert [step.title for step in response.context["steps"]] == [
