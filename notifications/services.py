@@ -30,7 +30,8 @@ from uuid import uuid4
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import IntegrityError, connection, transaction
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import BigIntegerField, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Cast
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -793,9 +794,37 @@ def _due(name: str, now: datetime) -> Q:
     raise ValueError(f"unknown sweep {name!r}")
 
 
-def sweep_candidates(*, name: str, now: datetime, limit: int | None = None) -> list[int]:
-    """The ids of the cases due for sweep `name`, one set-based scan."""
-    ids = Case.objects.filter(_due(name, now)).order_by("pk").values_list("pk", flat=True)
+# Knuth's multiplicative hash (its upper 16 of 32 bits: the lower ones keep
+# the id's parity) spreads ids over the shards evenly even when they come in
+# a pattern (every tenth id due, say), which `pk % shards` would put all in
+# one shard.
+_SPREAD = 2654435761
+
+
+def sweep_shard_of(pk: int, *, shards: int) -> int:
+    """The shard whose sweep handles case `pk` (as `sweep_candidates` picks)."""
+    return _SPREAD * pk % 2**32 // 2**16 % shards
+
+
+def sweep_candidates(
+    *, name: str, now: datetime, limit: int | None = None, shard: int = 0, shards: int = 1
+) -> list[int]:
+    """The ids of the cases due for sweep `name`, one set-based scan; with
+    `shards` > 1 only those of shard `shard` (`sweep_shard_of`), so that
+    that many sweeps can work side by side on disjoint cases."""
+    if not 0 <= shard < shards:
+        raise ValueError(f"shard {shard} is not one of {shards} shards")
+    due = Case.objects.filter(_due(name, now))
+    if shards > 1:
+
+        def big(value: int) -> Value:  # 64-bit, or the product overflows
+            return Value(value, output_field=BigIntegerField())
+
+        spread = (
+            big(_SPREAD) * Cast("pk", BigIntegerField()) % big(2**32) / big(2**16) % big(shards)
+        )
+        due = due.alias(bucket=spread).filter(bucket=shard)
+    ids = due.order_by("pk").values_list("pk", flat=True)
     return list(ids[:limit] if limit else ids)
 
 
@@ -827,7 +856,14 @@ class SweepResult:
     failed: int = 0
 
 
-def deadline_sweep(*, name: str, now: datetime, candidates: list[int] | None = None) -> SweepResult:
+def deadline_sweep(
+    *,
+    name: str,
+    now: datetime,
+    candidates: list[int] | None = None,
+    shard: int = 0,
+    shards: int = 1,
+) -> SweepResult:
     """Fire the system transition `name` on every due case, one case per
     transaction, as the system (actor None).
 
@@ -835,11 +871,17 @@ def deadline_sweep(*, name: str, now: datetime, candidates: list[int] | None = N
     the lock: a case another sweep holds or has already moved is skipped,
     so sweeps may run side by side and again; each deadline moves its case
     once. A case that fails unexpectedly opens an incident and is tried
-    again by the next sweep.
+    again by the next sweep. `shard` of `shards` restricts the sweep to the
+    cases of that shard (beat starts one sweep per shard,
+    `LOTSE_SWEEP_SHARDS`, on as many worker processes).
     """
     if name not in SWEEPS:
         raise ValueError(f"unknown sweep {name!r}")
-    ids = sweep_candidates(name=name, now=now) if candidates is None else candidates
+    ids = (
+        sweep_candidates(name=name, now=now, shard=shard, shards=shards)
+        if candidates is None
+        else candidates
+    )
     result = SweepResult()
     sources = _SOURCES[name]
     with publishing_deferred():

@@ -88,13 +88,20 @@ def reminders_task(self: Any, *, now: str | None = None, **_kwargs: Any) -> int:
 
 @shared_task(base=RecordedTask, bind=True, ignore_result=True)
 def deadline_sweeps_task(
-    self: Any, *, now: str | None = None, names: list[str] | None = None, **_kwargs: Any
+    self: Any,
+    *,
+    now: str | None = None,
+    names: list[str] | None = None,
+    shard: int = 0,
+    shards: int = 1,
+    **_kwargs: Any,
 ) -> dict[str, int]:
-    """Run the deadline sweeps (period expired, no-show, no contact)."""
+    """Run the deadline sweeps (period expired, no-show, no contact), over
+    the cases of `shard` of `shards` (beat sends one message per shard)."""
     moment = _now(now)
     done = {}
     for name in names or services.SWEEPS:
-        done[name] = services.deadline_sweep(name=name, now=moment).done
+        done[name] = services.deadline_sweep(name=name, now=moment, shard=shard, shards=shards).done
     services.heartbeat_record(name=SWEEP_HEARTBEAT, worker=self.request.hostname or "", now=moment)
     return done
 

@@ -492,6 +492,58 @@ def test_no_show_sweep_rejects_only_the_due_cases_once_as_the_system(settings) -
     assert sorted(deadline.values_list("case_id", flat=True)) == due
 
 
+def test_shards_split_the_due_cases_without_overlap_and_each_moves_only_its_own(settings) -> None:
+    owner = manager_in(TeamFactory())
+    now = T0 + timedelta(days=settings.LOTSE_NO_SHOW_DAYS)
+    due = bulk_cases(owner=owner, count=12, status=CaseStatus.REGISTERED, registered_at=T0)
+
+    parts = [
+        services.sweep_candidates(name="no_show_timeout", now=now, shard=shard, shards=3)
+        for shard in range(3)
+    ]
+    busy = max(range(3), key=lambda shard: len(parts[shard]))
+    first = services.deadline_sweep(name="no_show_timeout", now=now, shard=busy, shards=3)
+
+    assert sorted(pk for part in parts for pk in part) == due
+    assert all(
+        services.sweep_shard_of(pk, shards=3) == shard
+        for shard, part in enumerate(parts)
+        for pk in part
+    )
+    assert 0 < first.done == len(parts[busy]) < len(due)
+    statuses = dict(Case.objects.values_list("pk", "status"))
+    assert {pk for pk in due if statuses[pk] == "REJECTED"} == set(parts[busy])
+    others = [shard for shard in range(3) if shard != busy]
+    rest = [
+        services.deadline_sweep(name="no_show_timeout", now=now, shard=shard, shards=3).done
+        for shard in others
+    ]
+    assert rest == [len(parts[shard]) for shard in others]
+    assert services.deadline_sweep(name="no_show_timeout", now=now).done == 0
+    with pytest.raises(ValueError, match="shard 3 is not one of 3 shards"):
+        services.sweep_candidates(name="no_show_timeout", now=now, shard=3, shards=3)
+
+
+def test_ids_in_a_pattern_still_spread_over_every_shard() -> None:
+    assert {services.sweep_shard_of(pk, shards=3) for pk in range(30, 300, 3)} == {0, 1, 2}
+    # every tenth case due (as in `make bench`): `pk % 2` would put all in one
+    assert {services.sweep_shard_of(pk, shards=2) for pk in range(10, 200, 10)} == {0, 1}
+
+
+def test_beat_starts_one_sweep_per_shard() -> None:
+    from django.conf import settings as django_settings
+
+    sweeps = [
+        entry
+        for entry in django_settings.CELERY_BEAT_SCHEDULE.values()
+        if entry["task"] == "notifications.tasks.deadline_sweeps_task"
+    ]
+    shards = django_settings.LOTSE_SWEEP_SHARDS
+
+    assert sorted(entry["kwargs"]["shard"] for entry in sweeps) == list(range(shards))
+    assert {entry["kwargs"]["shards"] for entry in sweeps} == {shards}
+
+
 def test_period_expired_sweep_moves_the_case_to_closing_the_day_after_the_end() -> None:
     case = journey_to(CaseStatus.ACTIVE, now=T0)
     end = case.effective_end
