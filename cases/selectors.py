@@ -100,10 +100,14 @@ def _not_reopenable_reason_ids() -> QuerySet[Any]:
     ).values("pk")
 
 
-def case_is_restricted(*, case: Case, now: datetime) -> bool:
+def case_is_restricted(
+    *, case: Case, now: datetime, not_reopenable: set[int] | None = None
+) -> bool:
     """Return whether `case` is restricted at `now` (see `restricted_q`).
 
-    Reads the closure reason's key (one query unless it is loaded).
+    Reads the closure reason's key (one query unless it is loaded), or
+    looks its id up in `not_reopenable` (`_not_reopenable_reason_ids`), which
+    a caller checking a whole list reads once.
     """
     if case.status == CaseStatus.REJECTED:
         return True
@@ -111,9 +115,11 @@ def case_is_restricted(*, case: Case, now: datetime) -> bool:
         return False
     if case.effective_end is None or case.effective_end < timezone.localdate(now):
         return True
-    return case.closure_reason_id is not None and (
-        case.closure_reason.key in NOT_REOPENABLE_REASONS
-    )
+    if case.closure_reason_id is None:
+        return False
+    if not_reopenable is not None:
+        return case.closure_reason_id in not_reopenable
+    return case.closure_reason.key in NOT_REOPENABLE_REASONS
 
 
 def cases_visible_to(*, user: Any, now: datetime) -> QuerySet[Case]:
@@ -277,21 +283,31 @@ def content_case_ids(
 ) -> set[int]:
     """Return the ids among `cases` whose content `user` may read (owner or
     current deputy, and not restricted), with at most one query for the
-    whole list (none when the caller passes the `deputy_principal_ids` it
-    already read) plus one per closed case whose closure reason is not
-    loaded."""
+    deputies (none when the caller passes the `deputy_principal_ids` it
+    already read) and one for the closure reasons that end reopening (only
+    when the list holds a closed case still in its period)."""
     if user.role != Role.INTEGRATION_MANAGER or not user.is_active:
         return set()
     foreign_owners = {case.owner_id for case in cases if case.owner_id != user.pk}
     if principals is None:
         principals = deputy_principal_ids(user=user, now=now) if foreign_owners else []
     readable = {user.pk, *principals}
+    today = timezone.localdate(now)
+    not_reopenable: set[int] = set()
+    if any(
+        case.status == CaseStatus.CLOSED
+        and case.closure_reason_id is not None
+        and case.effective_end is not None
+        and case.effective_end >= today
+        for case in cases
+    ):
+        not_reopenable = set(_not_reopenable_reason_ids().values_list("pk", flat=True))
     return {
         case.pk
         for case in cases
         if case.status != CaseStatus.DELETED
         and case.owner_id in readable
-        and not case_is_restricted(case=case, now=now)
+        and not case_is_restricted(case=case, now=now, not_reopenable=not_reopenable)
     }
 
 

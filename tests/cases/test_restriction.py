@@ -15,7 +15,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -25,7 +27,7 @@ from audit.models import ReadAccess
 from cases import services
 from cases.demo import case_drive_to
 from cases.models import Case, CaseStatus
-from cases.selectors import case_is_restricted, cases_visible_to
+from cases.selectors import case_is_restricted, cases_visible_to, content_case_ids
 from dataprotection.selectors import archived_cases
 from dataprotection.services import retention_due, retention_sweep
 from handover.selectors import handovers_visible_to
@@ -163,6 +165,19 @@ def test_the_owner_fast_path_agrees_with_the_chokepoint(people) -> None:
             fast = services.case_is_visible_to(user=people.owner, case=case, now=now)
             assert fast == (case.pk in visible), (case.status, now)
             assert case_is_restricted(case=case, now=now) == (case.pk not in visible)
+
+
+def test_a_list_reads_the_closure_reasons_once_whatever_its_length(people) -> None:
+    closed = [journey_to(S.CLOSED, owner=people.owner) for _ in range(3)]
+    rows = list(Case.objects.filter(pk__in=[case.pk for case in closed]))  # reasons not loaded
+
+    with CaptureQueriesContext(connection) as queries:
+        ids = content_case_ids(user=people.owner, cases=rows, now=T0)
+
+    assert all(row.closure_reason_id for row in rows)
+    assert len(queries) == 1
+    assert ids == {row.pk for row in rows if not case_is_restricted(case=row, now=T0)}
+    assert ids == {row.pk for row in rows}  # closed within the period: still the owner's
 
 
 # --- the whole way: web, API, handovers, the DPO, the sweeps -------------------------
