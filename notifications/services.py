@@ -903,6 +903,6 @@ def deadline_sweep(
                 incident_record(
                     source=f"sweep.{name}", key=f"case:{pk}", error=type(exc).__name__, now=now
                 )
-    if result.done:
-        _publish(relay=True)
+    if result.done:  # after commit, should a caller hold a transaction open
+        _publish_after_commit(relay=True)
     return result
