@@ -74,7 +74,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
-    "django.contrib.staticfiles",
+    "config.apps.LotseStaticFilesConfig",
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",

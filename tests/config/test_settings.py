@@ -81,3 +81,28 @@ def test_env_example_lists_every_variable_the_settings_read() -> None:
 
     assert read - listed == set()
     assert {"DATABASE_URL", "SECRET_KEY", "CELERY_BROKER_URL"} <= read
+
+
+def test_collectstatic_with_debug_off_collects_and_pages_render(tmp_path: Path) -> None:
+    """The production path: the manifest storage collects and pages find their files.
+
+    django-viewflow ships CSS naming font files its wheel lacks; collecting them
+    made ``collectstatic`` exit 1 and every page answer 500.
+    """
+    env = {**PRODUCTION, "STATIC_ROOT": str(tmp_path / "static")}
+    collected = _manage("collectstatic", "--noinput", **env)
+    assert collected.returncode == 0, collected.stdout + collected.stderr
+
+    manifest = (tmp_path / "static" / "staticfiles.json").read_text()
+    assert '"lotse.css"' in manifest
+    assert "node_modules" not in manifest
+
+    rendered = _manage(
+        "shell",
+        "-c",
+        "from django.template.loader import render_to_string as r;print(r('base.html', {}))",
+        **env,
+    )
+    assert rendered.returncode == 0, rendered.stderr
+    assert "/static/lotse." in rendered.stdout
+    assert '/static/lotse.css"' not in rendered.stdout  # the hashed name is served
