@@ -433,6 +433,15 @@ LOGGING = {
     },
 }
 
+# --- what a case change sets off (cases.effects) ----------------------------
+# Run inside the transaction of every case change, in exactly this order:
+# first the notifications it causes are written to the outbox, then the
+# guided work of the case is brought in step. Each takes a CaseChange.
+LOTSE_CASE_CHANGE_HANDLERS = [
+    "notifications.services.notifications_for_case_change",
+    "workflows.engine.case_flow_sync",
+]
+
 # --- Lotse domain defaults (DOMAIN.md "Lotse decisions") -------------------
 # Organisation-specific overrides follow with the notifications issue; these
 # are the defaults every Kreis starts with.

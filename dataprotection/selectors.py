@@ -7,9 +7,9 @@ from datetime import date, datetime
 
 from django.utils import timezone
 
+from cases.clock import retention_deadline
 from cases.models import Case
 from cases.selectors import restricted_q
-from cases.services import retention_deadline
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,3 @@ from django.utils.translation import gettext_lazy as _
 class NotificationsConfig(AppConfig):
     name = "notifications"
     verbose_name = _("Notifications and background work")
-
-    def ready(self) -> None:
-        from notifications import receivers  # noqa: F401 - registers

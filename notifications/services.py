@@ -37,6 +37,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from accounts.models import DeputyGrant, Role, User
+from cases.effects import CaseChange, ChangeKind
 from cases.models import CLOCK_STATES, Case, CaseStatus, Consultation, ExtensionRequest
 from cases.models import ExtensionStatus as ES
 from cases.services import (
@@ -344,7 +345,7 @@ def notification_handovers_imported(
     )
 
 
-# --- what case changes notify (receiver of cases.signals.case_changed) ------
+# --- what case changes notify (a handler of cases.effects) ------------------
 
 
 def _team_supervisors(owner_id: int) -> list[int]:
@@ -357,9 +358,13 @@ def _team_supervisors(owner_id: int) -> list[int]:
     )
 
 
-def notifications_for_case_change(
-    *, case: Case, change: str, actor: User | None, now: datetime
-) -> list[Notification]:
+_EXTENSION_DECISIONS = {
+    ChangeKind.EXTENSION_APPROVED: ES.APPROVED.value,
+    ChangeKind.EXTENSION_REJECTED: ES.REJECTED.value,
+}
+
+
+def notifications_for_case_change(change: CaseChange) -> list[Notification]:
     """Write the notifications a case change causes (inside its transaction).
 
     - a case registered for a manager by someone else: the owner;
@@ -367,10 +372,12 @@ def notifications_for_case_change(
       owner (deputy, supervisor): the owner;
     - an extension request submitted: the supervisors of the owner's team;
       decided: the requester.
-    Changes the owner makes themselves notify nobody.
+    Changes the owner makes themselves notify nobody. A handler of
+    `cases.effects`.
     """
+    case, actor, now = change.case, change.actor, change.now
     own = actor is not None and actor.pk == case.owner_id
-    if change == "created":
+    if change.kind is ChangeKind.CREATED:
         if own:
             return []
         return notification_enqueue(
@@ -380,10 +387,10 @@ def notifications_for_case_change(
             case=case,
             now=now,
         )
-    if change.startswith("transition:"):
+    if change.kind is ChangeKind.TRANSITION:
         if own:
             return []
-        name = change.split(":", 1)[1]
+        name = change.transition
         notification = _notification_new(
             recipient_id=case.owner_id,
             kind=K.DEADLINE_REACHED if actor is None else K.CASE_CHANGED,
@@ -394,7 +401,7 @@ def notifications_for_case_change(
             params={"transition": name, "status": case.status},
         )
         return [notification]
-    if change == "extension:SUBMITTED":
+    if change.kind is ChangeKind.EXTENSION_SUBMITTED:
         request = ExtensionRequest.objects.filter(case=case, status=ES.SUBMITTED).first()
         if request is None:
             return []
@@ -408,8 +415,8 @@ def notifications_for_case_change(
             now=now,
             params={"request": request.pk},
         )
-    if change in ("extension:APPROVED", "extension:REJECTED"):
-        status = change.split(":", 1)[1]
+    if change.kind in _EXTENSION_DECISIONS:
+        status = _EXTENSION_DECISIONS[change.kind]
         request = ExtensionRequest.objects.filter(case=case, status=status).order_by("-pk").first()
         if request is None:
             return []

@@ -7,7 +7,7 @@ class WorkflowsConfig(AppConfig):
     verbose_name = _("Guided work")
 
     def ready(self) -> None:
-        from workflows import checks, receivers  # noqa: F401 - registers
+        from workflows import checks  # noqa: F401 - registers
         from workflows.flows import CaseFlow
 
         # Building the flow's URL patterns links each node to the flow, which

@@ -6,8 +6,8 @@ the work that is open. Two ways move a case:
 - a guided task of the flow: the task view calls the case service and
   completes the task in the same transaction (`acting(..., driving=True)`);
   the flow's gateways then route on `case.status`;
-- anything else (API, sweeps, case actions): the case service sends
-  `cases.signals.case_changed` inside its transaction, and
+- anything else (API, sweeps, case actions): the case service dispatches
+  its change (`cases.effects.case_changed`) inside its transaction, and
   `case_flow_sync` replaces the open process by one started at the case's
   new state, under the case row lock the service already holds.
 
@@ -56,6 +56,7 @@ from viewflow.workflow.token import Token
 
 from accounts.models import User
 from audit.services import SYSTEM_ROLE, audit_event_record
+from cases.effects import CaseChange, ChangeKind
 from cases.models import CLOCK_STATES, OPEN_STATES, Case
 from workflows.models import CaseProcess
 
@@ -101,7 +102,7 @@ def is_driving(case_id: int) -> bool:
 def remember(case: Case) -> None:
     """Keep the row a case service just wrote for the flow's gateways.
 
-    Case services send `case_changed` with the locked row as they left it;
+    Case services dispatch their change with the locked row as they left it;
     while a task drives the case, routing after the task reads that row
     instead of selecting it again.
     """
@@ -518,12 +519,14 @@ def review_timer_reschedule(*, case: Case, actor: User | None, now: datetime) ->
     ).update(scheduled=review_due(case))
 
 
-def case_flow_sync(*, case: Case, change: str, actor: User | None, now: datetime) -> None:
-    """Bring the open work of `case` in step after `change` (see module doc)."""
+def case_flow_sync(change: CaseChange) -> None:
+    """Bring the open work of the case in step after `change` (see module
+    doc); a handler of `cases.effects`."""
+    case, actor, now = change.case, change.actor, change.now
     if is_driving(case.pk):
         remember(case)
         return
-    if change == "review_date":
+    if change.kind is ChangeKind.REVIEW_DATE:
         review_timer_reschedule(case=case, actor=actor, now=now)
         return
     case_flow_restart(case=case, actor=actor, now=now)

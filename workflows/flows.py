@@ -36,6 +36,7 @@ from viewflow.workflow import flow
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
+from cases.clock import add_months
 from cases.models import (
     CLOCK_STATES,
     Case,
@@ -200,8 +201,6 @@ def _approval_due(case: Case) -> date | None:
 
 
 def _resume_due(case: Case) -> date | None:
-    from cases.services import add_months
-
     paused = _local(case.paused_at)
     return add_months(paused, settings.LOTSE_NO_CONTACT_MONTHS) if paused else None
 

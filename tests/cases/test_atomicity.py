@@ -11,6 +11,7 @@ test's transaction, so its rollback is what is observed here.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -36,6 +37,7 @@ from cases.models import (
     Person,
     Referral,
 )
+from cases.services import base, extensions, transitions
 from tests.cases.factories import (
     AGREEMENT,
     ELIGIBLE,
@@ -97,11 +99,14 @@ def raise_after(real: Callable[..., Any]) -> Callable[..., Any]:
 def fault(point: str, transition: str) -> Iterator[None]:
     """Make the next `transition` fail at `point`."""
     if point == "state_saved":
-        with mock.patch.object(services, "_save", raise_after(services._save)):
+        # `_save` is imported by each aggregate module that writes a state.
+        with contextlib.ExitStack() as stack:
+            for module in (transitions, extensions):
+                stack.enter_context(mock.patch.object(module, "_save", raise_after(base._save)))
             yield
     elif point == "audit_written":
-        real = services.audit_event_record
-        with mock.patch.object(services, "audit_event_record", raise_after(real)):
+        real = base.audit_event_record
+        with mock.patch.object(base, "audit_event_record", raise_after(real)):
             yield
     else:  # inside the follow-up that writes the side records
         spec = services.TRANSITIONS[transition]

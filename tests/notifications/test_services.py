@@ -98,7 +98,9 @@ def test_a_rolled_back_change_leaves_no_notification_and_publishes_nothing(
     case = new_case()
     with (
         django_capture_on_commit_callbacks(execute=True) as callbacks,
-        mock.patch("cases.services._audit", side_effect=RuntimeError("after the state write")),
+        mock.patch(
+            "cases.services.transitions._audit", side_effect=RuntimeError("after the state write")
+        ),
         pytest.raises(RuntimeError),
     ):
         reject_as_supervisor(case)

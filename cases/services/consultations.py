@@ -1,0 +1,194 @@
+"""Consultations and needs assessments."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import User
+from cases import history
+from cases.clock import (
+    local_date,
+)
+from cases.errors import (
+    InvalidArguments,
+    guard,
+)
+from cases.models import (
+    Assessment,
+    AssessmentItem,
+    Case,
+    CaseStatus,
+    Catalogue,
+    Consultation,
+    HouseholdMembership,
+    NeedLevel,
+    consultation_link_copies,
+)
+from cases.services.args import (
+    _choice_arg,
+    _date_arg,
+    _entry,
+)
+from cases.services.base import (
+    CONTENT_WRITERS,
+    _audit,
+    _case_for_write,
+    _require_open,
+)
+
+
+def consultation_record(
+    *,
+    case: Case | int,
+    actor: User,
+    now: datetime,
+    held_on: date | str,
+    duration_minutes: int,
+    form: str,
+    topics: list[str],
+    setting: str = "individual",
+    status: str = Consultation.Status.COMPLETED,
+    participant_ids: Iterable[int] = (),
+    interpreter: str = "",
+    notes: str = "",
+) -> Consultation:
+    """Record one consultation (form, topics, duration) in seconds."""
+    with transaction.atomic():
+        locked = _case_for_write(case=case, actor=actor, now=now, who=CONTENT_WRITERS)
+        if locked.status in (CaseStatus.REJECTED, CaseStatus.DELETED):
+            raise guard("case_not_open")
+        day = _date_arg(held_on, field_name="held_on")
+        if day > local_date(now):
+            raise InvalidArguments(
+                _("A consultation cannot lie in the future."),
+                fields={"held_on": [_("Choose today or an earlier date.")]},
+            )
+        if not topics:
+            raise InvalidArguments(
+                _("Choose at least one topic."), fields={"topics": [_("This field is required.")]}
+            )
+        try:
+            minutes = int(duration_minutes)
+        except (TypeError, ValueError):
+            minutes = 0
+        if not 1 <= minutes <= 720:
+            raise InvalidArguments(
+                _("The duration is not valid."),
+                fields={"duration_minutes": [_("Between 1 and 720 minutes.")]},
+            )
+        topic_entries = [
+            _entry(Catalogue.CONSULTATION_TOPIC, key, field_name="topics", day=day)
+            for key in dict.fromkeys(topics)
+        ]
+        participants = _participants(locked, participant_ids)
+        consultation = Consultation.objects.create(
+            case=locked,
+            held_on=day,
+            duration_minutes=minutes,
+            form=_entry(Catalogue.CONSULTATION_FORM, form, field_name="form", day=day),
+            setting=_entry(Catalogue.CONSULTATION_SETTING, setting, field_name="setting", day=day),
+            status=_choice_arg(status, Consultation.Status, field_name="status"),
+            interpreter=interpreter[:100],
+            notes=notes,
+            recorded_by=actor,
+            recorded_at=now,
+            traeger_id=locked.traeger_id,
+            gemeinde_id=locked.gemeinde_id,
+        )
+        # The links carry the report copies (cases.models._ConsultationLink).
+        copies = consultation_link_copies(consultation)
+        consultation.topics.set(topic_entries, through_defaults=copies)
+        consultation.participants.set(participants, through_defaults=copies)
+        history.created(consultation)
+        _audit(
+            case=locked,
+            actor=actor,
+            now=now,
+            event_type="cases.consultation.recorded",
+            obj=consultation,
+            reason=consultation.status,
+            data={"form": form, "topics": sorted(t.key for t in topic_entries)},
+        )
+    return consultation
+
+
+def _participants(case: Case, participant_ids: Iterable[int]) -> list[int]:
+    """Return the consultation's participants: the case's person and members
+    of its household only. Any other id (another client, or none at all)
+    is refused alike, so the answer tells nothing about other cases."""
+    allowed = {case.person_id}
+    if case.household_id is not None:
+        allowed |= set(
+            HouseholdMembership.objects.filter(household_id=case.household_id).values_list(
+                "person_id", flat=True
+            )
+        )
+    chosen = list(dict.fromkeys(participant_ids)) or [case.person_id]
+    if not set(chosen) <= allowed:
+        raise InvalidArguments(
+            _("Some participants do not belong to this case."),
+            fields={"participants": [_("Only the person and their household members.")]},
+        )
+    return chosen
+
+
+def assessment_record(
+    *,
+    case: Case | int,
+    actor: User,
+    now: datetime,
+    assessed_on: date | str,
+    items: list[dict[str, Any]],
+    interpreter_language: str = "",
+) -> Assessment:
+    """Record a needs assessment: one need level per field of action."""
+    with transaction.atomic():
+        locked = _case_for_write(case=case, actor=actor, now=now, who=CONTENT_WRITERS)
+        _require_open(locked)
+        day = _date_arg(assessed_on, field_name="assessed_on")
+        if not items:
+            raise InvalidArguments(
+                _("Rate at least one field of action."),
+                fields={"items": [_("This field is required.")]},
+            )
+        assessment = Assessment.objects.create(
+            case=locked,
+            assessed_on=day,
+            interpreter_language=interpreter_language[:50],
+            created_by=actor,
+        )
+        history.created(assessment)
+        seen: set[int] = set()
+        for item in items:
+            entry = _entry(
+                Catalogue.FIELD_OF_ACTION, item.get("field_of_action"), field_name="items", day=day
+            )
+            if entry.pk in seen:
+                raise InvalidArguments(
+                    _("A field of action is rated twice."),
+                    fields={"items": [_("Each field of action once.")]},
+                )
+            seen.add(entry.pk)
+            item_row = AssessmentItem.objects.create(
+                assessment=assessment,
+                field_of_action=entry,
+                need_level=_choice_arg(item.get("need_level"), NeedLevel, field_name="items"),
+                situation=str(item.get("situation") or ""),
+                resources=str(item.get("resources") or ""),
+                client_wishes=str(item.get("client_wishes") or ""),
+            )
+            history.created(item_row)
+        _audit(
+            case=locked,
+            actor=actor,
+            now=now,
+            event_type="cases.assessment.recorded",
+            obj=assessment,
+            data={"fields": len(seen)},
+        )
+    return assessment
