@@ -10,7 +10,7 @@ a concrete field of a case-data model is not classified, so a new field
 cannot slip into the trail unclassified.
 
 Services call `created`, `updated` or `update_rows` next to their writes;
-`_audit` in `cases.services` takes the collected changes with `drain`.
+`_audit` in `cases.services.base` takes the collected changes with `drain`.
 `audit.selectors.chain_replay` rebuilds the rows from the events and
 `case_data_current` reads the same shape from the database, so a test can
 show that the trail reproduces the case.
@@ -376,6 +376,8 @@ def case_data_current(*, case_id: int) -> dict[str, dict[Any, dict[str, Any]]]:
     scopes = [
         Case.objects.filter(pk=case_id),
         Person.objects.filter(pk=case.person_id),
+        Household.objects.filter(pk=case.household_id),
+        HouseholdMembership.objects.filter(household_id=case.household_id),
         Consent.objects.filter(case_id=case_id),
         Assessment.objects.filter(case_id=case_id),
         AssessmentItem.objects.filter(assessment__case_id=case_id),

@@ -34,8 +34,8 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Gemeinde, Role, User
 from audit.services import audit_event_record
-from cases.models import Case, Consent, Household, HouseholdMembership, Person
-from cases.services import case_create
+from cases.models import Consent, HouseholdMembership, Person
+from cases.services.intake import IntakeConsent, IntakePerson, case_intake_from_handover
 from config.errors import Conflict, Forbidden, InvalidInput
 from handover.models import Handover, HandoverMember, HandoverStatus, ReturnReason
 from handover.selectors import (
@@ -730,48 +730,35 @@ def handover_accept(
                 ),
                 fields=undecided,
             )
-        people = [
-            chosen[member.pk] or _new_person(member, locked, owner.traeger_id) for member in members
-        ]
-        household = None
-        if len(members) > 1:
-            household = Household.objects.create(
-                traeger_id=owner.traeger_id, address=locked.address, gemeinde=locked.gemeinde
-            )
-            HouseholdMembership.objects.bulk_create(
-                HouseholdMembership(household=household, person=person, relation=member.relation)
-                for member, person in zip(members, people, strict=True)
-            )
-        for member, person in zip(members, people, strict=True):
-            member.person = person
-        HandoverMember.objects.bulk_update(members, ["person"])
-        case = case_create(
-            person=people[0],
-            owner=owner,
+        intake = case_intake_from_handover(
             actor=actor,
             now=now,
-            intake_channel=Case.IntakeChannel.HANDOVER_FSA,
+            owner=owner,
             gemeinde=locked.gemeinde,
-            household=household,
-            handover_accepted_at=now if owner.pk == actor.pk else None,
-        )
-        if locked.consent_given:
-            Consent.objects.create(
-                person=people[0],
-                case=case,
-                scope=Consent.Scope.HANDOVER_IN,
-                # The GU's consent covers the transfer of ordinary data only
-                # (Art. 9 content is never handed over, §9), given by the
-                # person: a guardian's consent is recorded on the case.
-                legal_basis=Consent.LegalBasis.CONSENT_ART6_1A,
-                given_by=Consent.GivenBy.PERSON,
-                recipient=locked.gu_facility[:200],
+            address=locked.address,
+            people=[
+                IntakePerson(
+                    relation=member.relation,
+                    existing=chosen[member.pk],
+                    facts=_person_facts(member, locked),
+                )
+                for member in members
+            ],
+            consent=IntakeConsent(
+                recipient=locked.gu_facility,
                 form=locked.consent_form,
                 language=locked.consent_language,
                 interpreter=locked.consent_interpreter,
                 given_at=_start_of(locked.consent_given_on or timezone.localdate(now)),
-                recorded_by=actor,
             )
+            if locked.consent_given
+            else None,
+            handover_accepted_at=now if owner.pk == actor.pk else None,
+        )
+        case = intake.case
+        for member, person in zip(members, intake.people, strict=True):
+            member.person = person
+        HandoverMember.objects.bulk_update(members, ["person"])
         locked.accept(by=actor, at=now, assignee=owner, case=case)
         _save(
             locked,
@@ -799,23 +786,22 @@ def _start_of(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time()), timezone.get_default_timezone())
 
 
-def _new_person(member: HandoverMember, handover: Handover, traeger_id: int) -> Person:
+def _person_facts(member: HandoverMember, handover: Handover) -> dict[str, Any]:
+    """The facts of a new person for a handed-over member (the first member
+    is the contact person: the handover's phone is theirs)."""
     head = member.position == 0
-    person = Person(
-        traeger_id=traeger_id,
-        family_name=member.family_name,
-        given_names=member.given_names,
-        date_of_birth=member.date_of_birth,
-        sex=member.sex,
-        nationality=member.nationality,
-        languages=member.languages,
-        phone=handover.phone if head else "",
-        address=handover.address,
-        gemeinde=handover.gemeinde,
-        au_allocation_date=handover.au_allocation_date,
-    )
-    person.save()
-    return person
+    return {
+        "family_name": member.family_name,
+        "given_names": member.given_names,
+        "date_of_birth": member.date_of_birth,
+        "sex": member.sex,
+        "nationality": member.nationality,
+        "languages": member.languages,
+        "phone": handover.phone if head else "",
+        "address": handover.address,
+        "gemeinde": handover.gemeinde,
+        "au_allocation_date": handover.au_allocation_date,
+    }
 
 
 def handover_return(

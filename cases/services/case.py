@@ -113,6 +113,11 @@ def case_create(
             raise guard("open_case_exists") from None
         history.created(case)
         history.created(person, op="snapshot")
+        if household is not None:
+            # The household and its members as the case finds them.
+            history.created(household, op="snapshot")
+            for membership in household.memberships.order_by("pk"):
+                history.created(membership, op="snapshot")
         _audit(
             case=case,
             actor=actor,
