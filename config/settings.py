@@ -438,7 +438,7 @@ LOGGING = {
 # first the notifications it causes are written to the outbox, then the
 # guided work of the case is brought in step. Each takes a CaseChange.
 LOTSE_CASE_CHANGE_HANDLERS = [
-    "notifications.services.notifications_for_case_change",
+    "notifications.services.case_changes.notifications_for_case_change",
     "workflows.engine.case_flow_sync",
 ]
 

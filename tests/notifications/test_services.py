@@ -282,7 +282,7 @@ def test_a_mail_failing_past_the_limit_becomes_an_incident_and_can_be_retried(
     reject_as_supervisor(new_case())
     notification = Notification.objects.get()
 
-    with mock.patch("notifications.services._mail", side_effect=OSError("smtp down")):
+    with mock.patch("notifications.services.delivery._mail", side_effect=OSError("smtp down")):
         for _ in range(5):
             services.notifications_relay(now=T0)
 
@@ -587,7 +587,7 @@ def test_a_case_that_fails_in_a_sweep_opens_an_incident_and_the_rest_go_on(setti
             raise RuntimeError("boom")
         return real(case=case, **kwargs)
 
-    with mock.patch("notifications.services.case_transition", broken_on_the_second):
+    with mock.patch("cases.services.sweeps.case_transition", broken_on_the_second):
         result = services.deadline_sweep(name="no_show_timeout", now=now)
 
     assert (result.done, result.failed) == (2, 1)

@@ -1,0 +1,108 @@
+"""What case changes notify: a handler of `cases.effects`."""
+
+from __future__ import annotations
+
+import logging
+from uuid import uuid4
+
+from accounts.models import Role, User
+from cases.effects import CaseChange, ChangeKind
+from cases.models import ExtensionRequest
+from cases.models import ExtensionStatus as ES
+from notifications.models import (
+    Notification,
+    NotificationKind,
+)
+from notifications.services.outbox import (
+    _notification_new,
+    notification_enqueue,
+)
+
+logger = logging.getLogger("notifications.services")
+K = NotificationKind
+
+
+# --- what case changes notify (a handler of cases.effects) ------------------
+
+
+def _team_supervisors(owner_id: int) -> list[int]:
+    return list(
+        User.objects.filter(
+            is_active=True,
+            role=Role.SUPERVISOR,
+            team__members__pk=owner_id,
+        ).values_list("pk", flat=True)
+    )
+
+
+_EXTENSION_DECISIONS = {
+    ChangeKind.EXTENSION_APPROVED: ES.APPROVED.value,
+    ChangeKind.EXTENSION_REJECTED: ES.REJECTED.value,
+}
+
+
+def notifications_for_case_change(change: CaseChange) -> list[Notification]:
+    """Write the notifications a case change causes (inside its transaction).
+
+    - a case registered for a manager by someone else: the owner;
+    - a transition by the system (a deadline) or by someone other than the
+      owner (deputy, supervisor): the owner;
+    - an extension request submitted: the supervisors of the owner's team;
+      decided: the requester.
+    Changes the owner makes themselves notify nobody. A handler of
+    `cases.effects`.
+    """
+    case, actor, now = change.case, change.actor, change.now
+    own = actor is not None and actor.pk == case.owner_id
+    if change.kind is ChangeKind.CREATED:
+        if own:
+            return []
+        return notification_enqueue(
+            recipients=[case.owner_id],
+            kind=K.CASE_ASSIGNED,
+            key=f"case:{case.pk}:created",
+            case=case,
+            now=now,
+        )
+    if change.kind is ChangeKind.TRANSITION:
+        if own:
+            return []
+        name = change.transition
+        notification = _notification_new(
+            recipient_id=case.owner_id,
+            kind=K.DEADLINE_REACHED if actor is None else K.CASE_CHANGED,
+            # Transitions can repeat (pause, resume); each is its own occasion.
+            key=f"case:{case.pk}:{name}:{uuid4().hex}",
+            case_id=case.pk,
+            now=now,
+            params={"transition": name, "status": case.status},
+        )
+        return [notification]
+    if change.kind is ChangeKind.EXTENSION_SUBMITTED:
+        request = ExtensionRequest.objects.filter(case=case, status=ES.SUBMITTED).first()
+        if request is None:
+            return []
+        return notification_enqueue(
+            recipients=[
+                pk for pk in _team_supervisors(case.owner_id) if pk != request.requested_by_id
+            ],
+            kind=K.EXTENSION_SUBMITTED,
+            key=f"extension:{request.pk}:submitted",
+            case=case,
+            now=now,
+            params={"request": request.pk},
+        )
+    if change.kind in _EXTENSION_DECISIONS:
+        status = _EXTENSION_DECISIONS[change.kind]
+        request = ExtensionRequest.objects.filter(case=case, status=status).order_by("-pk").first()
+        if request is None:
+            return []
+        return notification_enqueue(
+            recipients=[request.requested_by_id],
+            kind=K.EXTENSION_DECIDED,
+            key=f"extension:{request.pk}:{status.lower()}",
+            case=case,
+            now=now,
+            params={"request": request.pk, "decision": status},
+        )
+    return []
