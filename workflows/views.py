@@ -226,24 +226,14 @@ class FirstConsultationView(TaskView):
 
     def consult(self, form: Any) -> bool:
         data = form.cleaned_data
-        if form.needs_consent:
-            services.consent_record(
-                case=self.case,
-                actor=self.user,
-                now=self.now,
-                scope=Consent.Scope.CASE_PROCESSING,
-                form=data["consent_form"],
-                language=data["consent_language"],
-            )
-        consultation = services.consultation_record(
-            case=self.case, actor=self.user, now=self.now, **form.consultation_args()
-        )
-        services.case_transition(
+        services.case_first_consultation(
             case=self.case,
-            name="record_first_consultation",
             actor=self.user,
             now=self.now,
-            consultation_id=consultation.pk,
+            consent={"form": data["consent_form"], "language": data["consent_language"]}
+            if form.needs_consent
+            else None,
+            consultation=form.consultation_args(),
             eligibility_basis=data["eligibility_basis"],
             benefit_status=data["benefit_status"],
         )
@@ -265,14 +255,13 @@ class AssessmentView(TaskView):
         }
 
     def assess(self, form: Any) -> bool:
-        services.assessment_record(
+        services.case_assessment_to_plan(
             case=self.case,
             actor=self.user,
             now=self.now,
             assessed_on=form.cleaned_data["assessed_on"],
             items=form.items(),
         )
-        services.case_transition(case=self.case, name="draft_plan", actor=self.user, now=self.now)
         return True
 
 
@@ -393,10 +382,9 @@ class ResumeView(TaskView):
         }
 
     def resume(self, form: Any) -> bool:
-        services.consultation_record(
-            case=self.case, actor=self.user, now=self.now, **form.consultation_args()
+        services.case_resume(
+            case=self.case, actor=self.user, now=self.now, consultation=form.consultation_args()
         )
-        services.case_transition(case=self.case, name="resume", actor=self.user, now=self.now)
         return True
 
 
@@ -478,37 +466,22 @@ class FinalReferralView(TaskView):
 
     def close(self, form: Any) -> bool:
         data = form.cleaned_data
-        for goal in form.goals:
-            services.goal_update(
-                goal=goal, actor=self.user, now=self.now, status=data[f"goal_{goal.pk}"]
-            )
-        for referral in form.pending:
-            services.referral_update(
-                referral=referral,
-                actor=self.user,
-                now=self.now,
-                outcome=data[f"referral_{referral.pk}"],
-                outcome_date=self.today,
-            )
-        if data.get("target_service"):
-            services.referral_record(
-                case=self.case,
-                actor=self.user,
-                now=self.now,
-                referred_on=self.today,
-                target_service=data["target_service"],
-                mode=data["mode"],
-                organisation=data["organisation"],
-                is_final=True,
-                outcome=Referral.Outcome.TAKEN_UP,
-            )
-        services.case_transition(
+        services.case_close(
             case=self.case,
-            name="close",
             actor=self.user,
             now=self.now,
             closure_reason=data["closure_reason"],
             no_further_need=data["no_further_need"],
+            goal_statuses={goal: data[f"goal_{goal.pk}"] for goal in form.goals},
+            referral_outcomes={r: data[f"referral_{r.pk}"] for r in form.pending},
+            outcome_date=self.today,
+            final_referral={
+                "target_service": data["target_service"],
+                "mode": data["mode"],
+                "organisation": data["organisation"],
+            }
+            if data.get("target_service")
+            else None,
         )
         return True
 
@@ -717,11 +690,12 @@ def case_action(request: HttpRequest, case_pk: Any, name: str) -> HttpResponse:
     try:
         with transaction.atomic(), engine.acting(actor=request.user, now=now):
             if name == "reopen":
-                services.consultation_record(
-                    case=case, actor=request.user, now=now, **form.consultation_args()
-                )
-                services.case_transition(
-                    case=case, name="reopen", actor=request.user, now=now, reason=data["reason"]
+                services.case_reopen(
+                    case=case,
+                    actor=request.user,
+                    now=now,
+                    consultation=form.consultation_args(),
+                    reason=data["reason"],
                 )
             elif name == "review_date":
                 services.case_review_date_set(

@@ -89,6 +89,13 @@ from cases.services.extensions import (
 from cases.services.network import network_contact_record
 from cases.services.plans import goal_add, goal_update, measure_add, plan_new_version
 from cases.services.referrals import referral_record, referral_update
+from cases.services.steps import (
+    case_assessment_to_plan,
+    case_close,
+    case_first_consultation,
+    case_reopen,
+    case_resume,
+)
 from cases.services.transitions import (
     NEEDS_FINAL_REFERRAL,
     SYSTEM_TRANSITIONS,
@@ -167,10 +174,15 @@ __all__ = [
     "audit_event_record",
     "case_allowed_transitions",
     "case_anonymise",
+    "case_assessment_to_plan",
+    "case_close",
     "case_create",
+    "case_first_consultation",
     "case_handover_accept",
     "case_is_visible_to",
     "case_owner_change",
+    "case_reopen",
+    "case_resume",
     "case_review_date_set",
     "case_transition",
     "consent_evidence_attach",
