@@ -16,6 +16,12 @@ One module per concern (docs/ARCHITECTURE.md has the map); this package
 re-exports every name, so `from handover import services` keeps working.
 """
 
+from handover.selectors import (
+    handover_not_found,
+    handovers_visible_to,
+    names_key,
+    person_candidates,
+)
 from handover.services.cleaning import (
     _FALSE,
     _SEX_ALIASES,
@@ -151,9 +157,13 @@ __all__ = [
     "handover_clean",
     "handover_create",
     "handover_import",
+    "handover_not_found",
     "handover_return",
     "handover_submit",
+    "handovers_visible_to",
     "identity_key",
     "import_template_csv",
     "import_template_xlsx",
+    "names_key",
+    "person_candidates",
 ]
