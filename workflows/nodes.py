@@ -36,7 +36,10 @@ from viewflow.workflow.nodes.view import ViewActivation
 
 from accounts.models import Role
 from accounts.selectors import deputy_principal_ids
-from workflows import engine
+from workflows import context
+from workflows.facts import case_of, forget_case
+from workflows.selectors import task_get_for_user, waiting_extension_request
+from workflows.views import Refused, TaskAssignView, TaskDetailView, TaskUnassignView
 
 # Who works on a human task.
 OWNER = "owner"  # the case's integration manager (or a deputy right now)
@@ -51,31 +54,29 @@ class CaseTaskActivation(ViewActivation):
     def create(cls, flow_task: Any, prev_activation: Any, token: Any, data=None, seed=None):
         activation = super().create(flow_task, prev_activation, token, data=data, seed=seed)
         if activation.task.owner_id is not None:
-            engine.task_event(activation.task, "assigned")
+            context.task_event(activation.task, "assigned")
         return activation
 
     @Activation.status.super()
     def assign(self, user: Any) -> None:
         super().assign.original(user)
-        engine.task_event(self.task, "assigned")
+        context.task_event(self.task, "assigned")
 
     @Activation.status.super()
     def reassign(self, user: Any = None) -> None:
         super().reassign.original(user)
-        engine.task_event(self.task, "assigned")
+        context.task_event(self.task, "assigned")
 
     @Activation.status.super()
     def complete(self) -> None:
-        from workflows.flows import forget_case
-
         super().complete.original()
         forget_case(self.process)  # route on the case as the task left it
-        engine.task_event(self.task, "completed")
+        context.task_event(self.task, "completed")
 
     @Activation.status.super()
     def cancel(self) -> None:
         super().cancel.original()
-        engine.task_event(self.task, "cancelled")
+        context.task_event(self.task, "cancelled")
 
 
 def _busy(request: HttpRequest) -> HttpResponse:
@@ -91,21 +92,10 @@ def _busy(request: HttpRequest) -> HttpResponse:
     )
 
 
-class Refused(Exception):
-    """Raised by a task view to roll back everything the request wrote
-    and answer with `respond()`, built after the rollback (so the page shows
-    the data as it is, not as the refused attempt left it)."""
-
-    def __init__(self, respond: Callable[[], HttpResponse]) -> None:
-        super().__init__()
-        self.respond = respond
-
-
 def guarded(
     node: CaseTask, origin_view: Callable[..., HttpResponse], permission: Callable[..., bool]
 ) -> Callable[..., HttpResponse]:
     """Wrap a task view with the checks described in the module docstring."""
-    from workflows.selectors import task_get_for_user
 
     def view(request: HttpRequest, process_pk: int, task_pk: int, **kwargs: Any) -> HttpResponse:
         if not request.user.is_authenticated:
@@ -127,7 +117,7 @@ def guarded(
             return call()
         try:
             with (
-                engine.acting(actor=request.user, now=now, case_id=case.pk),
+                context.acting(actor=request.user, now=now, case_id=case.pk),
                 node.flow_class.lock(process_pk),
             ):
                 # Decide on the row as it is now that nobody else can change it.
@@ -178,8 +168,6 @@ class CaseTask(flow.View):
         """The id of the user `.Assign()` gives the task (the case's owner),
         read from the case row without loading the user; None for a
         supervisor's task, which waits unassigned in the team's queue."""
-        from workflows.flows import case_of
-
         return case_of(activation).owner_id if self.who == OWNER else None
 
     # --- who may work on it ------------------------------------------------
@@ -207,7 +195,7 @@ class CaseTask(flow.View):
         return (
             task.owner_id is not None
             and user.role == Role.INTEGRATION_MANAGER
-            and task.owner_id in deputy_principal_ids(user=user, now=engine.current().now)
+            and task.owner_id in deputy_principal_ids(user=user, now=context.current().now)
         )
 
     def can_assign(self, user: Any, task: Task) -> bool:
@@ -235,8 +223,6 @@ class CaseTask(flow.View):
         )
 
     def _supervisor_may_decide(self, user: Any, task: Task) -> bool:
-        from workflows.selectors import waiting_extension_request
-
         case = self._case(task)
         if user.role != Role.SUPERVISOR or user.team_id is None:
             return False
@@ -257,8 +243,6 @@ class CaseTask(flow.View):
 
     @property
     def detail_path(self) -> Any:
-        from workflows.views import TaskDetailView
-
         return path(
             f"<int:process_pk>/{self.name}/<int:task_pk>/detail/",
             guarded(self, TaskDetailView.as_view(), lambda user, task: True),
@@ -267,8 +251,6 @@ class CaseTask(flow.View):
 
     @property
     def assign_path(self) -> Any:
-        from workflows.views import TaskAssignView
-
         return path(
             f"<int:process_pk>/{self.name}/<int:task_pk>/assign/",
             guarded(self, TaskAssignView.as_view(), lambda user, task: True),
@@ -277,8 +259,6 @@ class CaseTask(flow.View):
 
     @property
     def unassign_path(self) -> Any:
-        from workflows.views import TaskUnassignView
-
         return path(
             f"<int:process_pk>/{self.name}/<int:task_pk>/unassign/",
             guarded(self, TaskUnassignView.as_view(), lambda user, task: True),

@@ -1,11 +1,11 @@
-"""Connects the case domain's change signal to the flow (see engine)."""
+"""Connects the case domain's change signal to the flow (see workflows.services)."""
 
 from typing import Any
 
 from django.dispatch import receiver
 
 from cases.signals import case_changed
-from workflows.engine import case_flow_sync
+from workflows.services import case_flow_sync
 
 
 @receiver(case_changed, dispatch_uid="workflows.case_flow_sync")

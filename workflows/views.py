@@ -40,10 +40,19 @@ from cases.selectors import (
 )
 from config.errors import ApplicationError
 from handover.selectors import handover_of_case
-from workflows import engine, forms, selectors
-from workflows.nodes import Refused
+from workflows import context, forms, selectors
 
 HUMAN_OPEN = (STATUS.NEW, STATUS.ASSIGNED)
+
+
+class Refused(Exception):
+    """Raised by a task view to roll back everything the request wrote
+    and answer with `respond()`, built after the rollback (so the page shows
+    the data as it is, not as the refused attempt left it)."""
+
+    def __init__(self, respond: Callable[[], HttpResponse]) -> None:
+        super().__init__()
+        self.respond = respond
 
 
 def task_url(task: Any, name: str = "execute") -> str:
@@ -145,7 +154,7 @@ class TaskView(View):
 
     def next_url(self) -> str:
         """The next task of this case for this user, else the inbox."""
-        for task in engine.open_tasks(self.case):
+        for task in selectors.open_tasks(self.case):
             if (
                 task.flow_task_type == "HUMAN"
                 and task.status in HUMAN_OPEN
@@ -675,7 +684,7 @@ def _case_page(
             if handover
             else [],
             "history": history,
-            "open_tasks": [t for t in engine.open_tasks(case) if t.flow_task_type == "HUMAN"],
+            "open_tasks": [t for t in selectors.open_tasks(case) if t.flow_task_type == "HUMAN"],
             "actions": action_forms,
             "url_of": task_url,
             "today": today,
@@ -715,7 +724,7 @@ def case_action(request: HttpRequest, case_pk: Any, name: str) -> HttpResponse:
         return _case_page(request, case, now, bound={name: form}, status=400)
     data = form.cleaned_data
     try:
-        with transaction.atomic(), engine.acting(actor=request.user, now=now):
+        with transaction.atomic(), context.acting(actor=request.user, now=now):
             if name == "reopen":
                 services.consultation_record(
                     case=case, actor=request.user, now=now, **form.consultation_args()
@@ -744,14 +753,13 @@ def case_action(request: HttpRequest, case_pk: Any, name: str) -> HttpResponse:
 
 
 @login_required
-def flow_chart(request: HttpRequest) -> HttpResponse:
-    """The flow diagram (no case data) as SVG, as viewflow's flowexport draws it."""
-    from workflows.flows import CaseFlow
-
-    if not CaseFlow.instance.has_view_permission(request.user):
+def flow_chart(request: HttpRequest, *, flow_class: Any) -> HttpResponse:
+    """The flow diagram (no case data) as SVG, as viewflow's flowexport
+    draws it; `flow_class` comes from the URL config."""
+    if not flow_class.instance.has_view_permission(request.user):
         raise Http404
     return HttpResponse(
-        chart.grid_to_svg(chart.calc_layout_data(CaseFlow)), content_type="image/svg+xml"
+        chart.grid_to_svg(chart.calc_layout_data(flow_class)), content_type="image/svg+xml"
     )
 
 
@@ -759,13 +767,12 @@ def flow_chart(request: HttpRequest) -> HttpResponse:
 def process_chart(request: HttpRequest, process_pk: Any) -> HttpResponse:
     """One process of a case drawn with the state of its tasks (404 unless
     the case is visible to the user)."""
-    from workflows.flows import CaseFlow
-
     now = timezone.now()
     process = selectors.process_get_for_user(user=request.user, process_pk=process_pk, now=now)
     read_access_record(
         user=request.user, case_id=process.case_id, view="workflows.process_chart", now=now
     )
-    grid = chart.calc_layout_data(CaseFlow)
-    chart.calc_cell_status(CaseFlow, grid, process.pk)
+    flow_class = process.flow_class  # the flow the process was started for
+    grid = chart.calc_layout_data(flow_class)
+    chart.calc_cell_status(flow_class, grid, process.pk)
     return HttpResponse(chart.grid_to_svg(grid), content_type="image/svg+xml")
