@@ -9,7 +9,6 @@ writes exactly one audit event. Nothing leaves the database before commit.
 from __future__ import annotations
 
 import calendar
-import functools
 import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from django_fsm import can_proceed
 from accounts.models import Role, User
 from audit.services import SYSTEM_ROLE, audit_event_record
 from cases import history
+from cases.fastpaths import fsm_state_saved, select_case_for_update
 from cases.models import (
     CLOCK_STATES,
     FINAL_GOAL_STATES,
@@ -270,52 +270,12 @@ def _audit(
     )
 
 
-_CASE_COLUMNS = [model_field.attname for model_field in Case._meta.concrete_fields]
-_LOCK_SQL = "SELECT {} FROM cases_case WHERE id = %s{}".format(  # noqa: S608 - constant
-    ", ".join(f'"{column}"' for column in _CASE_COLUMNS),
-    " FOR UPDATE" if connection.features.has_select_for_update else "",
-)
-
-
-def _select_case_for_update(case_pk: int) -> Case | None:
-    """Lock and load one case row with plain SQL.
-
-    The ORM's query compilation costs more than the lock itself on the
-    hottest path of Lotse (see `make bench`).
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(_LOCK_SQL, [case_pk])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    values = list(row)
-    for index, column, converters in _case_converters(connection.vendor):
-        for converter in converters:
-            values[index] = converter(values[index], column, connection)
-    return Case.from_db(connection.alias, _CASE_COLUMNS, values)
-
-
-@functools.cache
-def _case_converters(vendor: str) -> list[tuple[int, Any, list[Any]]]:
-    """Return the backend's value converters per column (as the ORM applies
-    them: SQLite hands back text for datetimes, for instance)."""
-    result = []
-    for index, model_field in enumerate(Case._meta.concrete_fields):
-        column = model_field.get_col(Case._meta.db_table)
-        converters = connection.ops.get_db_converters(column) + model_field.get_db_converters(
-            connection
-        )
-        if converters:
-            result.append((index, column, converters))
-    return result
-
-
 def _lock_case(*, case: Case | int, actor: User | None, now: datetime) -> Case:
     """Return the case row locked for this transaction; 404 if not visible."""
     case_pk = case.pk if isinstance(case, Case) else case
     history.begin()
     number = parse_pk(case_pk)
-    locked = None if number is None else _select_case_for_update(number)
+    locked = None if number is None else select_case_for_update(number)
     # The lock comes first so that visibility is judged on the locked row.
     if locked is None or (
         actor is not None and not case_is_visible_to(user=actor, case=locked, now=now)
@@ -414,7 +374,7 @@ def _save(obj: Any, fields: Iterable[str], *, expected_status: str) -> None:
     updated = type(obj)._base_manager.filter(pk=obj.pk, status=expected_status).update(**values)
     if updated != 1:
         raise ConcurrentChange(MESSAGES["concurrent_change"])
-    obj._update_initial_state()
+    fsm_state_saved(obj)
 
 
 def _plan_set_status(plan: IntegrationPlan, status: str, **fields: Any) -> None:

@@ -94,6 +94,8 @@ INSTALLED_APPS = [
     "handover",
     "reports",
     "workspace",
+    # The project as a whole: its system checks (config/checks.py).
+    "config.apps.LotseConfig",
 ]
 
 AUTHENTICATION_BACKENDS = [

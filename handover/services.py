@@ -34,6 +34,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Gemeinde, Role, User
 from audit.services import audit_event_record
+from cases.fastpaths import fsm_state_saved
 from cases.models import Case, Consent, Household, HouseholdMembership, Person
 from cases.services import case_create
 from config.errors import Conflict, Forbidden, InvalidInput
@@ -214,7 +215,7 @@ def _save(handover: Handover, fields: Iterable[str], *, expected_status: str) ->
     updated = Handover._base_manager.filter(pk=handover.pk, status=expected_status).update(**values)
     if updated != 1:
         raise ConcurrentChange(MESSAGES["concurrent_change"])
-    handover._update_initial_state()
+    fsm_state_saved(handover)
 
 
 # --- cleaning input (shared by form, API and import) -----------------------
