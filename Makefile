@@ -39,9 +39,13 @@ test: $(STAMP) browser
 bench: $(STAMP)
 	$(PY) -m bench $(PARTS)
 
+# ruff, the layers (import-linter contracts in pyproject.toml) and mypy with
+# the Django and DRF plugins; CI runs it before the tests.
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 fmt: $(STAMP)
 	$(VENV)/bin/ruff format .

@@ -194,7 +194,7 @@ DATABASES = {"default": _database(DATABASE_URL)}
 # Covering indexes (INCLUDE) are a PostgreSQL feature; SQLite (the bare-machine
 # default of `make run`) ignores their extra columns, which is fine there.
 SILENCED_SYSTEM_CHECKS = (
-    ["models.W040"] if DATABASES["default"]["ENGINE"].endswith("sqlite3") else []
+    ["models.W040"] if str(DATABASES["default"]["ENGINE"]).endswith("sqlite3") else []
 )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -309,7 +309,7 @@ def _limited(value: Any, cleaned: Cleaned, name: str, error_name: str | None = N
 def handover_clean(
     *,
     data: Mapping[str, Any],
-    members: list[Mapping[str, Any]],
+    members: Sequence[Mapping[str, Any]],
     today: date,
     gemeinden: dict[str, tuple[Gemeinde | None, bool]] | None = None,
 ) -> Cleaned:
@@ -525,7 +525,7 @@ def handover_create(
     actor: User,
     now: datetime,
     data: Mapping[str, Any],
-    members: list[Mapping[str, Any]],
+    members: Sequence[Mapping[str, Any]],
     source: str = Handover.Source.API,
     submit: bool = True,
 ) -> tuple[Handover, bool]:

@@ -427,7 +427,7 @@ def notifications_for_case_change(
 # --- inbox -----------------------------------------------------------------
 
 
-def notification_mark_read(*, user: User, notification_id: int, now: datetime) -> Notification:
+def notification_mark_read(*, user: User, notification_id: Any, now: datetime) -> Notification:
     """Mark the user's own notification read (idempotent); another user's
     notification does not exist for them (NotificationNotFound, 404)."""
     from notifications.selectors import notification_get_for_user

@@ -94,6 +94,11 @@ class PlannedTask:
     scheduled: datetime | None = None
     pk: int | None = None  # once written
 
+    def written_pk(self) -> int:
+        if self.pk is None:
+            raise ValueError(f"{self.node.name}: not written yet")
+        return self.pk
+
     @property
     def is_open(self) -> bool:
         return self.status not in (STATUS.DONE, STATUS.CANCELED)
@@ -330,7 +335,7 @@ def process_write(process: CaseProcess, planned: list[PlannedTask], *, clock: da
     for row in planned:
         if isinstance(row.node, CaseTask) and row.owner_id is not None:
             task = TaskRow(
-                row.pk,
+                row.written_pk(),
                 row.node,
                 row.node.task_type,
                 row.status,

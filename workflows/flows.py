@@ -101,11 +101,20 @@ def _morning(day: date) -> datetime:
 
 
 def review_due(case: Case) -> datetime:
-    """When the review task appears: the notice period before the review."""
+    """When the review task appears: the notice period before the review.
+
+    Asked only of an active case with an agreed plan (`_has_agreed_plan`),
+    which has a review date."""
+    if case.next_review_at is None:
+        raise ValueError(f"case {case.pk} has no review date")
     return _morning(case.next_review_at - timedelta(days=settings.LOTSE_REVIEW_NOTICE_DAYS))
 
 
 def extension_check_due(case: Case) -> datetime:
+    """Asked only of a case in its period (`_extension_check_open`), which
+    has a regular end."""
+    if case.regular_end is None:
+        raise ValueError(f"case {case.pk} has no regular end")
     return _morning(case.regular_end - timedelta(days=settings.LOTSE_EXTENSION_CHECK_DAYS))
 
 

@@ -18,11 +18,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
 from django.urls import path
 from django.utils import timezone
@@ -39,7 +39,7 @@ from accounts.selectors import deputy_principal_ids
 from workflows import context
 from workflows.facts import case_of, forget_case
 from workflows.selectors import task_get_for_user, waiting_extension_request
-from workflows.views import Refused, TaskAssignView, TaskDetailView, TaskUnassignView
+from workflows.views import Refused, TaskAssignView, TaskDetailView, TaskRequest, TaskUnassignView
 
 # Who works on a human task.
 OWNER = "owner"  # the case's integration manager (or a deputy right now)
@@ -93,24 +93,27 @@ def _busy(request: HttpRequest) -> HttpResponse:
 
 
 def guarded(
-    node: CaseTask, origin_view: Callable[..., HttpResponse], permission: Callable[..., bool]
-) -> Callable[..., HttpResponse]:
+    node: CaseTask, origin_view: Callable[..., HttpResponseBase], permission: Callable[..., bool]
+) -> Callable[..., HttpResponseBase]:
     """Wrap a task view with the checks described in the module docstring."""
 
-    def view(request: HttpRequest, process_pk: int, task_pk: int, **kwargs: Any) -> HttpResponse:
+    def view(
+        request: HttpRequest, process_pk: int, task_pk: int, **kwargs: Any
+    ) -> HttpResponseBase:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
+        guarded_request = cast("TaskRequest", request)  # signed in; gets the three below
         now = timezone.now()
         task, case = task_get_for_user(
             user=request.user, process_pk=process_pk, task_pk=task_pk, node=node, now=now
         )
 
-        def call() -> HttpResponse:
+        def call() -> HttpResponseBase:
             if not permission(request.user, task):
                 raise PermissionDenied(_("This task is not yours to work on."))
-            request.activation = node.activation_class(task)
-            request.case = case
-            request.now = now
+            guarded_request.activation = node.activation_class(task)
+            guarded_request.case = case
+            guarded_request.now = now
             return origin_view(request, process_pk=process_pk, task_pk=task_pk, **kwargs)
 
         if request.method != "POST":

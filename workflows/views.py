@@ -11,7 +11,8 @@ message at the field it names; nothing is half-written.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -27,6 +28,7 @@ from viewflow.workflow import chart
 from viewflow.workflow.status import STATUS
 
 from accounts.models import Role
+from accounts.types import AuthenticatedHttpRequest, request_user
 from audit.services import read_access_record
 from cases import services
 from cases.models import Consent, IntegrationPlan, Referral
@@ -43,6 +45,18 @@ from handover.selectors import handover_of_case
 from workflows import context, forms, selectors
 
 HUMAN_OPEN = (STATUS.NEW, STATUS.ASSIGNED)
+
+if TYPE_CHECKING:
+
+    class TaskRequest(AuthenticatedHttpRequest):
+        """A request behind `workflows.nodes.guarded`, which sets these."""
+
+        activation: Any
+        case: Any
+        now: datetime
+
+else:
+    TaskRequest = HttpRequest
 
 
 class Refused(Exception):
@@ -84,12 +98,13 @@ class TaskView(View):
 
     def setup(self, request: HttpRequest, *args: Any, **kwargs: Any) -> None:
         super().setup(request, *args, **kwargs)
-        self.activation = request.activation
+        guarded_request = cast("TaskRequest", request)
+        self.activation = guarded_request.activation
         self.task = self.activation.task
         self.node = self.task.flow_task
-        self.case = request.case
-        self.now = request.now
-        self.user = request.user
+        self.case = guarded_request.case
+        self.now = guarded_request.now
+        self.user = request_user(request)
         self.today = timezone.localdate(self.now)
 
     # hooks
@@ -525,7 +540,7 @@ class FinalReferralView(TaskView):
 class TaskDetailView(View):
     """What a task is, who has it, when it is due; no client content."""
 
-    def get(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
+    def get(self, request: TaskRequest, **kwargs: Any) -> HttpResponse:
         task, case = request.activation.task, request.case
         read_access_record(
             user=request.user, case_id=case.pk, view="workflows.task_detail", now=request.now
@@ -558,7 +573,7 @@ class _QueueAction(View):
     transition = ""
     check = ""
 
-    def post(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
+    def post(self, request: TaskRequest, **kwargs: Any) -> HttpResponse:
         activation = request.activation
         task = activation.task
         allowed = getattr(task.flow_task, self.check)(request.user, task)
@@ -575,7 +590,7 @@ class _QueueAction(View):
         activation.unassign()
         return HttpResponseRedirect(reverse("workflows:approvals"))
 
-    def get(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
+    def get(self, request: TaskRequest, **kwargs: Any) -> HttpResponse:
         return HttpResponseRedirect(task_url(request.activation.task, "detail"))
 
 
@@ -638,7 +653,9 @@ def _case_for(request: HttpRequest, case_pk: Any, now: Any, view: str) -> Any:
 def _available_actions(case: Any, user: Any, now: Any) -> list[str]:
     allowed = set(services.case_allowed_transitions(case=case, actor=user, now=now))
     relations = case_relations(user=user, case=case, now=now)
-    names = [name for name in ("pause", "start_closing", "withdraw_consent") if name in allowed]
+    names: list[str] = [
+        name for name in ("pause", "start_closing", "withdraw_consent") if name in allowed
+    ]
     if case.status == "CLOSED" and relations & {OWNER}:
         names.append("reopen")  # needs a new consultation, recorded by the form
     if case.status == "ACTIVE" and relations & {OWNER, DEPUTY} and case.next_review_at:
@@ -647,7 +664,7 @@ def _available_actions(case: Any, user: Any, now: Any) -> list[str]:
 
 
 def _case_page(
-    request: HttpRequest,
+    request: AuthenticatedHttpRequest,
     case: Any,
     now: Any,
     *,
@@ -694,7 +711,7 @@ def _case_page(
 
 
 @login_required
-def case_flow(request: HttpRequest, case_pk: Any) -> HttpResponse:
+def case_flow(request: AuthenticatedHttpRequest, case_pk: Any) -> HttpResponse:
     """The case's guided work: open tasks, history, diagram, case actions."""
     now = timezone.now()
     case = _case_for(request, case_pk, now, "workflows.case")
@@ -703,7 +720,7 @@ def case_flow(request: HttpRequest, case_pk: Any) -> HttpResponse:
 
 @login_required
 @require_POST
-def case_action(request: HttpRequest, case_pk: Any, name: str) -> HttpResponse:
+def case_action(request: AuthenticatedHttpRequest, case_pk: Any, name: str) -> HttpResponse:
     """A change of the case outside the guided tasks; the case service
     restarts the case's flow at the new state in the same transaction."""
     now = timezone.now()
