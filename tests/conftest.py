@@ -8,9 +8,22 @@ from typing import Any
 import pytest
 from django.db import connection
 
+# Loads the Hypothesis profile (LOTSE_HYPOTHESIS_PROFILE) before any test
+# module builds its settings from it.
+from tests import hypothesis_profiles
+
 
 def _on_postgres() -> bool:
     return connection.vendor == "postgresql"
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    budget = hypothesis_profiles.BUDGET
+    return (
+        f"hypothesis profile: {hypothesis_profiles.PROFILE} "
+        f"(W5 {budget.machine_examples} x {budget.machine_steps} steps, "
+        f"fuzz {budget.fuzz_examples} per operation and role)"
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
