@@ -3,14 +3,17 @@
 #              two-factor sign-in off unless LOTSE_REQUIRE_MFA=true) with
 #              a Celery worker and beat beside it (Ctrl-C stops all)
 #   make test  the whole suite (PostgreSQL when DATABASE_URL is set), with the
-#              browser tests in Debian's Chromium (installed when missing)
+#              browser tests in Debian's Chromium (installed when missing);
+#              the property tests run bounded and seeded (tests/hypothesis_profiles.py)
+#   make test-deep  the property tests (W5 state machine, API fuzz) with the
+#              long "deep" Hypothesis profile
 
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint fmt install browser messages clean
+.PHONY: run test test-deep bench lint fmt install browser messages clean
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Lotse needs $(PYTHON) on PATH (or set PYTHON=...)."; exit 1; }
@@ -36,12 +39,19 @@ browser:
 test: $(STAMP) browser
 	$(PY) -m pytest -n auto
 
+test-deep: $(STAMP)
+	LOTSE_HYPOTHESIS_PROFILE=$${LOTSE_HYPOTHESIS_PROFILE:-deep} $(PY) -m pytest -n auto -m property
+
 bench: $(STAMP)
 	$(PY) -m bench $(PARTS)
 
+# ruff, the layers (import-linter contracts in pyproject.toml) and mypy with
+# the Django and DRF plugins; CI runs it before the tests.
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 fmt: $(STAMP)
 	$(VENV)/bin/ruff format .

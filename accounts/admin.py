@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts import services
 from accounts.models import DeputyGrant, Gemeinde, Kreis, Team, Traeger, User
+from accounts.types import request_user
 from config.errors import ApplicationError
 
 
@@ -77,7 +78,8 @@ class DeputyGrantForm(forms.ModelForm):
         fields = ("principal", "deputy", "valid_from", "valid_until", "reason", "revoked_at")
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if self.instance.pk is None and not self.errors:
             try:
                 services.deputy_grant_validate(
@@ -104,9 +106,11 @@ class DeputyGrantAdmin(NoDeleteMixin, admin.ModelAdmin):
     exclude = ("granted_by",)
     form = DeputyGrantForm
 
-    def get_form(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
-        form = super().get_form(request, obj, **kwargs)
-        form.request_user = request.user
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        form = super().get_form(request, obj, change, **kwargs)
+        form.request_user = request_user(request)
         return form
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
@@ -115,7 +119,7 @@ class DeputyGrantAdmin(NoDeleteMixin, admin.ModelAdmin):
         return ("principal", "deputy", "valid_from", "valid_until", "reason")
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        now = timezone.now()
+        now, actor = timezone.now(), request_user(request)
         if not change:  # checked by DeputyGrantForm.clean
             grant = services.deputy_grant_create(
                 principal=obj.principal,
@@ -123,7 +127,7 @@ class DeputyGrantAdmin(NoDeleteMixin, admin.ModelAdmin):
                 valid_from=obj.valid_from,
                 valid_until=obj.valid_until,
                 reason=obj.reason,
-                actor=request.user,
+                actor=actor,
                 now=now,
             )
             obj.pk, obj.granted_by = grant.pk, grant.granted_by
@@ -131,4 +135,4 @@ class DeputyGrantAdmin(NoDeleteMixin, admin.ModelAdmin):
             obj.revoked_at is not None
             and DeputyGrant.objects.filter(pk=obj.pk, revoked_at__isnull=True).exists()
         ):
-            services.deputy_grant_revoke(grant=obj, actor=request.user, now=now)
+            services.deputy_grant_revoke(grant=obj, actor=actor, now=now)

@@ -6,6 +6,8 @@ Träger level, figures roll up to the Kreis.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import F, Q
@@ -143,6 +145,10 @@ class User(AbstractUser):
     )
 
     REQUIRED_FIELDS = ["email", "role"]
+
+    if TYPE_CHECKING:
+        # Set on the request's user by django_otp's OTPMiddleware.
+        def is_verified(self) -> bool: ...
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.db.models import QuerySet
 
 from accounts.models import DeputyGrant, Role, User
 
 
-def deputy_principals(*, user: User, now: datetime) -> QuerySet[DeputyGrant]:
+def deputy_principals(*, user: User, now: datetime) -> QuerySet[DeputyGrant, Any]:
     """Return (as a subquery of principal ids) the managers whose cases
     `user` may act on right now."""
     if user.role != Role.INTEGRATION_MANAGER:

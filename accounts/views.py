@@ -24,6 +24,7 @@ from django_otp import login as otp_login
 from accounts import services
 from accounts.models import Role, User
 from accounts.selectors import team_members
+from accounts.types import AuthenticatedHttpRequest, choice_field
 
 
 class LoginView(auth_views.LoginView):
@@ -47,7 +48,7 @@ def _next_url(request: HttpRequest) -> str:
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
-def otp_verify(request: HttpRequest) -> HttpResponse:
+def otp_verify(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Second step of the sign-in: a code from the app or a backup code."""
     if request.user.is_verified():
         return HttpResponseRedirect(_next_url(request))
@@ -70,7 +71,7 @@ def otp_verify(request: HttpRequest) -> HttpResponse:
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
-def otp_setup(request: HttpRequest) -> HttpResponse:
+def otp_setup(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Set up the authenticator app once; shows the backup codes once."""
     if services.has_second_factor(user=request.user):
         return HttpResponseRedirect(_with_next("accounts:otp_verify", request))
@@ -158,11 +159,11 @@ class DeputyGrantForm(forms.Form):
                 traeger_id=supervisor.traeger_id, role=Role.INTEGRATION_MANAGER, is_active=True
             ).order_by("username")
         ]
-        self.fields["principal"].choices = team
-        self.fields["deputy"].choices = colleagues
+        choice_field(self, "principal").choices = team
+        choice_field(self, "deputy").choices = colleagues
 
 
-def _supervisor_only(request: HttpRequest) -> None:
+def _supervisor_only(request: AuthenticatedHttpRequest) -> None:
     if request.user.role != Role.SUPERVISOR or request.user.team_id is None:
         raise Http404
 
@@ -170,7 +171,7 @@ def _supervisor_only(request: HttpRequest) -> None:
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
-def deputies(request: HttpRequest) -> HttpResponse:
+def deputies(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The supervisor's page of deputyships: grant, see, revoke."""
     _supervisor_only(request)
     now = timezone.now()
@@ -215,7 +216,7 @@ def deputies(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["POST"])
-def deputy_revoke(request: HttpRequest, grant_pk: str) -> HttpResponse:
+def deputy_revoke(request: AuthenticatedHttpRequest, grant_pk: str) -> HttpResponse:
     _supervisor_only(request)
     try:
         services.deputy_revoke(actor=request.user, grant_id=grant_pk, now=timezone.now())

@@ -9,6 +9,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.types import choice_field
 from audit.selectors import KIND_EDIT, KIND_READ, KIND_TASK, KIND_TRANSITION
 
 KIND_CHOICES = [
@@ -38,7 +39,8 @@ class PeriodForm(forms.Form):
     )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         since, until = data.get("von"), data.get("bis")
         if since and until and until < since:
             self.add_error("bis", _("The end lies before the start."))
@@ -69,7 +71,7 @@ class TimelineForm(PeriodForm):
 
     def __init__(self, *args: Any, actors: list[tuple[int, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["person"].choices = [("", _("everyone")), *actors]
+        choice_field(self, "person").choices = [("", _("everyone")), *actors]
 
 
 class CaseAccessForm(PeriodForm):
@@ -81,4 +83,4 @@ class UserAccessForm(PeriodForm):
 
     def __init__(self, *args: Any, users: list[tuple[int, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["nutzer"].choices = [("", "–"), *users]
+        choice_field(self, "nutzer").choices = [("", "–"), *users]

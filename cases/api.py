@@ -39,6 +39,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.services import api_token_issue
+from accounts.types import AuthenticatedRequest
 from audit.selectors import case_events
 from audit.services import read_accesses_record
 from cases import services
@@ -810,7 +811,7 @@ class CaseTransitionView(APIView):
         responses={200: CaseDetailOut, **CASE_ERRORS},
         description="Fire a transition; its arguments go in the body (DOMAIN.md §14.1).",
     )
-    def post(self, request: Request, case_id: int, name: str) -> Response:
+    def post(self, request: AuthenticatedRequest, case_id: int, name: str) -> Response:
         args = request.data if isinstance(request.data, dict) else None
         if args is None or not all(isinstance(key, str) for key in args):
             raise services.InvalidArguments(_("The body must be a JSON object."))
@@ -862,7 +863,7 @@ class ConsentListView(CaseScopedListCreate):
         return self.listed(request, case.consents.order_by("-given_at", "-pk"), ConsentOut)
 
     @extend_schema(request=ConsentIn, responses={201: ConsentOut, **CASE_ERRORS})
-    def post(self, request: Request, case_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, case_id: int) -> Response:
         """Record a consent (Art. 7 DSGVO: documented, in the person's language)."""
         case = self.case(request, case_id)
         data = _valid(ConsentIn, request)
@@ -872,7 +873,7 @@ class ConsentListView(CaseScopedListCreate):
 
 class ConsentWithdrawView(APIView):
     @extend_schema(request=ConsentWithdrawIn, responses={200: ConsentOut, **CASE_ERRORS})
-    def post(self, request: Request, case_id: int, consent_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, case_id: int, consent_id: int) -> Response:
         """Record that a consent was withdrawn, and how (`channel`). Withdrawing
         the consent to case processing itself is the transition `withdraw_consent`
         (with `channel` too)."""
@@ -889,7 +890,7 @@ class ConsentEvidenceView(APIView):
     parser_classes = [MultiPartParser]
 
     @extend_schema(request=EvidenceIn, responses={201: ConsentOut, **CASE_ERRORS})
-    def post(self, request: Request, case_id: int, consent_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, case_id: int, consent_id: int) -> Response:
         """Upload the scan of the signed consent (multipart field `file`: PDF,
         PNG or JPEG); it is stored as the case's document and linked as the
         consent's evidence, once."""
@@ -923,7 +924,7 @@ class ConsultationListView(CaseScopedListCreate):
         return self.listed(request, consultations, ConsultationOut)
 
     @extend_schema(request=ConsultationIn, responses={201: ConsultationOut, **CASE_ERRORS})
-    def post(self, request: Request, case_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, case_id: int) -> Response:
         case = self.case(request, case_id)
         data = _valid(ConsultationIn, request)
         consultation = services.consultation_record(
@@ -963,7 +964,7 @@ class AssessmentView(APIView):
         return Response(AssessmentOut(assessment).data)
 
     @extend_schema(request=AssessmentIn, responses={200: AssessmentOut, **CASE_ERRORS})
-    def put(self, request: Request, case_id: int) -> Response:
+    def put(self, request: AuthenticatedRequest, case_id: int) -> Response:
         """Record the needs assessment (each PUT is a re-assessment)."""
         case = _case_for(request, case_id, "api:assessment", CONTENT_READERS)
         data = _valid(AssessmentIn, request)
@@ -1015,7 +1016,7 @@ class GoalListView(CaseScopedListCreate):
         return self.listed(request, plan.goals.all(), GoalOut)
 
     @extend_schema(request=GoalIn, responses={201: GoalOut, **CASE_ERRORS})
-    def post(self, request: Request, case_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, case_id: int) -> Response:
         case = self.case(request, case_id)
         data = _valid(GoalIn, request)
         goal = services.goal_add(case=case, actor=request.user, now=timezone.now(), **data)
@@ -1028,7 +1029,7 @@ def _goal_of(case: Case, goal_id: Any) -> Goal:
 
 class GoalDetailView(APIView):
     @extend_schema(request=GoalPatch, responses={200: GoalOut, **CASE_ERRORS})
-    def patch(self, request: Request, case_id: int, goal_id: int) -> Response:
+    def patch(self, request: AuthenticatedRequest, case_id: int, goal_id: int) -> Response:
         """Change a goal's status or outcome."""
         case = _case_for(request, case_id, "api:goal", CONTENT_READERS)
         goal = _goal_of(case, goal_id)
@@ -1039,7 +1040,7 @@ class GoalDetailView(APIView):
 
 class MeasureListView(APIView):
     @extend_schema(request=MeasureIn, responses={201: MeasureOut, **CASE_ERRORS})
-    def post(self, request: Request, case_id: int, goal_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, case_id: int, goal_id: int) -> Response:
         """Add a step to a goal of the current plan."""
         case = _case_for(request, case_id, "api:measures", CONTENT_READERS)
         goal = _goal_of(case, goal_id)
@@ -1059,7 +1060,7 @@ class ReferralListView(CaseScopedListCreate):
         return self.listed(request, referrals, ReferralOut)
 
     @extend_schema(request=ReferralIn, responses={201: ReferralOut, **CASE_ERRORS})
-    def post(self, request: Request, case_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, case_id: int) -> Response:
         case = self.case(request, case_id)
         data = _valid(ReferralIn, request)
         referral = services.referral_record(
@@ -1070,7 +1071,7 @@ class ReferralListView(CaseScopedListCreate):
 
 class ReferralDetailView(APIView):
     @extend_schema(request=ReferralPatch, responses={200: ReferralOut, **CASE_ERRORS})
-    def patch(self, request: Request, case_id: int, referral_id: int) -> Response:
+    def patch(self, request: AuthenticatedRequest, case_id: int, referral_id: int) -> Response:
         """Record a referral's outcome."""
         case = _case_for(request, case_id, "api:referral", CONTENT_READERS)
         referral = _object_or_404(case.referrals.all(), referral_id)
@@ -1083,7 +1084,7 @@ class ReferralDetailView(APIView):
 
 class CaseExtensionRequestView(APIView):
     @extend_schema(request=ExtensionRequestIn, responses={201: ExtensionRequestOut, **CASE_ERRORS})
-    def post(self, request: Request, case_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, case_id: int) -> Response:
         """Submit an extension of the consultation period (1-12 months)."""
         case = _case_for(request, case_id, "api:extension-request", CONTENT_READERS)
         data = _valid(ExtensionRequestIn, request)
@@ -1127,7 +1128,7 @@ class ExtensionRequestListView(GenericAPIView):
         return self.get_paginated_response(data)
 
 
-def _decide(request: Request, request_id: Any, *, approve: bool) -> Response:
+def _decide(request: AuthenticatedRequest, request_id: Any, *, approve: bool) -> Response:
     data = _valid(DecisionIn if approve else RejectionIn, request)
     pk = parse_pk(request_id)
     if pk is None:
@@ -1139,14 +1140,14 @@ def _decide(request: Request, request_id: Any, *, approve: bool) -> Response:
 
 class ExtensionApproveView(APIView):
     @extend_schema(request=DecisionIn, responses={200: ExtensionRequestOut, **CASE_ERRORS})
-    def post(self, request: Request, request_id: str) -> Response:
+    def post(self, request: AuthenticatedRequest, request_id: str) -> Response:
         """Approve, as a supervisor of the case's team; never one's own request."""
         return _decide(request, request_id, approve=True)
 
 
 class ExtensionRejectView(APIView):
     @extend_schema(request=RejectionIn, responses={200: ExtensionRequestOut, **CASE_ERRORS})
-    def post(self, request: Request, request_id: str) -> Response:
+    def post(self, request: AuthenticatedRequest, request_id: str) -> Response:
         """Reject, as a supervisor of the case's team, with a note."""
         return _decide(request, request_id, approve=False)
 
@@ -1164,7 +1165,7 @@ class NetworkContactListView(GenericAPIView):
         return self.get_paginated_response(NetworkContactOut(page, many=True).data)
 
     @extend_schema(request=NetworkContactIn, responses={201: NetworkContactOut, **CASE_ERRORS})
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         data = _valid(NetworkContactIn, request)
         contact = services.network_contact_record(actor=request.user, now=timezone.now(), **data)
         return Response(NetworkContactOut(contact).data, status=status.HTTP_201_CREATED)

@@ -15,6 +15,7 @@ from django import forms
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
+from accounts.types import choice_field
 from cases.models import CatalogueEntry, Consultation, HouseholdMembership
 
 # The durations most consultations take; anything else goes into "other".
@@ -108,11 +109,11 @@ class QuickConsultationForm(forms.Form):
         }
         super().__init__(*args, initial=initial, **kwargs)
         self.day = day
-        self.fields["consultation_form"].choices = [
+        choice_field(self, "consultation_form").choices = [
             (e.key, catalogue_label(e)) for e in form_entries
         ]
-        self.fields["topics"].choices = [(e.key, catalogue_label(e)) for e in topic_entries]
-        self.fields["duration_minutes"].choices = [
+        choice_field(self, "topics").choices = [(e.key, catalogue_label(e)) for e in topic_entries]
+        choice_field(self, "duration_minutes").choices = [
             (minutes, _("%(n)d min") % {"n": minutes}) for minutes in DURATION_PRESETS
         ]
         self.fields["held_on"].widget.attrs["max"] = day.isoformat()
@@ -121,7 +122,7 @@ class QuickConsultationForm(forms.Form):
         choices += [
             (m.person_id, _person_label(m.person, m)) for m in members if m.person_id != person.pk
         ]
-        self.fields["participants"].choices = choices
+        choice_field(self, "participants").choices = choices
         # With the client alone there is nothing to choose.
         self.family = len(choices) > 1
         if not self.family:
@@ -129,7 +130,8 @@ class QuickConsultationForm(forms.Form):
             self.fields["participants"].widget = forms.MultipleHiddenInput()
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("other_minutes") is None and not data.get("duration_minutes"):
             self.add_error("duration_minutes", _("Choose a duration or enter the minutes."))
         return data

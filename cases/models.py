@@ -9,12 +9,18 @@ in the service, where `now` and the actor are known.
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
+    from accounts.models import User
 
 # --- catalogues ------------------------------------------------------------
 
@@ -73,7 +79,9 @@ class CatalogueEntry(models.Model):
         )
 
 
-def _catalogue_fk(catalogue: Catalogue, verbose_name: str, **kwargs: object) -> models.ForeignKey:
+def _catalogue_fk(
+    catalogue: Catalogue, verbose_name: StrOrPromise, **kwargs: Any
+) -> models.ForeignKey[Any, Any]:
     return models.ForeignKey(
         CatalogueEntry,
         on_delete=models.PROTECT,
@@ -1047,14 +1055,14 @@ class ExtensionRequest(ConcurrentTransitionMixin, models.Model):
         self.submitted_at = at
 
     @transition(field=status, source=E.SUBMITTED, target=E.APPROVED)
-    def approve(self, *, by: object, at: datetime, note: str, effective_end: date) -> None:
+    def approve(self, *, by: User, at: datetime, note: str, effective_end: date) -> None:
         self.decided_by = by
         self.decided_at = at
         self.decision_note = note
         self.resulting_effective_end = effective_end
 
     @transition(field=status, source=E.SUBMITTED, target=E.REJECTED)
-    def reject(self, *, by: object, at: datetime, note: str) -> None:
+    def reject(self, *, by: User, at: datetime, note: str) -> None:
         self.decided_by = by
         self.decided_at = at
         self.decision_note = note

@@ -27,6 +27,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.models import Role
+from accounts.types import AuthenticatedHttpRequest
 from audit.lines import changes_text, event_line
 from audit.selectors import case_events
 from cases import exports, services
@@ -96,7 +97,7 @@ def _refusal(request: HttpRequest, error: ApplicationError, case_pk: Any = None)
 @never_cache
 @login_required
 @require_GET
-def case_detail(request: HttpRequest, case_pk: Any) -> HttpResponse:
+def case_detail(request: AuthenticatedHttpRequest, case_pk: Any) -> HttpResponse:
     """The case file: client and household, the consultation clock, the
     plan, consultations, referrals, documents, consents, the next guided
     step and the case's timeline. Supervisors, auditors and data-protection
@@ -158,7 +159,7 @@ def _position(member: Any) -> int:
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
-def consultation_new(request: HttpRequest, case_pk: Any) -> HttpResponse:
+def consultation_new(request: AuthenticatedHttpRequest, case_pk: Any) -> HttpResponse:
     """Record a consultation in under half a minute (one service call)."""
     now = timezone.now()
     try:

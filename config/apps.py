@@ -1,5 +1,6 @@
 """Application configs that belong to the project as a whole."""
 
+from django.apps import AppConfig
 from django.contrib.staticfiles.apps import StaticFilesConfig
 
 
@@ -15,3 +16,14 @@ class LotseStaticFilesConfig(StaticFilesConfig):
     """
 
     ignore_patterns = [*StaticFilesConfig.ignore_patterns, "node_modules"]
+
+
+class LotseConfig(AppConfig):
+    """The project itself: registers the project-wide system checks."""
+
+    name = "config"
+    label = "lotse"
+    verbose_name = "Lotse"
+
+    def ready(self) -> None:
+        from config import checks  # noqa: F401 - registers

@@ -94,6 +94,8 @@ INSTALLED_APPS = [
     "handover",
     "reports",
     "workspace",
+    # The project as a whole: its system checks (config/checks.py).
+    "config.apps.LotseConfig",
 ]
 
 AUTHENTICATION_BACKENDS = [
@@ -192,7 +194,7 @@ DATABASES = {"default": _database(DATABASE_URL)}
 # Covering indexes (INCLUDE) are a PostgreSQL feature; SQLite (the bare-machine
 # default of `make run`) ignores their extra columns, which is fine there.
 SILENCED_SYSTEM_CHECKS = (
-    ["models.W040"] if DATABASES["default"]["ENGINE"].endswith("sqlite3") else []
+    ["models.W040"] if str(DATABASES["default"]["ENGINE"]).endswith("sqlite3") else []
 )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -439,7 +441,7 @@ LOGGING = {
 # guided work of the case is brought in step. Each takes a CaseChange.
 LOTSE_CASE_CHANGE_HANDLERS = [
     "notifications.services.case_changes.notifications_for_case_change",
-    "workflows.engine.case_flow_sync",
+    "workflows.services.case_flow_sync",
 ]
 
 # --- Lotse domain defaults (DOMAIN.md "Lotse decisions") -------------------

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET
 from kombu import Connection
 
 from accounts.models import Role
+from accounts.types import AuthenticatedHttpRequest
 from cases.selectors import case_list_for_user
 from config.celery import app as celery_app
 from notifications.selectors import heartbeat_status, open_incident_count
@@ -99,7 +100,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Show the signed-in user's start page for their role.
 
     Managers and supervisors start on their workspace dashboard (the

@@ -5,24 +5,25 @@ from __future__ import annotations
 import json
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from accounts.models import Role
+from accounts.types import AuthenticatedHttpRequest
 from cases.selectors import parse_pk
 from dataprotection import selectors, services
 
 
-def _dpo_only(request: HttpRequest) -> None:
+def _dpo_only(request: AuthenticatedHttpRequest) -> None:
     if request.user.role != Role.DATA_PROTECTION_OFFICER or not request.user.traeger_id:
         raise Http404
 
 
 @login_required
 @require_GET
-def overview(request: HttpRequest) -> HttpResponse:
+def overview(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The archive of restricted cases, the erasure log and the Art. 15
     export by person number."""
     _dpo_only(request)
@@ -39,7 +40,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _export(request: HttpRequest, person_pk: str) -> dict:
+def _export(request: AuthenticatedHttpRequest, person_pk: str) -> dict:
     _dpo_only(request)
     pk = parse_pk(person_pk)
     if pk is None:
@@ -52,7 +53,7 @@ def _export(request: HttpRequest, person_pk: str) -> dict:
 
 @login_required
 @require_GET
-def export_json(request: HttpRequest, person_pk: str) -> HttpResponse:
+def export_json(request: AuthenticatedHttpRequest, person_pk: str) -> HttpResponse:
     data = _export(request, person_pk)
     response = HttpResponse(
         json.dumps(data, ensure_ascii=False, indent=2), content_type="application/json"
@@ -63,7 +64,7 @@ def export_json(request: HttpRequest, person_pk: str) -> HttpResponse:
 
 @login_required
 @require_GET
-def export_pdf(request: HttpRequest, person_pk: str) -> HttpResponse:
+def export_pdf(request: AuthenticatedHttpRequest, person_pk: str) -> HttpResponse:
     data = _export(request, person_pk)
     response = HttpResponse(services.person_export_pdf(data), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="auskunft-person-{person_pk}.pdf"'

@@ -28,6 +28,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Role
+from accounts.types import AuthenticatedRequest
 from cases.api import StrictBooleanField, StrictCharField, StrictIntegerField
 from cases.models import Consent, HouseholdMembership, Person
 from cases.selectors import MAX_PK, parse_pk
@@ -263,7 +264,7 @@ class HandoverListView(GenericAPIView):
         description="Create and submit a handover. The same external_reference again "
         "returns the existing handover (200).",
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         """Create and submit a handover (refugee social work of the GU)."""
         if request.user.role != Role.GU_SOCIAL_WORKER:
             raise services.HandoverForbidden(services.MESSAGES["forbidden"])
@@ -315,7 +316,7 @@ class HandoverAcceptView(APIView):
         "A second accept is 409; possible duplicates of known persons are 409 "
         "`possible_duplicate` until `persons` decides each.",
     )
-    def post(self, request: Request, handover_id: str) -> Response:
+    def post(self, request: AuthenticatedRequest, handover_id: str) -> Response:
         data = _valid(AcceptIn, request)
         pk = parse_pk(handover_id)
         if pk is None:
@@ -332,7 +333,7 @@ class HandoverAcceptView(APIView):
 
 class HandoverReturnView(APIView):
     @extend_schema(request=ReturnIn, responses={200: HandoverOut, **WRITE_ERRORS})
-    def post(self, request: Request, handover_id: str) -> Response:
+    def post(self, request: AuthenticatedRequest, handover_id: str) -> Response:
         """Return a submitted handover to the sender with a reason."""
         data = _valid(ReturnIn, request)
         pk = parse_pk(handover_id)
@@ -356,7 +357,7 @@ class HandoverImportView(APIView):
         description="CSV (UTF-8, UTF-8 with BOM or Windows-1252; ; or ,) or XLSX. All or "
         "nothing: 400 with `errors` (line, field, message) if any row is bad.",
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         """Import handovers from a file; `?dry_run=true` checks only."""
         raw = request.query_params.get("dry_run", "false").lower()
         if raw not in ("true", "false", "1", "0"):

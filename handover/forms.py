@@ -9,6 +9,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Gemeinde, Role, User
+from accounts.types import choice_field
 from cases.models import Consent, HouseholdMembership, Person
 from handover.models import ReturnReason
 
@@ -64,7 +65,7 @@ class HandoverForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         served = Gemeinde.objects.filter(traeger__isnull=False).distinct().order_by("name")
-        self.fields["gemeinde_ags"].choices = [("", "—")] + [(g.ags, str(g)) for g in served]
+        choice_field(self, "gemeinde_ags").choices = [("", "—")] + [(g.ags, str(g)) for g in served]
 
 
 class MemberForm(forms.Form):
@@ -107,7 +108,7 @@ class AcceptForm(forms.Form):
             else User.objects.none()
         )
         mine = [("", _("myself"))] if actor.role == Role.INTEGRATION_MANAGER else [("", "—")]
-        self.fields["assignee"].choices = mine + [
+        choice_field(self, "assignee").choices = mine + [
             (str(u.pk), u.get_full_name() or u.username) for u in team if u.pk != actor.pk
         ]
         for member_id, found in candidates.items():

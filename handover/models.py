@@ -11,6 +11,7 @@ allocation date (§9); the services strip everything else.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import models
@@ -19,6 +20,10 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from cases.models import Consent, HouseholdMembership, Person
+
+if TYPE_CHECKING:
+    from accounts.models import User
+    from cases.models import Case
 
 
 class HandoverStatus(models.TextChoices):
@@ -163,14 +168,14 @@ class Handover(ConcurrentTransitionMixin, models.Model):
         self.submitted_at = at
 
     @transition(field=status, source=H.SUBMITTED, target=H.ACCEPTED)
-    def accept(self, *, by: object, at: datetime, assignee: object, case: object) -> None:
+    def accept(self, *, by: User, at: datetime, assignee: User, case: Case) -> None:
         self.decided_by = by
         self.decided_at = at
         self.assignee = assignee
         self.case = case
 
     @transition(field=status, source=H.SUBMITTED, target=H.RETURNED)
-    def return_to_sender(self, *, by: object, at: datetime, reason: str, note: str) -> None:
+    def return_to_sender(self, *, by: User, at: datetime, reason: str, note: str) -> None:
         self.decided_by = by
         self.decided_at = at
         self.return_reason = reason

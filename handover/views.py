@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.models import Role
+from accounts.types import AuthenticatedHttpRequest
 from config.errors import ApplicationError
 from handover import services
 from handover.forms import AcceptForm, HandoverForm, ImportForm, MemberFormSet, ReturnForm
@@ -40,13 +41,13 @@ def _handover_for(request: HttpRequest, handover_pk: Any) -> Handover:
         raise Http404 from None
 
 
-def _require_role(request: HttpRequest, roles: tuple[str, ...]) -> None:
+def _require_role(request: AuthenticatedHttpRequest, roles: tuple[str, ...]) -> None:
     if request.user.role not in roles:
         raise Http404
 
 
 @login_required
-def handover_list(request: HttpRequest) -> HttpResponse:
+def handover_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     """'Übergaben': the sender's own, or the incoming ones of the Gemeinden."""
     _require_role(request, (Role.GU_SOCIAL_WORKER, *DECIDERS))
     rows = list(handover_list_for_user(user=request.user))
@@ -81,7 +82,7 @@ def _place_errors(
 
 
 @login_required
-def handover_new(request: HttpRequest) -> HttpResponse:
+def handover_new(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The GU's form: one person or a household; save as draft or submit."""
     _require_role(request, (Role.GU_SOCIAL_WORKER,))
     form = HandoverForm(request.POST or None)
@@ -121,7 +122,7 @@ def handover_new(request: HttpRequest) -> HttpResponse:
 
 
 def _detail(
-    request: HttpRequest,
+    request: AuthenticatedHttpRequest,
     handover: Handover,
     *,
     accept_form: AcceptForm | None = None,
@@ -159,13 +160,13 @@ def _detail(
 
 
 @login_required
-def handover_detail(request: HttpRequest, handover_pk: Any) -> HttpResponse:
+def handover_detail(request: AuthenticatedHttpRequest, handover_pk: Any) -> HttpResponse:
     return _detail(request, _handover_for(request, handover_pk))
 
 
 @login_required
 @require_POST
-def handover_submit_view(request: HttpRequest, handover_pk: Any) -> HttpResponse:
+def handover_submit_view(request: AuthenticatedHttpRequest, handover_pk: Any) -> HttpResponse:
     handover = _handover_for(request, handover_pk)
     try:
         services.handover_submit(handover=handover, actor=request.user, now=timezone.now())
@@ -178,7 +179,7 @@ def handover_submit_view(request: HttpRequest, handover_pk: Any) -> HttpResponse
 
 @login_required
 @require_POST
-def handover_accept_view(request: HttpRequest, handover_pk: Any) -> HttpResponse:
+def handover_accept_view(request: AuthenticatedHttpRequest, handover_pk: Any) -> HttpResponse:
     handover = _handover_for(request, handover_pk)
     _require_role(request, DECIDERS)
     candidates = member_candidates(handover=handover, traeger_id=request.user.traeger_id)
@@ -212,7 +213,7 @@ def handover_accept_view(request: HttpRequest, handover_pk: Any) -> HttpResponse
 
 @login_required
 @require_POST
-def handover_return_view(request: HttpRequest, handover_pk: Any) -> HttpResponse:
+def handover_return_view(request: AuthenticatedHttpRequest, handover_pk: Any) -> HttpResponse:
     handover = _handover_for(request, handover_pk)
     _require_role(request, DECIDERS)
     form = ReturnForm(request.POST)
@@ -238,7 +239,7 @@ def handover_return_view(request: HttpRequest, handover_pk: Any) -> HttpResponse
 
 
 @login_required
-def handover_import_view(request: HttpRequest) -> HttpResponse:
+def handover_import_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Upload a CSV or XLSX file; dry run first, then all or nothing."""
     _require_role(request, (Role.GU_SOCIAL_WORKER,))
     form = ImportForm(request.POST or None, request.FILES or None)

@@ -19,6 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.types import AuthenticatedRequest
 from config.api import error_responses, reject_empty_parameters
 from notifications import services
 from notifications.models import NotificationKind
@@ -72,7 +73,7 @@ class NotificationReadView(APIView):
         responses={200: NotificationOut, **error_responses(401, 404)},
         description="Mark one of the caller's notifications read (again: no change).",
     )
-    def post(self, request: Request, notification_id: str) -> Response:
+    def post(self, request: AuthenticatedRequest, notification_id: str) -> Response:
         notification = services.notification_mark_read(
             user=request.user, notification_id=notification_id, now=timezone.now()
         )

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts.types import AuthenticatedHttpRequest
 from notifications import services
 from notifications.models import EmailMode, NotificationPreference
 from notifications.selectors import (
@@ -23,7 +24,7 @@ PAGE = 100
 
 
 @login_required
-def inbox(request: HttpRequest) -> HttpResponse:
+def inbox(request: AuthenticatedHttpRequest) -> HttpResponse:
     rows = list(notifications_of(user=request.user)[:PAGE])
     preference = NotificationPreference.objects.filter(user=request.user).first()
     return render(
@@ -40,7 +41,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def mark_read(request: HttpRequest, notification_id: str) -> HttpResponse:
+def mark_read(request: AuthenticatedHttpRequest, notification_id: str) -> HttpResponse:
     try:
         services.notification_mark_read(
             user=request.user, notification_id=notification_id, now=timezone.now()
@@ -52,14 +53,14 @@ def mark_read(request: HttpRequest, notification_id: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def mark_all_read(request: HttpRequest) -> HttpResponse:
+def mark_all_read(request: AuthenticatedHttpRequest) -> HttpResponse:
     services.notifications_mark_all_read(user=request.user, now=timezone.now())
     return redirect("notifications:inbox")
 
 
 @login_required
 @require_POST
-def preference(request: HttpRequest) -> HttpResponse:
+def preference(request: AuthenticatedHttpRequest) -> HttpResponse:
     mode = request.POST.get("email_mode", "")
     if mode not in EmailMode.values:
         messages.error(request, _("Please choose how you want to be mailed."))

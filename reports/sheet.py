@@ -147,7 +147,7 @@ def kennzahlen_xlsx(figures: dict[str, Any]) -> bytes:
     from openpyxl.styles import Font
 
     book = Workbook()
-    sheet = book.active
+    sheet = book.worksheets[0]  # a new workbook has one sheet
     sheet.title = "Auswertung Zeitraum"
     for row in _all_rows(figures):
         sheet.append([safe_cell(cell) for cell in row])

@@ -14,7 +14,7 @@ can be added to a database that already holds other rows.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -108,7 +108,7 @@ def _ids(catalogue: str) -> list[int]:
     )
 
 
-def _weighted(rng: random.Random, items: list[int], weights: list[float]) -> Callable[[], int]:
+def _weighted(rng: random.Random, items: list[int], weights: Sequence[float]) -> Callable[[], int]:
     cumulative, total = [], 0.0
     for weight in weights:
         total += weight

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import Role
+from accounts.types import AuthenticatedHttpRequest
 from config.errors import ApplicationError
 from reports.models import UnitKind
 from reports.selectors import (
@@ -80,7 +81,7 @@ def _selection(request: HttpRequest) -> tuple[str, int, int]:
 
 @require_GET
 @login_required
-def kennzahlen(request: HttpRequest) -> HttpResponse:
+def kennzahlen(request: AuthenticatedHttpRequest) -> HttpResponse:
     kind, pk, year = _selection(request)
     try:
         unit = report_unit_get(user=request.user, kind=kind, pk=pk)
@@ -144,7 +145,7 @@ def freeze(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @login_required
-def overview(request: HttpRequest) -> HttpResponse:
+def overview(request: AuthenticatedHttpRequest) -> HttpResponse:
     now = timezone.now()
     today: date = timezone.localdate(now)
     if request.user.role not in OVERVIEW_ROLES:
@@ -161,7 +162,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     return render(request, "reports/overview.html", {"rows": rows, "today": today})
 
 
-def _open_states() -> list[tuple[str, str]]:
+def _open_states() -> list[tuple[str, Any]]:
     from cases.models import OPEN_STATES
 
     return [(state.value, state.label) for state in OPEN_STATES]

@@ -8,9 +8,22 @@ from typing import Any
 import pytest
 from django.db import connection
 
+# Loads the Hypothesis profile (LOTSE_HYPOTHESIS_PROFILE) before any test
+# module builds its settings from it.
+from tests import hypothesis_profiles
+
 
 def _on_postgres() -> bool:
     return connection.vendor == "postgresql"
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    budget = hypothesis_profiles.BUDGET
+    return (
+        f"hypothesis profile: {hypothesis_profiles.PROFILE} "
+        f"(W5 {budget.machine_examples} x {budget.machine_steps} steps, "
+        f"fuzz {budget.fuzz_examples} per operation and role)"
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -76,20 +89,20 @@ def _record_reached_nodes() -> Any:
         return original(self, *args, **kwargs)
 
     # A restart outside a guided task writes the rows of a process start
-    # directly (workflows.engine.case_flow_restart); those nodes count too.
-    from workflows import engine
+    # directly (workflows.fastpaths.process_write); those nodes count too.
+    from workflows import fastpaths
 
-    original_write = engine._write
+    original_write = fastpaths.process_write
 
     def writing(process: Any, planned: Any, **kwargs: Any) -> Any:
         REACHED_NODES.update(f"{process.flow_class.__name__}.{row.node.name}" for row in planned)
         return original_write(process, planned, **kwargs)
 
     Node._create = recording
-    engine._write = writing
+    fastpaths.process_write = writing
     yield
     Node._create = original
-    engine._write = original_write
+    fastpaths.process_write = original_write
 
 
 def declared_nodes() -> set[str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
@@ -52,6 +53,8 @@ class TaskListView(GenericAPIView):
             key=lambda row: (row.due is None, row.due or row.task.created.date(), row.task.pk)
         )
         page = self.paginate_queryset(rows)
+        if page is None:  # REST_FRAMEWORK's DEFAULT_PAGINATION_CLASS pages every list
+            raise ImproperlyConfigured("The task list needs a paginator.")
         case_ids = sorted({row.case.pk for row in page})
         if case_ids:
             read_accesses_record(user=request.user, case_ids=case_ids, view="api.tasks", now=now)

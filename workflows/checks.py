@@ -66,4 +66,26 @@ def check_flows(app_configs: Any, **kwargs: Any) -> list[Error]:
                             id="workflows.E004",
                         )
                     )
+    errors.extend(_stored_refs_match())
     return errors
+
+
+def _stored_refs_match() -> list[Error]:
+    """The node names the reads below the flow filter on are the flow's own."""
+    from viewflow.workflow.fields import get_task_ref
+
+    from workflows.flows import CaseFlow
+    from workflows.models import APPROVE_EXTENSION_REF, EXTENSION_CHECK_REF
+
+    return [
+        Error(
+            f"{ref!r} is not the stored name of CaseFlow.{node.name} ({get_task_ref(node)!r}).",
+            hint="Update the reference in workflows/models.py (and migrate stored rows).",
+            id="workflows.E005",
+        )
+        for ref, node in (
+            (APPROVE_EXTENSION_REF, CaseFlow.approve_extension),
+            (EXTENSION_CHECK_REF, CaseFlow.extension_check),
+        )
+        if get_task_ref(node) != ref
+    ]

@@ -1,541 +1,61 @@
-"""Keeping the open work of a case in step with the case.
+"""The former home of the flow machinery, kept as names for callers.
 
-The case row says where the case is; a `CaseProcess` of `CaseFlow` holds
-the work that is open. Two ways move a case:
+Issue 17 split it by concern so the modules of `workflows` import each
+other one way only (an import-linter contract in pyproject.toml checks it):
 
-- a guided task of the flow: the task view calls the case service and
-  completes the task in the same transaction (`acting(..., driving=True)`);
-  the flow's gateways then route on `case.status`;
-- anything else (API, sweeps, case actions): the case service dispatches
-  its change (`cases.effects.case_changed`) inside its transaction, and
-  `case_flow_sync` replaces the open process by one started at the case's
-  new state, under the case row lock the service already holds.
+- `workflows.context`: who acts when, the case a task drives (`acting`,
+  `current`, `is_driving`, `remember`, `remembered`, `task_event`);
+- `workflows.selectors`: `open_process`, `open_tasks`, `OPEN_TASK_STATES`;
+- `workflows.fastpaths`: the restart's planner and writer (`flow_plan`, ...);
+- `workflows.services`: `case_flow_sync`, `case_flow_restart`,
+  `case_flow_repair`, `review_timer_reschedule`.
 
-The replacement (`case_flow_restart`) does not run viewflow's start
-machinery, which costs about 45 statements (a savepoint, an UPDATE and a
-signal per node, a row lock per step). `flow_plan` walks the flow the way
-the engine would, with the flow's own gateway conditions, timer delays and
-permissions, and returns the task rows a start would write. When the open
-tasks are already exactly the planned ones, nothing is written. Otherwise
-the open tasks and the process are cancelled with one UPDATE each, and the
-new process is written with the rows the engine would have written (start,
-gateways and ends done, the open human tasks and timers, their `previous`
-links and split tokens) in a few INSERTs. tests/workflows/test_engine.py
-compares the two writers row by row for every branch of the flow.
-
-Task events (assigned, completed, cancelled; never "started", which viewflow
-fires on a GET) go into the case's audit chain with the actor and `now` of
-the change that caused them.
+Nothing inside `workflows` imports this module; new code imports from the
+modules above.
 """
 
-from __future__ import annotations
-
-import functools
-from collections import Counter, deque
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from types import SimpleNamespace
-from typing import Any
-
-from django.db import connection, transaction
-from django.utils import timezone
-from viewflow.workflow.fields import import_task_by_ref
-from viewflow.workflow.models import Process, Task
-from viewflow.workflow.nodes import (
-    EndActivation,
-    SplitActivation,
-    SwitchActivation,
-    TimerActivation,
+from workflows.context import (
+    Acting,
+    acting,
+    current,
+    is_driving,
+    remember,
+    remembered,
+    task_event,
 )
-from viewflow.workflow.nodes.start import StartHandleActivation
-from viewflow.workflow.status import PROCESS, STATUS
-from viewflow.workflow.token import Token
-
-from accounts.models import User
-from audit.services import SYSTEM_ROLE, audit_event_record
-from cases.effects import CaseChange, ChangeKind
-from cases.models import CLOCK_STATES, OPEN_STATES, Case
-from workflows.models import CaseProcess
-
-OPEN_TASK_STATES = (STATUS.NEW, STATUS.ASSIGNED, STATUS.STARTED, STATUS.SCHEDULED, STATUS.ERROR)
-
-
-@dataclass
-class Acting:
-    actor: User | None
-    now: datetime
-    driving_case_id: int | None = None
-    # The driven case as the last case service left it (see `remember`).
-    case: Case | None = None
-
-
-_acting: ContextVar[Acting | None] = ContextVar("lotse_workflow_acting", default=None)
-
-
-@contextmanager
-def acting(*, actor: User | None, now: datetime, case_id: int | None = None) -> Iterator[Acting]:
-    """Run flow work on behalf of `actor` at `now`.
-
-    With `case_id`, the flow itself drives that case: the case services it
-    calls must not restart its process.
-    """
-    token = _acting.set(Acting(actor=actor, now=now, driving_case_id=case_id))
-    try:
-        yield _acting.get()
-    finally:
-        _acting.reset(token)
-
-
-def current() -> Acting:
-    """The actor and time of the flow work under way (the system, now, if none)."""
-    return _acting.get() or Acting(actor=None, now=timezone.now())
-
-
-def is_driving(case_id: int) -> bool:
-    state = _acting.get()
-    return state is not None and state.driving_case_id == case_id
-
-
-def remember(case: Case) -> None:
-    """Keep the row a case service just wrote for the flow's gateways.
-
-    Case services dispatch their change with the locked row as they left it;
-    while a task drives the case, routing after the task reads that row
-    instead of selecting it again.
-    """
-    state = _acting.get()
-    if state is not None and state.driving_case_id == case.pk:
-        state.case = case
-
-
-def remembered(case_id: int) -> Case | None:
-    state = _acting.get()
-    if state is not None and state.case is not None and state.case.pk == case_id:
-        return state.case
-    return None
-
-
-def task_event(task: Any, kind: str, *, case_id: int | None = None) -> None:
-    """Append `workflows.task.<kind>` to the case's audit chain.
-
-    Runs inside the flow lock or a case service, both of which hold the
-    case row lock that serialises the chain. `case_id` spares reading the
-    task's process when the caller knows the case.
-    """
-    state = current()
-    if case_id is None:
-        process = task.process
-        case_id = (process if isinstance(process, CaseProcess) else process.coerced).case_id
-    audit_event_record(
-        event_type=f"workflows.task.{kind}",
-        actor=state.actor,
-        actor_role=SYSTEM_ROLE if state.actor is None else state.actor.role,
-        now=state.now,
-        object_type="task",
-        object_id=task.pk,
-        case_id=case_id,
-        reason=task.flow_task.name,
-        data={
-            "task": task.flow_task.name,
-            "process_id": task.process_id,
-            "owner_id": task.owner_id,
-        },
-        chain_locked=True,
-    )
-
-
-def open_process(case: Case | int) -> CaseProcess | None:
-    case_id = case.pk if isinstance(case, Case) else case
-    return (
-        CaseProcess.objects.filter(case_id=case_id)
-        .exclude(status__in=[PROCESS.DONE, PROCESS.CANCELED])
-        .order_by("-pk")
-        .first()
-    )
-
-
-def open_tasks(case: Case | int) -> list[Task]:
-    """The unfinished tasks of the case's processes, oldest first."""
-    case_id = case.pk if isinstance(case, Case) else case
-    return list(
-        Task.objects.filter(
-            process__caseprocess__case_id=case_id, status__in=OPEN_TASK_STATES
-        ).order_by("pk")
-    )
-
-
-# --- what a process start writes -------------------------------------------
-
-
-@dataclass(eq=False)
-class PlannedTask:
-    """One task row that starting the flow writes."""
-
-    node: Any
-    status: str
-    previous: PlannedTask | None = None
-    # A task behind a parallel split carries the split's pk in its token
-    # ("start/<split pk>_<branch>"), known once the split row is written.
-    split: PlannedTask | None = None
-    branch: int = 0
-    owner_id: int | None = None
-    owner_permission: str | None = None
-    scheduled: datetime | None = None
-    pk: int | None = None  # once written
-
-    @property
-    def is_open(self) -> bool:
-        return self.status not in (STATUS.DONE, STATUS.CANCELED)
-
-    @property
-    def depth(self) -> int:
-        """How many splits lie behind this row (rows are written in this order)."""
-        if self.split is not None:
-            return self.split.depth + 1
-        return 0 if self.previous is None else self.previous.depth
-
-    def token(self) -> str:
-        if self.split is not None:
-            return f"{self.split.token()}/{self.split.pk}_{self.branch}"
-        return "start" if self.previous is None else self.previous.token()
-
-    def key(self) -> tuple[Any, ...]:
-        """What makes two open tasks the same work (see `_same_work`)."""
-        return (self.node.name, self.status, self.owner_id, self.owner_permission, self.scheduled)
-
-
-def _plain(node: Any, activation_class: type) -> bool:
-    """The node settles at start exactly as `activation_class` does."""
-    return type(node).activation_class is activation_class and not node._boundary_events
-
-
-def flow_plan(process: CaseProcess, *, clock: datetime) -> list[PlannedTask]:
-    """Return the task rows that `start.run()` of the process's flow would
-    write for the process's case, in the order the engine writes them.
-
-    Gateways decide with the flow's own conditions and timers take the
-    flow's own delays, reading the case as `flows.case_of` does (through
-    the process). Raises ValueError on a node whose start behaviour this
-    walk does not reproduce; the flow then needs the walk extended.
-    """
-    from workflows.nodes import CaseTask, CaseTaskActivation
-
-    activation = SimpleNamespace(process=process)
-    start_node = process.flow_class.start
-    if not _plain(start_node, StartHandleActivation):
-        raise ValueError(f"{start_node.name}: not a plain StartHandle")
-    planned = [PlannedTask(node=start_node, status=STATUS.DONE)]
-    queue: deque[tuple[Any, PlannedTask, PlannedTask | None, int]] = deque(
-        [(start_node._next, planned[0], None, 0)]
-    )
-    while queue:
-        node, previous, split, branch = queue.popleft()
-        row = PlannedTask(
-            node=node, status=STATUS.DONE, previous=previous, split=split, branch=branch
-        )
-        planned.append(row)
-        if _plain(node, SwitchActivation):
-            chosen = None
-            for target, condition in node._branches:  # as SwitchActivation.activate
-                if condition is None:
-                    chosen = target
-                elif condition(activation):
-                    chosen = target
-                    break
-            if chosen is None:
-                raise ValueError(f"{node.name}: no next task available")
-            queue.append((chosen, row, None, 0))
-        elif _plain(node, SplitActivation):
-            if any(data_source is not None for _target, _cond, data_source in node._branches):
-                raise ValueError(f"{node.name}: split branches with data are not planned")
-            targets = [
-                target
-                for target, condition, _data in node._branches
-                if not condition or condition(activation)
-            ]
-            if not targets:
-                raise ValueError(f"{node.name}: no next task available")
-            queue.extend((target, row, row, n) for n, target in enumerate(targets, start=1))
-        elif isinstance(node, CaseTask) and _plain(node, CaseTaskActivation):
-            row.owner_id = node.owner_id_for(activation)
-            row.owner_permission = node.calc_owner_permission(activation)
-            row.status = STATUS.ASSIGNED if row.owner_id else STATUS.NEW  # viewflow row, not a case
-        elif _plain(node, TimerActivation):
-            delay = node._delay(activation) if callable(node._delay) else node._delay
-            row.scheduled = clock + delay if isinstance(delay, timedelta) else delay
-            row.status = STATUS.SCHEDULED  # viewflow row, not a case
-        elif not _plain(node, EndActivation):
-            raise ValueError(f"{node.name}: {type(node).__name__} is not planned")
-    return planned
-
-
-# --- plain SQL on the restart path -----------------------------------------
-# Every case change outside a guided task runs the restart. The ORM's
-# compilation of its few statements costs more than the statements
-# themselves (see `make bench`), as for the case row lock in
-# cases.services; the values still go through the model fields' own
-# adaptation (`get_db_prep_save`) and the backend's converters.
-
-
-@dataclass(frozen=True)
-class TaskRow:
-    """What the restart reads and writes of a task row."""
-
-    pk: int
-    flow_task: Any  # the node
-    flow_task_type: str
-    status: str
-    owner_id: int | None
-    owner_permission: str | None
-    scheduled: datetime | None
-    process_id: int
-
-
-_T, _P, _CP = Task._meta.db_table, Process._meta.db_table, CaseProcess._meta.db_table
-_OPEN_ROWS_SQL = (
-    f"SELECT t.id, t.flow_task, t.flow_task_type, t.status, t.owner_id, t.owner_permission,"  # noqa: S608 - constant
-    f" t.scheduled, t.process_id FROM {_T} t JOIN {_CP} cp ON cp.process_ptr_id = t.process_id"
-    f" WHERE cp.case_id = %s AND t.status IN ({', '.join(['%s'] * len(OPEN_TASK_STATES))})"
-    " ORDER BY t.id"
+from workflows.fastpaths import (
+    PlannedTask,
+    TaskRow,
+    flow_plan,
 )
-_CANCEL_PROCESSES_SQL = (
-    f"UPDATE {_P} SET status = %s, finished = %s WHERE status NOT IN (%s, %s)"  # noqa: S608 - constant
-    f" AND id IN (SELECT process_ptr_id FROM {_CP} WHERE case_id = %s)"
+from workflows.fastpaths import (
+    process_write as _write,
+)
+from workflows.selectors import OPEN_TASK_STATES, open_process, open_tasks
+from workflows.services import (
+    case_flow_repair,
+    case_flow_restart,
+    case_flow_sync,
+    review_timer_reschedule,
 )
 
-
-@functools.cache
-def _scheduled_converters() -> tuple[Any, list[Any]]:
-    field = Task._meta.get_field("scheduled")
-    column = field.get_col(_T)
-    return column, connection.ops.get_db_converters(column) + field.get_db_converters(connection)
-
-
-def _open_rows(case_id: int) -> list[TaskRow]:
-    """The open tasks of the case's processes, oldest first."""
-    with connection.cursor() as cursor:
-        cursor.execute(_OPEN_ROWS_SQL, [case_id, *(state.value for state in OPEN_TASK_STATES)])
-        rows = cursor.fetchall()
-    column, converters = _scheduled_converters()
-    result = []
-    for pk, ref, kind, status, owner_id, permission, scheduled, process_id in rows:
-        for converter in converters:
-            scheduled = converter(scheduled, column, connection)
-        node = import_task_by_ref(ref)
-        result.append(TaskRow(pk, node, kind, status, owner_id, permission, scheduled, process_id))
-    return result
-
-
-@functools.cache
-def _insert_sql(table: str, columns: tuple[str, ...], rows: int, returning: str) -> str:
-    values = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * rows)
-    names = ", ".join(connection.ops.quote_name(column) for column in columns)
-    suffix = f" RETURNING {connection.ops.quote_name(returning)}" if returning else ""
-    return f"INSERT INTO {table} ({names}) VALUES {values}{suffix}"  # noqa: S608 - names of fields
-
-
-def _insert(
-    model: Any, names: tuple[str, ...], rows: list[tuple[Any, ...]], *, returning: bool = True
-) -> list[int]:
-    """Insert `rows` (values of the fields `names`) into `model`'s table in
-    one statement; return the new pks in row order when `returning`."""
-    fields = [model._meta.get_field(name) for name in names]
-    sql = _insert_sql(
-        model._meta.db_table,
-        tuple(field.column for field in fields),
-        len(rows),
-        model._meta.pk.column if returning else "",
-    )
-    params = [
-        field.get_db_prep_save(value, connection)
-        for row in rows
-        for field, value in zip(fields, row, strict=True)
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [pk for (pk,) in cursor.fetchall()] if returning else []
-
-
-_TASK_FIELDS = (
-    "process",
-    "flow_task",
-    "flow_task_type",
-    "status",
-    "created",
-    "started",
-    "finished",
-    "scheduled",
-    "token",
-    "owner",
-    "owner_permission",
-    "data",
-)
-
-
-def _write(process: CaseProcess, planned: list[PlannedTask], *, clock: datetime) -> None:
-    """Write the process and its planned rows as the engine's start would:
-    the process, the task rows (one INSERT per split depth, since tokens
-    name the split's pk), their `previous` links, and an `assigned` event
-    per assigned human task."""
-    from workflows.nodes import CaseTask
-
-    process.created = clock
-    if not any(row.is_open for row in planned):  # every branch reached an End
-        process.status = PROCESS.DONE  # viewflow row, not a case
-        process.finished = clock
-    [process.pk] = _insert(
-        Process,
-        ("flow_class", "status", "created", "finished", "data"),
-        [(process.flow_class, process.status, clock, process.finished, {})],
-    )
-    _insert(CaseProcess, ("process_ptr", "case"), [(process.pk, process.case_id)], returning=False)
-    for depth in sorted({row.depth for row in planned}):
-        rows = [row for row in planned if row.depth == depth]
-        pks = _insert(
-            Task,
-            _TASK_FIELDS,
-            [
-                (
-                    process.pk,
-                    row.node,
-                    row.node.task_type,
-                    row.status,
-                    clock,
-                    clock if row.node.task_type in ("START", "END") else None,
-                    None if row.is_open else clock,
-                    row.scheduled,
-                    Token(row.token()),
-                    row.owner_id,
-                    row.owner_permission,
-                    {},
-                )
-                for row in rows
-            ],
-        )
-        for row, pk in zip(rows, pks, strict=True):
-            row.pk = pk
-    _insert(
-        Task.previous.through,
-        ("from_task", "to_task"),
-        [(row.pk, row.previous.pk) for row in planned if row.previous is not None],
-        returning=False,
-    )
-    for row in planned:
-        if isinstance(row.node, CaseTask) and row.owner_id is not None:
-            task = TaskRow(
-                row.pk,
-                row.node,
-                row.node.task_type,
-                row.status,
-                row.owner_id,
-                row.owner_permission,
-                row.scheduled,
-                process.pk,
-            )
-            task_event(task, "assigned", case_id=process.case_id)
-
-
-def _same_work(tasks: list[TaskRow], planned: list[PlannedTask]) -> bool:
-    """The open tasks (all of one process) are exactly the planned open
-    ones; or there are none and a start would open none (every branch of
-    the case has ended: another finished process would only add rows)."""
-    current = Counter(
-        (t.flow_task.name, t.status, t.owner_id, t.owner_permission or None, t.scheduled)
-        for t in tasks
-    )
-    wanted = Counter(row.key() for row in planned if row.is_open)
-    return len({t.process_id for t in tasks}) <= 1 and current == wanted
-
-
-def _cancel(tasks: list[TaskRow], *, case_id: int, now: datetime) -> None:
-    """Cancel `tasks` (the case's open tasks) and every open process of the
-    case, one UPDATE each, and audit the cancelled human tasks."""
-    finished = connection.ops.adapt_datetimefield_value(now)
-    with connection.cursor() as cursor:
-        if tasks:
-            marks = ", ".join(["%s"] * len(tasks))
-            cursor.execute(
-                f"UPDATE {_T} SET status = %s, finished = %s WHERE id IN ({marks})",  # noqa: S608
-                [STATUS.CANCELED.value, finished, *(t.pk for t in tasks)],
-            )
-        cursor.execute(
-            _CANCEL_PROCESSES_SQL,
-            [PROCESS.CANCELED.value, finished, PROCESS.DONE.value, PROCESS.CANCELED.value, case_id],
-        )
-    for task in tasks:
-        # The tasks viewflow's cancel transition takes (new or assigned
-        # human tasks) are audited, as `CaseTaskActivation.cancel` does;
-        # timers and a started or failed task go without an event.
-        if task.flow_task_type == "HUMAN" and task.status in (STATUS.NEW, STATUS.ASSIGNED):
-            task_event(task, "cancelled", case_id=case_id)
-
-
-def case_flow_restart(
-    *, case: Case, actor: User | None, now: datetime, force: bool = False
-) -> int | None:
-    """Replace the open work of `case` by a process started at its current
-    state (none once the case is closed, rejected or deleted); return the
-    pk of the case's open process afterwards (None: no open process).
-
-    The caller holds the case row lock (a case service, or the flow lock).
-    Every writer of a case's process and task rows takes that lock first
-    (`workflows.lock.CaseLock`, the case services), so no further lock is
-    needed. Unless `force`, a case whose open tasks are already exactly the
-    planned ones keeps its process and nothing is written.
-    """
-    from workflows.flows import CaseFlow, case_facts
-
-    with acting(actor=actor, now=now, case_id=case.pk), transaction.atomic(savepoint=False):
-        remember(case)  # the caller's locked row, as its change left it
-        tasks = _open_rows(case.pk)
-        process, planned, clock = None, [], timezone.now()
-        if case.status in OPEN_STATES:
-            process = CaseProcess(flow_class=CaseFlow, case=case)
-            process._lotse_case = case  # what the gateways read (flows.case_of)
-            if case.status in CLOCK_STATES:  # both branches ask: one query
-                case_facts(SimpleNamespace(process=process)).read_all()
-            planned = flow_plan(process, clock=clock)
-            if not force and _same_work(tasks, planned):
-                return tasks[0].process_id if tasks else None
-        _cancel(tasks, case_id=case.pk, now=now)
-        if process is None:
-            return None
-        _write(process, planned, clock=clock)
-        return None if process.status == PROCESS.DONE else process.pk
-
-
-def review_timer_reschedule(*, case: Case, actor: User | None, now: datetime) -> int:
-    """Move the open review timer of `case` to its new `next_review_at`
-    (the caller holds the case row lock); return how many timers moved."""
-    from workflows.flows import CaseFlow, review_due
-
-    return Task.objects.filter(
-        process__caseprocess__case_id=case.pk,
-        flow_task=CaseFlow.review_timer,
-        status=STATUS.SCHEDULED,
-    ).update(scheduled=review_due(case))
-
-
-def case_flow_sync(change: CaseChange) -> None:
-    """Bring the open work of the case in step after `change` (see module
-    doc); a handler of `cases.effects`."""
-    case, actor, now = change.case, change.actor, change.now
-    if is_driving(case.pk):
-        remember(case)
-        return
-    if change.kind is ChangeKind.REVIEW_DATE:
-        review_timer_reschedule(case=case, actor=actor, now=now)
-        return
-    case_flow_restart(case=case, actor=actor, now=now)
-
-
-def case_flow_repair(*, case_id: int, now: datetime) -> int | None:
-    """Restart the flow of one case at its state (operations: cases whose
-    open work does not fit, for example cases created before the workflows
-    existed). Locks the case row first, like every case service."""
-    with transaction.atomic():
-        case = Case.objects.select_for_update().get(pk=case_id)
-        return case_flow_restart(case=case, actor=None, now=now, force=True)
+__all__ = [
+    "OPEN_TASK_STATES",
+    "Acting",
+    "PlannedTask",
+    "TaskRow",
+    "_write",
+    "acting",
+    "case_flow_repair",
+    "case_flow_restart",
+    "case_flow_sync",
+    "current",
+    "flow_plan",
+    "is_driving",
+    "open_process",
+    "open_tasks",
+    "remember",
+    "remembered",
+    "review_timer_reschedule",
+    "task_event",
+]

@@ -2,7 +2,7 @@
 
 Gateways route on `case.status` (read fresh from the database, never copied
 into `process.data`). The flow starts at whatever state the case is in, so
-`engine.case_flow_restart` can cancel a process and start the next one
+`workflows.services.case_flow_restart` can cancel a process and start the next one
 after any change made outside the flow (sweeps, API, case actions).
 
 Which tasks may be open in which state (tests/workflows check it after
@@ -28,13 +28,10 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from viewflow import this
 from viewflow.workflow import flow
-from viewflow.workflow.models import Task
-from viewflow.workflow.status import STATUS
 
 from cases.clock import add_months
 from cases.models import (
@@ -43,88 +40,15 @@ from cases.models import (
     CaseStatus,
     ExtensionRequest,
     ExtensionStatus,
-    IntegrationPlan,
 )
-from workflows import engine, views
+from workflows import views
+from workflows.facts import case_facts, case_of
 from workflows.lock import case_lock
 from workflows.models import CaseProcess
 from workflows.nodes import SUPERVISOR, CaseTask, End, Split, StartHandle, Switch, Timer
 
 WORK = "workflows.work_case"
 DECIDE = "workflows.decide_extension"
-
-
-# --- reading the case at a gateway -----------------------------------------
-
-
-def case_of(activation: Any) -> Case:
-    """The case as it is in this transaction.
-
-    Read once per routing pass: the activations a completed task creates
-    share one process object, and nothing changes the case while the engine
-    routes. `forget_case` drops the copy when a task completes (the task's
-    services have just changed the case).
-    """
-    process = activation.process
-    cached = getattr(process, "_lotse_case", None)
-    if cached is None:
-        cached = engine.remembered(process.case_id)
-    if cached is None:
-        cached = Case.objects.select_related("owner").get(pk=process.case_id)
-    process._lotse_case = cached
-    return cached
-
-
-def _fact_rows(case_ref: Any) -> dict[str, Any]:
-    """The rows behind each fact the gateways ask about a case."""
-    requests = ExtensionRequest.objects.filter(case_id=case_ref)
-    return {
-        "agreed_plan": IntegrationPlan.objects.filter(
-            case_id=case_ref, status=IntegrationPlan.Status.AGREED
-        ),
-        "request_waiting": requests.filter(status=ExtensionStatus.SUBMITTED),
-        "request_approved": requests.filter(status=ExtensionStatus.APPROVED),
-        "extension_checked": Task.objects.filter(
-            process__caseprocess__case_id=case_ref,
-            flow_task=CaseFlow.extension_check,
-            status=STATUS.DONE,
-        ),
-    }
-
-
-class CaseFacts:
-    """What the gateways ask about the rows around a case (an agreed plan,
-    a waiting or approved extension request, the extension check done),
-    each read at most once per routing pass."""
-
-    def __init__(self, case_id: int) -> None:
-        self.case_id = case_id
-        self.known: dict[str, bool] = {}
-
-    def __getitem__(self, name: str) -> bool:
-        if name not in self.known:
-            self.known[name] = _fact_rows(self.case_id)[name].exists()
-        return self.known[name]
-
-    def read_all(self) -> None:
-        """Read every fact in one query (a restart asks them all)."""
-        exists = {name: Exists(rows) for name, rows in _fact_rows(OuterRef("pk")).items()}
-        self.known.update(Case.objects.filter(pk=self.case_id).values(**exists).get())
-
-
-def case_facts(activation: Any) -> CaseFacts:
-    """The facts of the case, kept with the case for the routing pass and
-    dropped with it by `forget_case`."""
-    process = activation.process
-    facts = getattr(process, "_lotse_facts", None)
-    if facts is None:
-        facts = process._lotse_facts = CaseFacts(case_of(activation).pk)
-    return facts
-
-
-def forget_case(process: Any) -> None:
-    process.__dict__.pop("_lotse_case", None)
-    process.__dict__.pop("_lotse_facts", None)
 
 
 def _status_is(*states: str) -> Any:
@@ -177,11 +101,20 @@ def _morning(day: date) -> datetime:
 
 
 def review_due(case: Case) -> datetime:
-    """When the review task appears: the notice period before the review."""
+    """When the review task appears: the notice period before the review.
+
+    Asked only of an active case with an agreed plan (`_has_agreed_plan`),
+    which has a review date."""
+    if case.next_review_at is None:
+        raise ValueError(f"case {case.pk} has no review date")
     return _morning(case.next_review_at - timedelta(days=settings.LOTSE_REVIEW_NOTICE_DAYS))
 
 
 def extension_check_due(case: Case) -> datetime:
+    """Asked only of a case in its period (`_extension_check_open`), which
+    has a regular end."""
+    if case.regular_end is None:
+        raise ValueError(f"case {case.pk} has no regular end")
     return _morning(case.regular_end - timedelta(days=settings.LOTSE_EXTENSION_CHECK_DAYS))
 
 

@@ -8,7 +8,7 @@ Catalogue fields list the entries valid today, in the user's language.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils import translation
@@ -51,11 +51,17 @@ class CatalogueForm(forms.Form):
 
     catalogues: dict[str, str] = {}
 
+    def _choice_field(self, name: str) -> forms.ChoiceField:
+        field = self.fields[name]
+        if not isinstance(field, forms.ChoiceField):
+            raise TypeError(f"{name} is not a choice field")
+        return field
+
     def __init__(self, *args: Any, day: date, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for name, catalogue in self.catalogues.items():
             if name in self.fields:
-                self.fields[name].choices = [
+                self._choice_field(name).choices = [
                     *(
                         [("", "—")]
                         if isinstance(self.fields[name], forms.ChoiceField)
@@ -125,7 +131,8 @@ class FirstConsultationForm(ConsultationFields):
                 del self.fields[name]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if self.needs_consent:
             if not data.get("consent_given"):
                 self.add_error(
@@ -164,7 +171,8 @@ class AssessmentForm(CatalogueForm):
             )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if not any(data.get(f"need_{key}") for key, _label in self.fields_of_action):
             raise forms.ValidationError(_("Rate the need in at least one field of action."))
         return data
@@ -264,7 +272,8 @@ class DecisionForm(forms.Form):
     )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("decision") == "reject" and not data.get("note", "").strip():
             self.add_error("note", _("Please give the reason for the rejection."))
         return data
@@ -288,11 +297,10 @@ class FinalReferralForm(CatalogueForm):
         self, *args: Any, day: date, goals: list[Any], pending: list[Any], **kwargs: Any
     ) -> None:
         super().__init__(*args, day=day, **kwargs)
-        self.fields["closure_reason"].choices = [
-            choice
-            for choice in self.fields["closure_reason"].choices
-            if choice[0] != "consent_withdrawn"
-        ]
+        closure_reason = self._choice_field("closure_reason")
+        # CatalogueForm has just filled it with a list of (key, label) pairs.
+        filled = cast(list[tuple[str, Any]], closure_reason.choices)
+        closure_reason.choices = [choice for choice in filled if choice[0] != "consent_withdrawn"]
         self.goals, self.pending = goals, pending
         final = [
             (value, label) for value, label in GoalStatus.choices if value in FINAL_GOAL_STATES
@@ -312,7 +320,8 @@ class FinalReferralForm(CatalogueForm):
             )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("target_service") and not data.get("mode"):
             self.add_error("mode", _("This field is required."))
         return data

@@ -13,8 +13,8 @@ from viewflow.workflow.models import Task
 from viewflow.workflow.status import PROCESS
 
 from cases.models import CLOCK_STATES, Case, CaseStatus, ExtensionRequest, ExtensionStatus
-from workflows.engine import OPEN_TASK_STATES
 from workflows.models import CaseProcess
+from workflows.selectors import OPEN_TASK_STATES
 
 S = CaseStatus
 MAIN: dict[str, list[frozenset[str]]] = {

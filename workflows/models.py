@@ -27,3 +27,11 @@ class CaseProcess(Process):
             ("work_case", _("Can work on guided tasks of own cases")),
             ("decide_extension", _("Can decide extension requests of the team")),
         ]
+
+
+# Task rows name their node as `<app label>/<module>.<flow>.<node>` (viewflow's
+# TaskReferenceField). Reads that filter on one node use these stored names,
+# so the modules below the flow need not import it; a system check
+# (workflows.E005) keeps them equal to the flow's own references.
+APPROVE_EXTENSION_REF = "workflows/flows.CaseFlow.approve_extension"
+EXTENSION_CHECK_REF = "workflows/flows.CaseFlow.extension_check"

@@ -18,11 +18,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
 from django.urls import path
 from django.utils import timezone
@@ -36,7 +36,10 @@ from viewflow.workflow.nodes.view import ViewActivation
 
 from accounts.models import Role
 from accounts.selectors import deputy_principal_ids
-from workflows import engine
+from workflows import context
+from workflows.facts import case_of, forget_case
+from workflows.selectors import task_get_for_user, waiting_extension_request
+from workflows.views import Refused, TaskAssignView, TaskDetailView, TaskRequest, TaskUnassignView
 
 # Who works on a human task.
 OWNER = "owner"  # the case's integration manager (or a deputy right now)
@@ -51,31 +54,29 @@ class CaseTaskActivation(ViewActivation):
     def create(cls, flow_task: Any, prev_activation: Any, token: Any, data=None, seed=None):
         activation = super().create(flow_task, prev_activation, token, data=data, seed=seed)
         if activation.task.owner_id is not None:
-            engine.task_event(activation.task, "assigned")
+            context.task_event(activation.task, "assigned")
         return activation
 
     @Activation.status.super()
     def assign(self, user: Any) -> None:
         super().assign.original(user)
-        engine.task_event(self.task, "assigned")
+        context.task_event(self.task, "assigned")
 
     @Activation.status.super()
     def reassign(self, user: Any = None) -> None:
         super().reassign.original(user)
-        engine.task_event(self.task, "assigned")
+        context.task_event(self.task, "assigned")
 
     @Activation.status.super()
     def complete(self) -> None:
-        from workflows.flows import forget_case
-
         super().complete.original()
         forget_case(self.process)  # route on the case as the task left it
-        engine.task_event(self.task, "completed")
+        context.task_event(self.task, "completed")
 
     @Activation.status.super()
     def cancel(self) -> None:
         super().cancel.original()
-        engine.task_event(self.task, "cancelled")
+        context.task_event(self.task, "cancelled")
 
 
 def _busy(request: HttpRequest) -> HttpResponse:
@@ -91,43 +92,35 @@ def _busy(request: HttpRequest) -> HttpResponse:
     )
 
 
-class Refused(Exception):
-    """Raised by a task view to roll back everything the request wrote
-    and answer with `respond()`, built after the rollback (so the page shows
-    the data as it is, not as the refused attempt left it)."""
-
-    def __init__(self, respond: Callable[[], HttpResponse]) -> None:
-        super().__init__()
-        self.respond = respond
-
-
 def guarded(
-    node: CaseTask, origin_view: Callable[..., HttpResponse], permission: Callable[..., bool]
-) -> Callable[..., HttpResponse]:
+    node: CaseTask, origin_view: Callable[..., HttpResponseBase], permission: Callable[..., bool]
+) -> Callable[..., HttpResponseBase]:
     """Wrap a task view with the checks described in the module docstring."""
-    from workflows.selectors import task_get_for_user
 
-    def view(request: HttpRequest, process_pk: int, task_pk: int, **kwargs: Any) -> HttpResponse:
+    def view(
+        request: HttpRequest, process_pk: int, task_pk: int, **kwargs: Any
+    ) -> HttpResponseBase:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
+        guarded_request = cast("TaskRequest", request)  # signed in; gets the three below
         now = timezone.now()
         task, case = task_get_for_user(
             user=request.user, process_pk=process_pk, task_pk=task_pk, node=node, now=now
         )
 
-        def call() -> HttpResponse:
+        def call() -> HttpResponseBase:
             if not permission(request.user, task):
                 raise PermissionDenied(_("This task is not yours to work on."))
-            request.activation = node.activation_class(task)
-            request.case = case
-            request.now = now
+            guarded_request.activation = node.activation_class(task)
+            guarded_request.case = case
+            guarded_request.now = now
             return origin_view(request, process_pk=process_pk, task_pk=task_pk, **kwargs)
 
         if request.method != "POST":
             return call()
         try:
             with (
-                engine.acting(actor=request.user, now=now, case_id=case.pk),
+                context.acting(actor=request.user, now=now, case_id=case.pk),
                 node.flow_class.lock(process_pk),
             ):
                 # Decide on the row as it is now that nobody else can change it.
@@ -178,8 +171,6 @@ class CaseTask(flow.View):
         """The id of the user `.Assign()` gives the task (the case's owner),
         read from the case row without loading the user; None for a
         supervisor's task, which waits unassigned in the team's queue."""
-        from workflows.flows import case_of
-
         return case_of(activation).owner_id if self.who == OWNER else None
 
     # --- who may work on it ------------------------------------------------
@@ -207,7 +198,7 @@ class CaseTask(flow.View):
         return (
             task.owner_id is not None
             and user.role == Role.INTEGRATION_MANAGER
-            and task.owner_id in deputy_principal_ids(user=user, now=engine.current().now)
+            and task.owner_id in deputy_principal_ids(user=user, now=context.current().now)
         )
 
     def can_assign(self, user: Any, task: Task) -> bool:
@@ -235,8 +226,6 @@ class CaseTask(flow.View):
         )
 
     def _supervisor_may_decide(self, user: Any, task: Task) -> bool:
-        from workflows.selectors import waiting_extension_request
-
         case = self._case(task)
         if user.role != Role.SUPERVISOR or user.team_id is None:
             return False
@@ -257,8 +246,6 @@ class CaseTask(flow.View):
 
     @property
     def detail_path(self) -> Any:
-        from workflows.views import TaskDetailView
-
         return path(
             f"<int:process_pk>/{self.name}/<int:task_pk>/detail/",
             guarded(self, TaskDetailView.as_view(), lambda user, task: True),
@@ -267,8 +254,6 @@ class CaseTask(flow.View):
 
     @property
     def assign_path(self) -> Any:
-        from workflows.views import TaskAssignView
-
         return path(
             f"<int:process_pk>/{self.name}/<int:task_pk>/assign/",
             guarded(self, TaskAssignView.as_view(), lambda user, task: True),
@@ -277,8 +262,6 @@ class CaseTask(flow.View):
 
     @property
     def unassign_path(self) -> Any:
-        from workflows.views import TaskUnassignView
-
         return path(
             f"<int:process_pk>/{self.name}/<int:task_pk>/unassign/",
             guarded(self, TaskUnassignView.as_view(), lambda user, task: True),

@@ -13,15 +13,37 @@ from typing import Any
 from django.db.models import Q
 from django.http import Http404
 from viewflow.workflow.models import Task
-from viewflow.workflow.status import STATUS
+from viewflow.workflow.status import PROCESS, STATUS
 
 from accounts.models import Role
 from accounts.selectors import deputy_principal_ids
 from cases.models import Case, ExtensionRequest, ExtensionStatus
 from cases.selectors import case_is_visible_to, cases_visible_to, parse_pk
-from workflows.models import CaseProcess
+from workflows.models import APPROVE_EXTENSION_REF, CaseProcess
 
 HUMAN_OPEN = (STATUS.NEW, STATUS.ASSIGNED)
+OPEN_TASK_STATES = (STATUS.NEW, STATUS.ASSIGNED, STATUS.STARTED, STATUS.SCHEDULED, STATUS.ERROR)
+
+
+def open_process(case: Case | int) -> CaseProcess | None:
+    """The case's open process (None when its work has ended)."""
+    case_id = case.pk if isinstance(case, Case) else case
+    return (
+        CaseProcess.objects.filter(case_id=case_id)
+        .exclude(status__in=[PROCESS.DONE, PROCESS.CANCELED])
+        .order_by("-pk")
+        .first()
+    )
+
+
+def open_tasks(case: Case | int) -> list[Task]:
+    """The unfinished tasks of the case's processes, oldest first."""
+    case_id = case.pk if isinstance(case, Case) else case
+    return list(
+        Task.objects.filter(
+            process__caseprocess__case_id=case_id, status__in=OPEN_TASK_STATES
+        ).order_by("pk")
+    )
 
 
 def _not_found() -> Http404:
@@ -123,8 +145,6 @@ def _human_tasks_of(cases: Any) -> Any:
 def inbox_for(*, user: Any, now: datetime) -> list[TaskRow]:
     """'Meine Aufgaben': open tasks assigned to `user`, or to a manager
     `user` deputises for right now, soonest due first."""
-    from workflows.flows import CaseFlow
-
     if user.role != Role.INTEGRATION_MANAGER:
         if user.role != Role.SUPERVISOR:
             return []
@@ -134,7 +154,7 @@ def inbox_for(*, user: Any, now: datetime) -> list[TaskRow]:
     tasks = (
         _human_tasks_of(cases_visible_to(user=user, now=now))
         .filter(owner_id__in=principals)
-        .exclude(flow_task=CaseFlow.approve_extension)
+        .exclude(flow_task=APPROVE_EXTENSION_REF)
     )
     return _rows(list(tasks), user=user)
 
@@ -143,13 +163,11 @@ def approvals_for(*, user: Any, now: datetime) -> list[TaskRow]:
     """'Freigaben': extension approvals of the supervisor's team that
     `user` may decide (never their own request), unassigned or taken by
     `user`."""
-    from workflows.flows import CaseFlow
-
     if user.role != Role.SUPERVISOR or user.team_id is None:
         return []
     tasks = (
         _human_tasks_of(cases_visible_to(user=user, now=now))
-        .filter(flow_task=CaseFlow.approve_extension)
+        .filter(flow_task=APPROVE_EXTENSION_REF)
         .filter(
             Q(owner__isnull=True)
             | Q(owner=user)

@@ -19,7 +19,7 @@ urlpatterns = [
     path("freigaben/", views.approvals, name="approvals"),
     path("fall/<str:case_pk>/", views.case_flow, name="case"),
     path("fall/<str:case_pk>/aktion/<slug:name>/", views.case_action, name="case_action"),
-    path("ablauf.svg", views.flow_chart, name="flow_chart"),
+    path("ablauf.svg", views.flow_chart, {"flow_class": CaseFlow}, name="flow_chart"),
     path("ablauf/<str:process_pk>.svg", views.process_chart, name="process_chart"),
     path("ablauf/", include((_flow_patterns, _flow_app), namespace=_flow_namespace)),
 ]

@@ -11,7 +11,8 @@ message at the field it names; nothing is half-written.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -27,6 +28,7 @@ from viewflow.workflow import chart
 from viewflow.workflow.status import STATUS
 
 from accounts.models import Role
+from accounts.types import AuthenticatedHttpRequest, request_user
 from audit.services import read_access_record
 from cases import services
 from cases.models import Consent, IntegrationPlan, Referral
@@ -40,10 +42,31 @@ from cases.selectors import (
 )
 from config.errors import ApplicationError
 from handover.selectors import handover_of_case
-from workflows import engine, forms, selectors
-from workflows.nodes import Refused
+from workflows import context, forms, selectors
 
 HUMAN_OPEN = (STATUS.NEW, STATUS.ASSIGNED)
+
+if TYPE_CHECKING:
+
+    class TaskRequest(AuthenticatedHttpRequest):
+        """A request behind `workflows.nodes.guarded`, which sets these."""
+
+        activation: Any
+        case: Any
+        now: datetime
+
+else:
+    TaskRequest = HttpRequest
+
+
+class Refused(Exception):
+    """Raised by a task view to roll back everything the request wrote
+    and answer with `respond()`, built after the rollback (so the page shows
+    the data as it is, not as the refused attempt left it)."""
+
+    def __init__(self, respond: Callable[[], HttpResponse]) -> None:
+        super().__init__()
+        self.respond = respond
 
 
 def task_url(task: Any, name: str = "execute") -> str:
@@ -75,12 +98,13 @@ class TaskView(View):
 
     def setup(self, request: HttpRequest, *args: Any, **kwargs: Any) -> None:
         super().setup(request, *args, **kwargs)
-        self.activation = request.activation
+        guarded_request = cast("TaskRequest", request)
+        self.activation = guarded_request.activation
         self.task = self.activation.task
         self.node = self.task.flow_task
-        self.case = request.case
-        self.now = request.now
-        self.user = request.user
+        self.case = guarded_request.case
+        self.now = guarded_request.now
+        self.user = request_user(request)
         self.today = timezone.localdate(self.now)
 
     # hooks
@@ -145,7 +169,7 @@ class TaskView(View):
 
     def next_url(self) -> str:
         """The next task of this case for this user, else the inbox."""
-        for task in engine.open_tasks(self.case):
+        for task in selectors.open_tasks(self.case):
             if (
                 task.flow_task_type == "HUMAN"
                 and task.status in HUMAN_OPEN
@@ -489,7 +513,7 @@ class FinalReferralView(TaskView):
 class TaskDetailView(View):
     """What a task is, who has it, when it is due; no client content."""
 
-    def get(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
+    def get(self, request: TaskRequest, **kwargs: Any) -> HttpResponse:
         task, case = request.activation.task, request.case
         read_access_record(
             user=request.user, case_id=case.pk, view="workflows.task_detail", now=request.now
@@ -522,7 +546,7 @@ class _QueueAction(View):
     transition = ""
     check = ""
 
-    def post(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
+    def post(self, request: TaskRequest, **kwargs: Any) -> HttpResponse:
         activation = request.activation
         task = activation.task
         allowed = getattr(task.flow_task, self.check)(request.user, task)
@@ -539,7 +563,7 @@ class _QueueAction(View):
         activation.unassign()
         return HttpResponseRedirect(reverse("workflows:approvals"))
 
-    def get(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
+    def get(self, request: TaskRequest, **kwargs: Any) -> HttpResponse:
         return HttpResponseRedirect(task_url(request.activation.task, "detail"))
 
 
@@ -602,7 +626,9 @@ def _case_for(request: HttpRequest, case_pk: Any, now: Any, view: str) -> Any:
 def _available_actions(case: Any, user: Any, now: Any) -> list[str]:
     allowed = set(services.case_allowed_transitions(case=case, actor=user, now=now))
     relations = case_relations(user=user, case=case, now=now)
-    names = [name for name in ("pause", "start_closing", "withdraw_consent") if name in allowed]
+    names: list[str] = [
+        name for name in ("pause", "start_closing", "withdraw_consent") if name in allowed
+    ]
     if case.status == "CLOSED" and relations & {OWNER}:
         names.append("reopen")  # needs a new consultation, recorded by the form
     if case.status == "ACTIVE" and relations & {OWNER, DEPUTY} and case.next_review_at:
@@ -611,7 +637,7 @@ def _available_actions(case: Any, user: Any, now: Any) -> list[str]:
 
 
 def _case_page(
-    request: HttpRequest,
+    request: AuthenticatedHttpRequest,
     case: Any,
     now: Any,
     *,
@@ -648,7 +674,7 @@ def _case_page(
             if handover
             else [],
             "history": history,
-            "open_tasks": [t for t in engine.open_tasks(case) if t.flow_task_type == "HUMAN"],
+            "open_tasks": [t for t in selectors.open_tasks(case) if t.flow_task_type == "HUMAN"],
             "actions": action_forms,
             "url_of": task_url,
             "today": today,
@@ -658,7 +684,7 @@ def _case_page(
 
 
 @login_required
-def case_flow(request: HttpRequest, case_pk: Any) -> HttpResponse:
+def case_flow(request: AuthenticatedHttpRequest, case_pk: Any) -> HttpResponse:
     """The case's guided work: open tasks, history, diagram, case actions."""
     now = timezone.now()
     case = _case_for(request, case_pk, now, "workflows.case")
@@ -667,7 +693,7 @@ def case_flow(request: HttpRequest, case_pk: Any) -> HttpResponse:
 
 @login_required
 @require_POST
-def case_action(request: HttpRequest, case_pk: Any, name: str) -> HttpResponse:
+def case_action(request: AuthenticatedHttpRequest, case_pk: Any, name: str) -> HttpResponse:
     """A change of the case outside the guided tasks; the case service
     restarts the case's flow at the new state in the same transaction."""
     now = timezone.now()
@@ -688,7 +714,7 @@ def case_action(request: HttpRequest, case_pk: Any, name: str) -> HttpResponse:
         return _case_page(request, case, now, bound={name: form}, status=400)
     data = form.cleaned_data
     try:
-        with transaction.atomic(), engine.acting(actor=request.user, now=now):
+        with transaction.atomic(), context.acting(actor=request.user, now=now):
             if name == "reopen":
                 services.case_reopen(
                     case=case,
@@ -718,14 +744,13 @@ def case_action(request: HttpRequest, case_pk: Any, name: str) -> HttpResponse:
 
 
 @login_required
-def flow_chart(request: HttpRequest) -> HttpResponse:
-    """The flow diagram (no case data) as SVG, as viewflow's flowexport draws it."""
-    from workflows.flows import CaseFlow
-
-    if not CaseFlow.instance.has_view_permission(request.user):
+def flow_chart(request: HttpRequest, *, flow_class: Any) -> HttpResponse:
+    """The flow diagram (no case data) as SVG, as viewflow's flowexport
+    draws it; `flow_class` comes from the URL config."""
+    if not flow_class.instance.has_view_permission(request.user):
         raise Http404
     return HttpResponse(
-        chart.grid_to_svg(chart.calc_layout_data(CaseFlow)), content_type="image/svg+xml"
+        chart.grid_to_svg(chart.calc_layout_data(flow_class)), content_type="image/svg+xml"
     )
 
 
@@ -733,13 +758,12 @@ def flow_chart(request: HttpRequest) -> HttpResponse:
 def process_chart(request: HttpRequest, process_pk: Any) -> HttpResponse:
     """One process of a case drawn with the state of its tasks (404 unless
     the case is visible to the user)."""
-    from workflows.flows import CaseFlow
-
     now = timezone.now()
     process = selectors.process_get_for_user(user=request.user, process_pk=process_pk, now=now)
     read_access_record(
         user=request.user, case_id=process.case_id, view="workflows.process_chart", now=now
     )
-    grid = chart.calc_layout_data(CaseFlow)
-    chart.calc_cell_status(CaseFlow, grid, process.pk)
+    flow_class = process.flow_class  # the flow the process was started for
+    grid = chart.calc_layout_data(flow_class)
+    chart.calc_cell_status(flow_class, grid, process.pk)
     return HttpResponse(chart.grid_to_svg(grid), content_type="image/svg+xml")

@@ -8,6 +8,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from accounts.types import choice_field
 from cases.models import OPEN_STATES, CaseStatus
 from workspace import selectors as s
 
@@ -58,14 +59,14 @@ class CaseFilterForm(forms.Form):
 
     def __init__(self, *args: Any, gemeinden: list[tuple[int, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["status"].choices = self.status_choices()
+        choice_field(self, "status").choices = self.status_choices()
         days = settings.LOTSE_REVIEW_REMINDER_DAYS
-        self.fields["review"].choices = [
+        choice_field(self, "review").choices = [
             ANY,
             (s.REVIEW_DUE, _("due within %(days)s days") % {"days": days}),
             (s.REVIEW_OVERDUE, _("overdue")),
         ]
-        self.fields["gemeinde"].choices = [ANY, *gemeinden]
+        choice_field(self, "gemeinde").choices = [ANY, *gemeinden]
         if not self.names_searchable:
             self.fields["q"].help_text = _("Case number")
 
@@ -133,7 +134,7 @@ class TeamFilterForm(CaseFilterForm):
         **kw: Any,
     ) -> None:
         super().__init__(*args, gemeinden=gemeinden, **kw)
-        self.fields["owner"].choices = [ANY, *managers]
+        choice_field(self, "owner").choices = [ANY, *managers]
 
     def status_choices(self) -> list[tuple[str, Any]]:
         return [

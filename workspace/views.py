@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from accounts.models import Role
+from accounts.types import AuthenticatedHttpRequest
 from audit.services import read_accesses_record
 from notifications.selectors import notification_text
 from notifications.services import notification_link
@@ -27,7 +28,7 @@ from workspace import selectors
 from workspace.forms import CaseFilterForm, TeamFilterForm
 
 
-def _require_role(request: HttpRequest, role: str) -> None:
+def _require_role(request: AuthenticatedHttpRequest, role: str) -> None:
     if request.user.role != role:
         raise Http404
 
@@ -41,7 +42,7 @@ def _notes(rows: list[Any]) -> list[tuple[Any, str, str]]:
     return [(n, notification_text(n), notification_link(n)) for n in rows]
 
 
-def render_dashboard(request: HttpRequest, *, view: str) -> HttpResponse:
+def render_dashboard(request: AuthenticatedHttpRequest, *, view: str) -> HttpResponse:
     """The manager's day or the supervisor's team view; 404 for other roles.
 
     `view` names the page in the read log (the start page renders this too).
@@ -73,14 +74,14 @@ def render_dashboard(request: HttpRequest, *, view: str) -> HttpResponse:
 
 @require_GET
 @login_required
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
     """'Arbeitsplatz': what is due today for the signed-in user."""
     return render_dashboard(request, view="workspace.dashboard")
 
 
 @require_GET
 @login_required
-def case_list(request: HttpRequest) -> HttpResponse:
+def case_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     """'Meine Fälle': the manager's own and deputised cases."""
     _require_role(request, Role.INTEGRATION_MANAGER)
     now = timezone.now()
@@ -98,7 +99,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @login_required
-def team_list(request: HttpRequest) -> HttpResponse:
+def team_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     """'Team': the supervisor's team's open cases and caseload, no names."""
     _require_role(request, Role.SUPERVISOR)
     now = timezone.now()

@@ -63,7 +63,6 @@ from cases.services.base import (
     _require,
     _require_open,
     _save,
-    _select_case_for_update,
 )
 from cases.services.case import (
     case_create,
@@ -167,7 +166,6 @@ __all__ = [
     "_require",
     "_require_open",
     "_save",
-    "_select_case_for_update",
     "_text_arg",
     "add_months",
     "assessment_record",

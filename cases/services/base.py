@@ -6,12 +6,9 @@ seam where tests watch every transition: `cases.services.base.audit_event_record
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
-
-from django.db import connection
 
 from accounts.models import User
 from audit.services import SYSTEM_ROLE, audit_event_record
@@ -22,6 +19,7 @@ from cases.errors import (
     TransitionForbidden,
     guard,
 )
+from cases.fastpaths import fsm_state_saved, select_case_for_update
 from cases.models import (
     FINAL_GOAL_STATES,
     OPEN_STATES,
@@ -86,52 +84,12 @@ def _audit(
     )
 
 
-_CASE_COLUMNS = [model_field.attname for model_field in Case._meta.concrete_fields]
-_LOCK_SQL = "SELECT {} FROM cases_case WHERE id = %s{}".format(  # noqa: S608 - constant
-    ", ".join(f'"{column}"' for column in _CASE_COLUMNS),
-    " FOR UPDATE" if connection.features.has_select_for_update else "",
-)
-
-
-def _select_case_for_update(case_pk: int) -> Case | None:
-    """Lock and load one case row with plain SQL.
-
-    The ORM's query compilation costs more than the lock itself on the
-    hottest path of Lotse (see `make bench`).
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(_LOCK_SQL, [case_pk])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    values = list(row)
-    for index, column, converters in _case_converters(connection.vendor):
-        for converter in converters:
-            values[index] = converter(values[index], column, connection)
-    return Case.from_db(connection.alias, _CASE_COLUMNS, values)
-
-
-@functools.cache
-def _case_converters(vendor: str) -> list[tuple[int, Any, list[Any]]]:
-    """Return the backend's value converters per column (as the ORM applies
-    them: SQLite hands back text for datetimes, for instance)."""
-    result = []
-    for index, model_field in enumerate(Case._meta.concrete_fields):
-        column = model_field.get_col(Case._meta.db_table)
-        converters = connection.ops.get_db_converters(column) + model_field.get_db_converters(
-            connection
-        )
-        if converters:
-            result.append((index, column, converters))
-    return result
-
-
 def _lock_case(*, case: Case | int, actor: User | None, now: datetime) -> Case:
     """Return the case row locked for this transaction; 404 if not visible."""
     case_pk = case.pk if isinstance(case, Case) else case
     history.begin()
     number = parse_pk(case_pk)
-    locked = None if number is None else _select_case_for_update(number)
+    locked = None if number is None else select_case_for_update(number)
     # The lock comes first so that visibility is judged on the locked row.
     if locked is None or (
         actor is not None and not case_is_visible_to(user=actor, case=locked, now=now)
@@ -161,7 +119,7 @@ def _save(obj: Any, fields: Iterable[str], *, expected_status: str) -> None:
     updated = type(obj)._base_manager.filter(pk=obj.pk, status=expected_status).update(**values)
     if updated != 1:
         raise ConcurrentChange(MESSAGES["concurrent_change"])
-    obj._update_initial_state()
+    fsm_state_saved(obj)
 
 
 def _plan_set_status(plan: IntegrationPlan, status: str, **fields: Any) -> None:

@@ -271,3 +271,4 @@ def extension_request_withdraw(
                 transition="withdraw",
             )
         )
+    return row

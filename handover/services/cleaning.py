@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -121,7 +121,7 @@ def _limited(value: Any, cleaned: Cleaned, name: str, error_name: str | None = N
 def handover_clean(
     *,
     data: Mapping[str, Any],
-    members: list[Mapping[str, Any]],
+    members: Sequence[Mapping[str, Any]],
     today: date,
     gemeinden: dict[str, tuple[Gemeinde | None, bool]] | None = None,
 ) -> Cleaned:

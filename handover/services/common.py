@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from audit.services import audit_event_record
+from cases.fastpaths import fsm_state_saved
 from config.errors import Conflict, Forbidden, InvalidInput
 from handover.models import Handover
 from notifications.services import (
@@ -187,4 +188,4 @@ def _save(handover: Handover, fields: Iterable[str], *, expected_status: str) ->
     updated = Handover._base_manager.filter(pk=handover.pk, status=expected_status).update(**values)
     if updated != 1:
         raise ConcurrentChange(MESSAGES["concurrent_change"])
-    handover._update_initial_state()
+    fsm_state_saved(handover)

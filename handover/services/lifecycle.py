@@ -3,7 +3,7 @@ case over) and return."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time
 from typing import Any
 
@@ -53,7 +53,7 @@ def handover_create(
     actor: User,
     now: datetime,
     data: Mapping[str, Any],
-    members: list[Mapping[str, Any]],
+    members: Sequence[Mapping[str, Any]],
     source: str = Handover.Source.API,
     submit: bool = True,
 ) -> tuple[Handover, bool]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 
 from django.db import transaction
 
@@ -22,7 +23,7 @@ K = NotificationKind
 # --- inbox -----------------------------------------------------------------
 
 
-def notification_mark_read(*, user: User, notification_id: int, now: datetime) -> Notification:
+def notification_mark_read(*, user: User, notification_id: Any, now: datetime) -> Notification:
     """Mark the user's own notification read (idempotent); another user's
     notification does not exist for them (NotificationNotFound, 404)."""
     from notifications.selectors import notification_get_for_user

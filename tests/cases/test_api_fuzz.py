@@ -3,11 +3,13 @@
 The OpenAPI schema is loaded from the WSGI app (`/api/schema/`) and every
 operation is fuzzed for each of three roles of one team: its integration
 manager, its supervisor and an auditor of its Träger, each with an API
-token. Per operation and role Hypothesis generates 100 examples (positive
-and negative), for the manager on top of Schemathesis' coverage phase. Every
-response must pass Schemathesis' default checks (see `EXCLUDED_CHECKS` for
-the one left out): no 5xx, a documented status code and content type, a
-body that conforms to the schema, schema-violating input rejected,
+token. Per operation and role Hypothesis generates the profile's number of
+examples (positive and negative; tests/hypothesis_profiles.py: 30 in
+`make test`, 120 in `make test-deep`), for the manager on top of
+Schemathesis' coverage phase. Every response must pass Schemathesis'
+default checks (see `EXCLUDED_CHECKS` for the one left out): no 5xx, a
+documented status code and content type, a body that conforms to the
+schema, schema-violating input rejected,
 authentication enforced (`ignored_auth` resends without and with a wrong
 token), a JSON 405 with an Allow header for other methods. The checks that
 follow resources across requests (`use_after_free`, ...) only bite in a
@@ -60,8 +62,9 @@ from cases.models import (
 )
 from tests.accounts.factories import TeamFactory, UserFactory
 from tests.cases.factories import journey_to, manager_in, supervisor_of
+from tests.hypothesis_profiles import BUDGET, PROFILE
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.property]
 
 ROLES = ["manager", "supervisor", "auditor"]
 STATES = [
@@ -302,11 +305,11 @@ def _steer_body(case: Any, keys: dict[str, list[str]]) -> None:
 schema = schemathesis.pytest.from_fixture("api_schema")
 
 
+# Examples per operation and role from the Hypothesis profile (100 before
+# the profiles; tests/hypothesis_profiles.py), derandomized unless exploring.
 @settings(
-    max_examples=100,
-    deadline=None,
-    derandomize=True,
-    database=None,
+    parent=settings.get_profile(PROFILE),
+    max_examples=BUDGET.fuzz_examples,
     suppress_health_check=list(HealthCheck),
 )
 @schema.parametrize()

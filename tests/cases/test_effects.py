@@ -35,7 +35,7 @@ def test_the_handlers_and_their_order_are_pinned() -> None:
     # Notifications are written first, then the guided work follows the case.
     assert settings.LOTSE_CASE_CHANGE_HANDLERS == [
         "notifications.services.case_changes.notifications_for_case_change",
-        "workflows.engine.case_flow_sync",
+        "workflows.services.case_flow_sync",
     ]
     assert [f"{h.__module__}.{h.__qualname__}" for h in effects.handlers()] == (
         settings.LOTSE_CASE_CHANGE_HANDLERS

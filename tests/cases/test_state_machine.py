@@ -15,8 +15,10 @@ audit event per successful command and none (and no change at all) for a
 refused one, and the case's audit chain verifies.
 
 Each example runs inside a savepoint that is rolled back in `teardown()`,
-so every example starts from the same database. `derandomize=True` and
-`database=None` make the run reproducible and keep `.hypothesis/` clean.
+so every example starts from the same database. The profile
+(tests/hypothesis_profiles.py) bounds the run in `make test` and lengthens
+it in `make test-deep`; derandomized with `database=None`, every run walks
+the same sequences and keeps `.hypothesis/` clean.
 """
 
 from __future__ import annotations
@@ -32,7 +34,6 @@ from django.conf import settings as django_settings
 from django.db import transaction
 from django.db.models import Count, Subquery
 from django.utils import timezone
-from hypothesis import HealthCheck, Phase
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -84,6 +85,7 @@ from tests.cases.factories import (
     manager_in,
     supervisor_of,
 )
+from tests.hypothesis_profiles import BUDGET, PROFILE
 
 S = CaseStatus
 OPEN = frozenset({S.REGISTERED, S.INITIAL_COUNSELLING, S.PLANNING, S.ACTIVE, S.DORMANT, S.CLOSING})
@@ -1354,27 +1356,16 @@ class CaseLifecycle(RuleBasedStateMachine):
             assert audit_chain_verify(chain_key=f"case:{self.case_pk}") == []
 
 
+# Bounded and derandomized in `make test`, long in `make test-deep`
+# (tests/hypothesis_profiles.py): every run walks the same sequences.
 W5_SETTINGS = hypothesis_settings(
-    max_examples=500,
-    stateful_step_count=20,
-    deadline=None,
-    database=None,
-    derandomize=True,
-    print_blob=False,
-    # No shrink and explain phases: on a failure they re-run these long
-    # sequences for minutes (the suite's budget is tight). The unshrunk
-    # failing sequence is printed step by step; add Phase.shrink locally to
-    # minimise it when debugging.
-    phases=(Phase.explicit, Phase.reuse, Phase.generate),
-    suppress_health_check=[
-        HealthCheck.too_slow,
-        HealthCheck.data_too_large,
-        HealthCheck.filter_too_much,
-        HealthCheck.function_scoped_fixture,
-    ],
+    parent=hypothesis_settings.get_profile(PROFILE),
+    max_examples=BUDGET.machine_examples,
+    stateful_step_count=BUDGET.machine_steps,
 )
 
 
+@pytest.mark.property
 @pytest.mark.django_db
 def test_case_lifecycle_invariants_hold_under_random_commands() -> None:
     ensure_catalogues()

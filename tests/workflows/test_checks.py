@@ -197,3 +197,23 @@ def test_every_flow_problem_is_reported_at_once() -> None:
         "workflows.E003",
         "workflows.E004",
     ]
+
+
+def test_the_stored_node_names_the_reads_filter_on_are_the_flows_own(monkeypatch: Any) -> None:
+    from viewflow.workflow.fields import get_task_ref
+
+    from workflows import models
+
+    assert get_task_ref(CaseFlow.approve_extension) == models.APPROVE_EXTENSION_REF
+    assert get_task_ref(CaseFlow.extension_check) == models.EXTENSION_CHECK_REF
+    assert [e.id for e in check_flows(None) if e.id == "workflows.E005"] == []
+
+    monkeypatch.setattr(models, "APPROVE_EXTENSION_REF", "workflows/flows.CaseFlow.renamed")
+
+    assert [(e.id, e.msg) for e in check_flows(None) if e.id == "workflows.E005"] == [
+        (
+            "workflows.E005",
+            "'workflows/flows.CaseFlow.renamed' is not the stored name of "
+            "CaseFlow.approve_extension ('workflows/flows.CaseFlow.approve_extension').",
+        )
+    ]

@@ -6,8 +6,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from cases.models import Case
-from workflows.engine import case_flow_repair
 from workflows.invariants import cases_with_problems
+from workflows.services import case_flow_repair
 
 
 class Command(BaseCommand):

@@ -1,0 +1,89 @@
+"""Reading the case at a gateway: the case row and the facts around it.
+
+The flow's gateways, its human tasks (who gets the task) and the restart's
+planner ask about the case through these functions, each read at most once
+per routing pass. The module sits below nodes and flows (it names the one
+node it reads by its stored reference, `EXTENSION_CHECK_REF`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Exists, OuterRef
+from viewflow.workflow.models import Task
+from viewflow.workflow.status import STATUS
+
+from cases.models import Case, ExtensionRequest, ExtensionStatus, IntegrationPlan
+from workflows import context
+from workflows.models import EXTENSION_CHECK_REF
+
+
+def case_of(activation: Any) -> Case:
+    """The case as it is in this transaction.
+
+    Read once per routing pass: the activations a completed task creates
+    share one process object, and nothing changes the case while the engine
+    routes. `forget_case` drops the copy when a task completes (the task's
+    services have just changed the case).
+    """
+    process = activation.process
+    cached = getattr(process, "_lotse_case", None)
+    if cached is None:
+        cached = context.remembered(process.case_id)
+    if cached is None:
+        cached = Case.objects.select_related("owner").get(pk=process.case_id)
+    process._lotse_case = cached
+    return cached
+
+
+def _fact_rows(case_ref: Any) -> dict[str, Any]:
+    """The rows behind each fact the gateways ask about a case."""
+    requests = ExtensionRequest.objects.filter(case_id=case_ref)
+    return {
+        "agreed_plan": IntegrationPlan.objects.filter(
+            case_id=case_ref, status=IntegrationPlan.Status.AGREED
+        ),
+        "request_waiting": requests.filter(status=ExtensionStatus.SUBMITTED),
+        "request_approved": requests.filter(status=ExtensionStatus.APPROVED),
+        "extension_checked": Task.objects.filter(
+            process__caseprocess__case_id=case_ref,
+            flow_task=EXTENSION_CHECK_REF,
+            status=STATUS.DONE,
+        ),
+    }
+
+
+class CaseFacts:
+    """What the gateways ask about the rows around a case (an agreed plan,
+    a waiting or approved extension request, the extension check done),
+    each read at most once per routing pass."""
+
+    def __init__(self, case_id: int) -> None:
+        self.case_id = case_id
+        self.known: dict[str, bool] = {}
+
+    def __getitem__(self, name: str) -> bool:
+        if name not in self.known:
+            self.known[name] = _fact_rows(self.case_id)[name].exists()
+        return self.known[name]
+
+    def read_all(self) -> None:
+        """Read every fact in one query (a restart asks them all)."""
+        exists = {name: Exists(rows) for name, rows in _fact_rows(OuterRef("pk")).items()}
+        self.known.update(Case.objects.filter(pk=self.case_id).values(**exists).get())
+
+
+def case_facts(activation: Any) -> CaseFacts:
+    """The facts of the case, kept with the case for the routing pass and
+    dropped with it by `forget_case`."""
+    process = activation.process
+    facts = getattr(process, "_lotse_facts", None)
+    if facts is None:
+        facts = process._lotse_facts = CaseFacts(case_of(activation).pk)
+    return facts
+
+
+def forget_case(process: Any) -> None:
+    process.__dict__.pop("_lotse_case", None)
+    process.__dict__.pop("_lotse_facts", None)

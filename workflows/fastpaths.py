@@ -1,0 +1,382 @@
+"""The restart's fast path: the rows of a process start, planned and
+written without viewflow's start machinery (docs/FASTPATHS.md).
+
+Every case change outside a guided task replaces the case's open process
+(`workflows.services.case_flow_restart`). viewflow's `start.run()` costs
+about 45 statements for it (a savepoint, an UPDATE and a signal per node, a
+row lock per step). `flow_plan` walks the flow the way the engine would,
+with the flow's own gateway conditions, timer delays and permissions, and
+returns the task rows a start would write; `process_write` writes them in a
+few INSERTs, `open_work_cancel` cancels the open ones with one UPDATE each.
+tests/workflows/test_engine.py compares the two writers row by row for
+every branch of the flow.
+
+What this module relies on beyond the libraries' public API, reviewed for
+the versions in `REVIEWED_PINS` (the system check `lotse.E001` fails when
+an installed version differs, until this list is reviewed and the pins
+updated):
+
+viewflow (django-viewflow):
+- node internals read by `flow_plan`: `Node._next`, `Switch._branches`
+  (pairs of target and condition, first true wins, None is the default),
+  `Split._branches` (triples of target, condition, data source),
+  `Timer._delay` (a timedelta, a datetime or a callable of the
+  activation), `Node._boundary_events`, `type(node).activation_class`;
+- what a start writes, reproduced by `process_write`: the start, switch,
+  split and end rows done at once, human tasks NEW or ASSIGNED with
+  `owner_permission`, timers SCHEDULED; a task behind a split carries the
+  token `<token of the split>/<split pk>_<branch number>` (`Token`), and
+  `previous` links in `Task.previous.through` (`from_task`, `to_task`);
+- the stored forms of `Process.flow_class` and `Task.flow_task`
+  (`FlowReferenceField`, `TaskReferenceField`: `get_db_prep_save` turns the
+  class and node into their `<app label>/<module>.<Flow>[.<node>]` strings)
+  and `import_task_by_ref` for reading them back in `open_rows`;
+- the status values `STATUS` and `PROCESS`, and `Task.flow_task_type`
+  values `HUMAN`, `TIMER`, `START`, `END`;
+- `CaseTaskActivation.cancel` audits exactly the NEW and ASSIGNED human
+  tasks viewflow's cancel transition takes (`open_work_cancel` mirrors it).
+
+Django:
+- `connection.ops.get_db_converters(column)` and
+  `Field.get_db_converters(connection)` applied by hand to the
+  `scheduled` column read with plain SQL (`open_rows`);
+- `Field.get_db_prep_save`, `connection.ops.adapt_datetimefield_value`
+  and `connection.ops.quote_name` for the plain INSERTs and UPDATEs.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import Counter, deque
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
+
+from django.db import connection
+from viewflow.workflow.fields import import_task_by_ref
+from viewflow.workflow.models import Process, Task
+from viewflow.workflow.nodes import (
+    EndActivation,
+    SplitActivation,
+    SwitchActivation,
+    TimerActivation,
+)
+from viewflow.workflow.nodes.start import StartHandleActivation
+from viewflow.workflow.status import PROCESS, STATUS
+from viewflow.workflow.token import Token
+
+from workflows import context
+from workflows.models import CaseProcess
+from workflows.nodes import CaseTask, CaseTaskActivation
+from workflows.selectors import OPEN_TASK_STATES
+
+# The versions this module (and docs/FASTPATHS.md) was last reviewed for.
+REVIEWED_PINS = {"Django": "5.2.19", "django-viewflow": "2.4.0", "django-fsm-2": "4.2.4"}
+
+
+# --- what a process start writes -------------------------------------------
+
+
+@dataclass(eq=False)
+class PlannedTask:
+    """One task row that starting the flow writes."""
+
+    node: Any
+    status: str
+    previous: PlannedTask | None = None
+    # A task behind a parallel split carries the split's pk in its token
+    # ("start/<split pk>_<branch>"), known once the split row is written.
+    split: PlannedTask | None = None
+    branch: int = 0
+    owner_id: int | None = None
+    owner_permission: str | None = None
+    scheduled: datetime | None = None
+    pk: int | None = None  # once written
+
+    def written_pk(self) -> int:
+        if self.pk is None:
+            raise ValueError(f"{self.node.name}: not written yet")
+        return self.pk
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in (STATUS.DONE, STATUS.CANCELED)
+
+    @property
+    def depth(self) -> int:
+        """How many splits lie behind this row (rows are written in this order)."""
+        if self.split is not None:
+            return self.split.depth + 1
+        return 0 if self.previous is None else self.previous.depth
+
+    def token(self) -> str:
+        if self.split is not None:
+            return f"{self.split.token()}/{self.split.pk}_{self.branch}"
+        return "start" if self.previous is None else self.previous.token()
+
+    def key(self) -> tuple[Any, ...]:
+        """What makes two open tasks the same work (see `same_work`)."""
+        return (self.node.name, self.status, self.owner_id, self.owner_permission, self.scheduled)
+
+
+def _plain(node: Any, activation_class: type) -> bool:
+    """The node settles at start exactly as `activation_class` does."""
+    return type(node).activation_class is activation_class and not node._boundary_events
+
+
+def flow_plan(process: CaseProcess, *, clock: datetime) -> list[PlannedTask]:
+    """Return the task rows that `start.run()` of the process's flow would
+    write for the process's case, in the order the engine writes them.
+
+    Gateways decide with the flow's own conditions and timers take the
+    flow's own delays, reading the case as `flows.case_of` does (through
+    the process). Raises ValueError on a node whose start behaviour this
+    walk does not reproduce; the flow then needs the walk extended.
+    """
+    activation = SimpleNamespace(process=process)
+    start_node = process.flow_class.start
+    if not _plain(start_node, StartHandleActivation):
+        raise ValueError(f"{start_node.name}: not a plain StartHandle")
+    planned = [PlannedTask(node=start_node, status=STATUS.DONE)]
+    queue: deque[tuple[Any, PlannedTask, PlannedTask | None, int]] = deque(
+        [(start_node._next, planned[0], None, 0)]
+    )
+    while queue:
+        node, previous, split, branch = queue.popleft()
+        row = PlannedTask(
+            node=node, status=STATUS.DONE, previous=previous, split=split, branch=branch
+        )
+        planned.append(row)
+        if _plain(node, SwitchActivation):
+            chosen = None
+            for target, condition in node._branches:  # as SwitchActivation.activate
+                if condition is None:
+                    chosen = target
+                elif condition(activation):
+                    chosen = target
+                    break
+            if chosen is None:
+                raise ValueError(f"{node.name}: no next task available")
+            queue.append((chosen, row, None, 0))
+        elif _plain(node, SplitActivation):
+            if any(data_source is not None for _target, _cond, data_source in node._branches):
+                raise ValueError(f"{node.name}: split branches with data are not planned")
+            targets = [
+                target
+                for target, condition, _data in node._branches
+                if not condition or condition(activation)
+            ]
+            if not targets:
+                raise ValueError(f"{node.name}: no next task available")
+            queue.extend((target, row, row, n) for n, target in enumerate(targets, start=1))
+        elif isinstance(node, CaseTask) and _plain(node, CaseTaskActivation):
+            row.owner_id = node.owner_id_for(activation)
+            row.owner_permission = node.calc_owner_permission(activation)
+            row.status = STATUS.ASSIGNED if row.owner_id else STATUS.NEW  # viewflow row, not a case
+        elif _plain(node, TimerActivation):
+            delay = node._delay(activation) if callable(node._delay) else node._delay
+            row.scheduled = clock + delay if isinstance(delay, timedelta) else delay
+            row.status = STATUS.SCHEDULED  # viewflow row, not a case
+        elif not _plain(node, EndActivation):
+            raise ValueError(f"{node.name}: {type(node).__name__} is not planned")
+    return planned
+
+
+# --- plain SQL on the restart path -----------------------------------------
+# Every case change outside a guided task runs the restart. The ORM's
+# compilation of its few statements costs more than the statements
+# themselves (see `make bench`), as for the case row lock in
+# cases.services; the values still go through the model fields' own
+# adaptation (`get_db_prep_save`) and the backend's converters.
+
+
+@dataclass(frozen=True)
+class TaskRow:
+    """What the restart reads and writes of a task row."""
+
+    pk: int
+    flow_task: Any  # the node
+    flow_task_type: str
+    status: str
+    owner_id: int | None
+    owner_permission: str | None
+    scheduled: datetime | None
+    process_id: int
+
+
+_T, _P, _CP = Task._meta.db_table, Process._meta.db_table, CaseProcess._meta.db_table
+_OPEN_ROWS_SQL = (
+    f"SELECT t.id, t.flow_task, t.flow_task_type, t.status, t.owner_id, t.owner_permission,"  # noqa: S608 - constant
+    f" t.scheduled, t.process_id FROM {_T} t JOIN {_CP} cp ON cp.process_ptr_id = t.process_id"
+    f" WHERE cp.case_id = %s AND t.status IN ({', '.join(['%s'] * len(OPEN_TASK_STATES))})"
+    " ORDER BY t.id"
+)
+_CANCEL_PROCESSES_SQL = (
+    f"UPDATE {_P} SET status = %s, finished = %s WHERE status NOT IN (%s, %s)"  # noqa: S608 - constant
+    f" AND id IN (SELECT process_ptr_id FROM {_CP} WHERE case_id = %s)"
+)
+
+
+@functools.cache
+def _scheduled_converters() -> tuple[Any, list[Any]]:
+    field = Task._meta.get_field("scheduled")
+    column = field.get_col(_T)
+    return column, connection.ops.get_db_converters(column) + field.get_db_converters(connection)
+
+
+def open_rows(case_id: int) -> list[TaskRow]:
+    """The open tasks of the case's processes, oldest first."""
+    with connection.cursor() as cursor:
+        cursor.execute(_OPEN_ROWS_SQL, [case_id, *(state.value for state in OPEN_TASK_STATES)])
+        rows = cursor.fetchall()
+    column, converters = _scheduled_converters()
+    result = []
+    for pk, ref, kind, status, owner_id, permission, scheduled, process_id in rows:
+        for converter in converters:
+            scheduled = converter(scheduled, column, connection)
+        node = import_task_by_ref(ref)
+        result.append(TaskRow(pk, node, kind, status, owner_id, permission, scheduled, process_id))
+    return result
+
+
+@functools.cache
+def _insert_sql(table: str, columns: tuple[str, ...], rows: int, returning: str) -> str:
+    values = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * rows)
+    names = ", ".join(connection.ops.quote_name(column) for column in columns)
+    suffix = f" RETURNING {connection.ops.quote_name(returning)}" if returning else ""
+    return f"INSERT INTO {table} ({names}) VALUES {values}{suffix}"  # noqa: S608 - names of fields
+
+
+def _insert(
+    model: Any, names: tuple[str, ...], rows: list[tuple[Any, ...]], *, returning: bool = True
+) -> list[int]:
+    """Insert `rows` (values of the fields `names`) into `model`'s table in
+    one statement; return the new pks in row order when `returning`."""
+    fields = [model._meta.get_field(name) for name in names]
+    sql = _insert_sql(
+        model._meta.db_table,
+        tuple(field.column for field in fields),
+        len(rows),
+        model._meta.pk.column if returning else "",
+    )
+    params = [
+        field.get_db_prep_save(value, connection)
+        for row in rows
+        for field, value in zip(fields, row, strict=True)
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [pk for (pk,) in cursor.fetchall()] if returning else []
+
+
+_TASK_FIELDS = (
+    "process",
+    "flow_task",
+    "flow_task_type",
+    "status",
+    "created",
+    "started",
+    "finished",
+    "scheduled",
+    "token",
+    "owner",
+    "owner_permission",
+    "data",
+)
+
+
+def process_write(process: CaseProcess, planned: list[PlannedTask], *, clock: datetime) -> None:
+    """Write the process and its planned rows as the engine's start would:
+    the process, the task rows (one INSERT per split depth, since tokens
+    name the split's pk), their `previous` links, and an `assigned` event
+    per assigned human task."""
+    process.created = clock
+    if not any(row.is_open for row in planned):  # every branch reached an End
+        process.status = PROCESS.DONE  # viewflow row, not a case
+        process.finished = clock
+    [process.pk] = _insert(
+        Process,
+        ("flow_class", "status", "created", "finished", "data"),
+        [(process.flow_class, process.status, clock, process.finished, {})],
+    )
+    _insert(CaseProcess, ("process_ptr", "case"), [(process.pk, process.case_id)], returning=False)
+    for depth in sorted({row.depth for row in planned}):
+        rows = [row for row in planned if row.depth == depth]
+        pks = _insert(
+            Task,
+            _TASK_FIELDS,
+            [
+                (
+                    process.pk,
+                    row.node,
+                    row.node.task_type,
+                    row.status,
+                    clock,
+                    clock if row.node.task_type in ("START", "END") else None,
+                    None if row.is_open else clock,
+                    row.scheduled,
+                    Token(row.token()),
+                    row.owner_id,
+                    row.owner_permission,
+                    {},
+                )
+                for row in rows
+            ],
+        )
+        for row, pk in zip(rows, pks, strict=True):
+            row.pk = pk
+    _insert(
+        Task.previous.through,
+        ("from_task", "to_task"),
+        [(row.pk, row.previous.pk) for row in planned if row.previous is not None],
+        returning=False,
+    )
+    for row in planned:
+        if isinstance(row.node, CaseTask) and row.owner_id is not None:
+            task = TaskRow(
+                row.written_pk(),
+                row.node,
+                row.node.task_type,
+                row.status,
+                row.owner_id,
+                row.owner_permission,
+                row.scheduled,
+                process.pk,
+            )
+            context.task_event(task, "assigned", case_id=process.case_id)
+
+
+def same_work(tasks: list[TaskRow], planned: list[PlannedTask]) -> bool:
+    """The open tasks (all of one process) are exactly the planned open
+    ones; or there are none and a start would open none (every branch of
+    the case has ended: another finished process would only add rows)."""
+    current = Counter(
+        (t.flow_task.name, t.status, t.owner_id, t.owner_permission or None, t.scheduled)
+        for t in tasks
+    )
+    wanted = Counter(row.key() for row in planned if row.is_open)
+    return len({t.process_id for t in tasks}) <= 1 and current == wanted
+
+
+def open_work_cancel(tasks: list[TaskRow], *, case_id: int, now: datetime) -> None:
+    """Cancel `tasks` (the case's open tasks) and every open process of the
+    case, one UPDATE each, and audit the cancelled human tasks."""
+    finished = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        if tasks:
+            marks = ", ".join(["%s"] * len(tasks))
+            cursor.execute(
+                f"UPDATE {_T} SET status = %s, finished = %s WHERE id IN ({marks})",  # noqa: S608
+                [STATUS.CANCELED.value, finished, *(t.pk for t in tasks)],
+            )
+        cursor.execute(
+            _CANCEL_PROCESSES_SQL,
+            [PROCESS.CANCELED.value, finished, PROCESS.DONE.value, PROCESS.CANCELED.value, case_id],
+        )
+    for task in tasks:
+        # The tasks viewflow's cancel transition takes (new or assigned
+        # human tasks) are audited, as `CaseTaskActivation.cancel` does;
+        # timers and a started or failed task go without an event.
+        if task.flow_task_type == "HUMAN" and task.status in (STATUS.NEW, STATUS.ASSIGNED):
+            context.task_event(task, "cancelled", case_id=case_id)
