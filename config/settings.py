@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "handover",
     "reports",
     "workspace",
+    "operations",
 ]
 
 AUTHENTICATION_BACKENDS = [
@@ -324,6 +325,9 @@ if _bool("USE_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # /healthz is polled by load balancers over plain HTTP inside the network.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+
+# Where `manage.py backup` writes (operations/backup.py).
+LOTSE_BACKUP_DIR = env.str("LOTSE_BACKUP_DIR", default=str(VAR_DIR / "backups"))
 
 # --- cache and sessions: shared by every web node ----------------------------
 # Sessions live in the database (Django's default engine), so a user signed

@@ -25,9 +25,7 @@ def web() -> bool:
     # (/healthz is exempt from the HTTPS redirect).
     host = (os.environ.get("ALLOWED_HOSTS", "localhost").split(",")[0] or "localhost").strip()
     host = "localhost" if host.startswith(".") or host == "*" else host
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/healthz", headers={"Host": host}
-    )
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/healthz", headers={"Host": host})
     try:
         with urllib.request.urlopen(request, timeout=8) as response:  # noqa: S310
             return response.status == 200

@@ -75,7 +75,8 @@ def test_dockerfile_is_slim_pinned_and_runs_unprivileged() -> None:
     for base in bases:
         assert re.match(r"^python:3\.11\.\d+-slim-bookworm(@sha256:[0-9a-f]{64})?$", base), base
     users = re.findall(r"^USER (\S+)", dockerfile, re.M)
-    assert users and users[-1] not in {"root", "0"}
+    assert users
+    assert users[-1] not in {"root", "0"}
     assert "HEALTHCHECK" in dockerfile
     assert "collectstatic" in dockerfile
 

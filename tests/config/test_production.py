@@ -148,7 +148,10 @@ def test_error_reports_carry_no_personal_data() -> None:
 
 
 def test_error_reporting_is_initialised_only_with_a_dsn() -> None:
-    code = "import sentry_sdk; c = sentry_sdk.get_client(); print(c.is_active(), c.options['send_default_pii'], c.options['include_local_variables'])"
+    code = (
+        "import sentry_sdk; c = sentry_sdk.get_client(); "
+        "print(c.is_active(), c.options['send_default_pii'], c.options['include_local_variables'])"
+    )
     off = _manage("shell", "-v", "0", "-c", code, **PRODUCTION)
     assert off.returncode == 0, off.stderr
     assert off.stdout.split()[0] == "False"
@@ -161,7 +164,8 @@ def test_error_reporting_is_initialised_only_with_a_dsn() -> None:
 
 def test_s3_storage_and_the_redis_cache_are_chosen_by_environment() -> None:
     code = (
-        "from django.core.files.storage import storages; s = storages['default']; from django.conf import settings as c; "
+        "from django.core.files.storage import storages; s = storages['default']; "
+        "from django.conf import settings as c; "
         "print(type(s).__name__, s.bucket_name, s.endpoint_url, s.default_acl, "
         "c.CACHES['default']['BACKEND'].rsplit('.', 1)[1], c.SESSION_ENGINE)"
     )
