@@ -11,6 +11,7 @@ import uuid
 from pathlib import Path
 
 import psycopg
+import psycopg.sql
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -104,7 +105,8 @@ def test_restore_drill(tmp_path, settings, new_database) -> None:
     # The counts, table by table, read independently of the command.
     with psycopg.connect(_conninfo(new_database)) as c:
         for table, count in manifest["tables"].items():
-            assert c.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0] == count, table
+            query = psycopg.sql.SQL("SELECT count(*) FROM {}").format(psycopg.sql.Identifier(table))
+            assert c.execute(query).fetchone()[0] == count, table
     assert (restored_media / stored).read_bytes() == b"%PDF-1.4 synthetic"
 
     # A second restore into the now filled database is refused.
