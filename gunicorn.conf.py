@@ -40,14 +40,27 @@ if os.environ.get("LOTSE_LOG_FORMAT", "json") == "json":
                 "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
             }
         },
+        "root": {"level": loglevel.upper(), "handlers": ["console"]},
         "handlers": {
+            "console": {
+                "class": "logging.StreamHandler",
+                "formatter": "json",
+                "stream": "ext://sys.stdout",
+            },
             "error_console": {
                 "class": "logging.StreamHandler",
                 "formatter": "json",
                 "stream": "ext://sys.stderr",
-            }
+            },
         },
-        "loggers": {"gunicorn.error": {"level": loglevel.upper(), "handlers": ["error_console"]}},
+        "loggers": {
+            "gunicorn.error": {
+                "level": loglevel.upper(),
+                "handlers": ["error_console"],
+                "propagate": False,
+            },
+            "gunicorn.access": {"level": "WARNING", "handlers": [], "propagate": False},
+        },
     }
 # Behind a TLS-terminating proxy: which addresses may set X-Forwarded-*.
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")

@@ -5,4 +5,4 @@ class OperationsConfig(AppConfig):
     """Running Lotse: backup and restore (no models)."""
 
     name = "operations"
-    verbose_name = "Betrieb"
+    verbose_name = "Operations"

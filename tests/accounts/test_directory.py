@@ -350,6 +350,7 @@ def test_oidc_sign_in_maps_the_groups_claim_and_trusts_the_providers_mfa(
 ) -> None:
     login_page = client.get("/accounts/login/")
     assert "/accounts/oidc/anmelden/" in login_page.content.decode()
+    assert "Mit dem Konto Ihrer Organisation anmelden" in login_page.content.decode()
     response = _oidc_sign_in(
         client,
         provider,
