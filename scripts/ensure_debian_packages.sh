@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Make sure the Debian packages Lotse's install and tests need are there:
-#   libldap2-dev libsasl2-dev  to build python-ldap (django-auth-ldap)
+#   libldap2-dev libsasl2-dev  to build python-ldap (django-auth-ldap), with gcc
 #   slapd ldap-utils           the test directory the LDAP sign-in test starts
 #                              as a user process on a free port (never the
 #                              system service: it is not started)
@@ -17,6 +17,7 @@ need=()
 missing_pkg() { ! dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 
 for pkg in libldap2-dev libsasl2-dev; do missing_pkg "$pkg" && need+=("$pkg"); done
+command -v cc >/dev/null 2>&1 || need+=(gcc)
 if [ "$what" = test ]; then
   [ -x /usr/sbin/slapd ] || need+=(slapd)
   command -v ldapadd >/dev/null 2>&1 || need+=(ldap-utils)
