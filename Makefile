@@ -3,8 +3,9 @@
 #              two-factor sign-in off unless LOTSE_REQUIRE_MFA=true) with
 #              a Celery worker and beat beside it (Ctrl-C stops all)
 #   make test  the whole suite (PostgreSQL when DATABASE_URL is set), with the
-#              browser tests in Debian's Chromium (installed when missing);
-#              the property tests run bounded and seeded (tests/hypothesis_profiles.py)
+#              browser tests in Debian's Chromium and the directory, Redis and
+#              backup tests' Debian packages (installed when missing); the
+#              property tests run bounded and seeded (tests/hypothesis_profiles.py)
 #   make test-deep  the property tests (W5 state machine, API fuzz) with the
 #              long "deep" Hypothesis profile
 
@@ -13,13 +14,14 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-deep bench lint fmt install browser messages clean
+.PHONY: run test test-deep bench lint fmt install browser services prod-check messages clean
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Lotse needs $(PYTHON) on PATH (or set PYTHON=...)."; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): $(PY) requirements.txt requirements-dev.txt
+	bash scripts/ensure_debian_packages.sh build
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	@touch $(STAMP)
@@ -36,11 +38,22 @@ run: $(STAMP)
 browser:
 	bash scripts/ensure_chromium.sh
 
-test: $(STAMP) browser
+# Debian's slapd, redis-server and the PostgreSQL client for the directory,
+# production-profile and backup tests (installed when missing).
+services:
+	bash scripts/ensure_debian_packages.sh test
+
+test: $(STAMP) browser services
 	$(PY) -m pytest -n auto
 
 test-deep: $(STAMP)
 	LOTSE_HYPOTHESIS_PROFILE=$${LOTSE_HYPOTHESIS_PROFILE:-deep} $(PY) -m pytest -n auto -m property
+
+# The production profile without containers: two gunicorn nodes, a Celery
+# worker and beat, its own Redis, DEBUG off, against the local PostgreSQL
+# (database lotse_prodcheck, dropped afterwards); a smoke journey across both.
+prod-check: $(STAMP) services
+	$(PY) -m operations.prodcheck $(if $(PORTS),--ports $(PORTS),)
 
 bench: $(STAMP)
 	$(PY) -m bench $(PARTS)

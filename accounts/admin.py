@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts import services
-from accounts.models import DeputyGrant, Gemeinde, Kreis, Team, Traeger, User
+from accounts.models import DeputyGrant, DirectoryGroup, Gemeinde, Kreis, Team, Traeger, User
 from accounts.types import request_user
 from config.errors import ApplicationError
 
@@ -136,3 +136,16 @@ class DeputyGrantAdmin(NoDeleteMixin, admin.ModelAdmin):
             and DeputyGrant.objects.filter(pk=obj.pk, revoked_at__isnull=True).exists()
         ):
             services.deputy_grant_revoke(grant=obj, actor=actor, now=now)
+
+
+@admin.register(DirectoryGroup)
+class DirectoryGroupAdmin(admin.ModelAdmin):
+    """Which directory group grants which Lotse role (LDAP DN or OIDC group).
+
+    Removing a row ends the access of its members at their next sign-in.
+    """
+
+    list_display = ("name", "role", "traeger", "team", "kreis")
+    list_filter = ("role", "traeger", "kreis")
+    search_fields = ("name",)
+    ordering = ("name",)

@@ -5,5 +5,9 @@ from django.http import HttpRequest
 
 
 def security(request: HttpRequest) -> dict[str, bool]:
-    """Tell every page whether two-factor sign-in is switched off (demo)."""
-    return {"lotse_mfa_off": not settings.LOTSE_REQUIRE_MFA}
+    """Tell every page whether two-factor sign-in is switched off (demo), and
+    whether sign-in through the organisation's OIDC provider is offered."""
+    return {
+        "lotse_mfa_off": not settings.LOTSE_REQUIRE_MFA,
+        "lotse_oidc_enabled": settings.LOTSE_OIDC_ENABLED,
+    }

@@ -18,7 +18,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.services import LAST_SEEN_AT, SIGNED_IN_AT, has_second_factor
+from accounts.services import (
+    LAST_SEEN_AT,
+    PROVIDER_MFA_SESSION_KEY,
+    SIGNED_IN_AT,
+    has_second_factor,
+)
 
 # Seconds between two writes of the last activity (one session save per minute).
 _TOUCH_EVERY = 60
@@ -54,6 +59,12 @@ class SessionTimeoutMiddleware:
         return self.get_response(request)
 
 
+def _provider_verified(request: HttpRequest) -> bool:
+    """The organisation's OIDC provider asserted a second factor at sign-in."""
+    session = getattr(request, "session", None)
+    return bool(session is not None and session.get(PROVIDER_MFA_SESSION_KEY))
+
+
 class RequireSecondFactorMiddleware:
     """With LOTSE_REQUIRE_MFA, a password-only session reaches nothing but
     the second-factor pages and sign-out."""
@@ -67,6 +78,7 @@ class RequireSecondFactorMiddleware:
             settings.LOTSE_REQUIRE_MFA
             and user.is_authenticated
             and not user.is_verified()
+            and not _provider_verified(request)
             and not self._exempt(request)
         ):
             if _is_api(request):

@@ -228,3 +228,54 @@ class DeputyGrant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.deputy} für {self.principal} bis {self.valid_until:%Y-%m-%d %H:%M}"
+
+
+class DirectoryGroup(models.Model):
+    """A group of the organisation's directory and the Lotse role it grants.
+
+    `name` is what the directory reports: a group's DN for LDAP / Active
+    Directory (`cn=im-nord,ou=groups,dc=kreis,dc=de`), the group's name or
+    path in the OIDC `groups` claim (Keycloak `/lotse/im-nord`, an Entra ID
+    group object id). Compared without regard to case. A user signing in
+    through the directory gets the role and team of the group it is in,
+    at every sign-in; in no mapped group, the sign-in is refused.
+    """
+
+    name = models.CharField(_("directory group"), max_length=500, unique=True)
+    role = models.CharField(_("role"), max_length=30, choices=Role.choices)
+    traeger = models.ForeignKey(
+        Traeger, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("Träger")
+    )
+    team = models.ForeignKey(
+        Team, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("team")
+    )
+    kreis = models.ForeignKey(
+        Kreis, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("Kreis")
+    )
+
+    class Meta:
+        verbose_name = _("directory group")
+        verbose_name_plural = _("directory groups")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(role__in=Role.values), name="directory_group_role_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(role__in=["INTEGRATION_MANAGER", "SUPERVISOR"])
+                | Q(team__isnull=False),
+                name="directory_group_case_roles_have_team",
+            ),
+            models.CheckConstraint(
+                condition=~Q(role="AUDITOR") | Q(traeger__isnull=False) | Q(team__isnull=False),
+                name="directory_group_auditor_has_traeger",
+            ),
+            models.CheckConstraint(
+                condition=Q(role="COORDINATOR", kreis__isnull=False, traeger__isnull=True)
+                & Q(team__isnull=True)
+                | ~Q(role="COORDINATOR") & Q(kreis__isnull=True),
+                name="directory_group_kreis_only_for_the_coordinating_office",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

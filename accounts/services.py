@@ -125,6 +125,9 @@ def session_started(*, session: object, now: datetime) -> None:
 
 SIGNED_IN_AT = "lotse_signed_in_at"
 LAST_SEEN_AT = "lotse_last_seen_at"
+# The organisation's OIDC provider asserted a second factor at sign-in
+# (accounts/directory.py): Lotse then asks for no second code.
+PROVIDER_MFA_SESSION_KEY = "lotse_provider_mfa"
 
 
 def _normalise(code: str) -> str:

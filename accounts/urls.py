@@ -1,12 +1,15 @@
 from django.urls import path
 
-from accounts import views
+from accounts import directory, views
 
 app_name = "accounts"
 
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
+    # Sign-in at the organisation's OIDC provider (404 while not configured).
+    path("oidc/anmelden/", directory.oidc_authenticate, name="oidc_authenticate"),
+    path("oidc/rueckkehr/", directory.oidc_callback, name="oidc_callback"),
     path("zwei-faktor/", views.otp_verify, name="otp_verify"),
     path("zwei-faktor/einrichten/", views.otp_setup, name="otp_setup"),
     path("vertretungen/", views.deputies, name="deputies"),

@@ -80,6 +80,7 @@ from cases.selectors import (
 )
 from config.api import error_responses, reject_empty_parameters
 from config.errors import NotFound
+from config.throttles import TokenRateThrottle
 
 CONTENT_READERS = frozenset({OWNER, DEPUTY})
 HISTORY_READERS = frozenset({OWNER, DEPUTY, AUDITOR, DPO})
@@ -683,6 +684,7 @@ class AuthTokenView(APIView):
 
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
+    throttle_classes = [TokenRateThrottle]
 
     @extend_schema(
         request=TokenIn,

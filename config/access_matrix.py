@@ -117,6 +117,8 @@ MATRIX: dict[str, Access] = {
     # sign-in (accounts)
     "accounts:login": Access(PUBLIC, "tests/accounts/test_views.py", methods=("GET", "POST")),
     "accounts:logout": Access(SIGNED_IN, "tests/accounts/test_views.py", methods=("POST",)),
+    "accounts:oidc_authenticate": Access(PUBLIC, "tests/accounts/test_directory.py"),
+    "accounts:oidc_callback": Access(PUBLIC, "tests/accounts/test_directory.py"),
     "accounts:otp_verify": Access(
         SIGNED_IN, "tests/accounts/test_security.py", methods=("GET", "POST")
     ),

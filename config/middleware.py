@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
@@ -25,3 +27,38 @@ class NoStoreForSignedInMiddleware:
         if signed_in or "HTTP_AUTHORIZATION" in request.META:
             add_never_cache_headers(response)
         return response
+
+
+request_logger = logging.getLogger("lotse.request")
+
+
+class RequestLogMiddleware:
+    """Write one log line per request, without personal data.
+
+    The line names the URL *pattern* the request matched (`faelle/<int:pk>/`),
+    never the path (which carries case and person ids) or the query string
+    (a search for a name is a client's name); no user, no address, no
+    header. With LOTSE_LOG_FORMAT=json each line is one JSON object.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        started = time.monotonic()
+        response = self.get_response(request)
+        match = getattr(request, "resolver_match", None)
+        request_logger.info(
+            "request",
+            extra={
+                "method": request.method if request.method in _METHODS else "OTHER",
+                "route": ("/" + match.route) if match is not None else None,
+                "view": match.view_name if match is not None else None,
+                "status": response.status_code,
+                "duration_ms": round((time.monotonic() - started) * 1000, 1),
+            },
+        )
+        return response
+
+
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})

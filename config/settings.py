@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "workspace",
     # The project as a whole: its system checks (config/checks.py).
     "config.apps.LotseConfig",
+    "operations",
 ]
 
 AUTHENTICATION_BACKENDS = [
@@ -104,11 +105,21 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
     "accounts.backends.RolePermissionBackend",
 ]
+# Sign-in through the organisation's directory (accounts/directory.py), each
+# switched on by its environment variables; local accounts stay either way.
+LOTSE_LDAP_ENABLED = bool(env.str("LOTSE_LDAP_SERVER_URI", default=""))
+LOTSE_OIDC_ENABLED = bool(env.str("OIDC_RP_CLIENT_ID", default=""))
+if LOTSE_LDAP_ENABLED:
+    AUTHENTICATION_BACKENDS.insert(1, "accounts.directory.DirectoryLDAPBackend")
+if LOTSE_OIDC_ENABLED:
+    AUTHENTICATION_BACKENDS.append("accounts.directory.DirectoryOIDCBackend")
 
 # viewflow would append its middleware in ready(); Lotse lists what it uses.
 VIEWFLOW = {"AUTOREGISTER": False}
 
 MIDDLEWARE = [
+    # First: one JSON line per request, without personal data.
+    "config.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -263,8 +274,34 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 MEDIA_URL = "media/"
+# Uploads live where every web node and worker reaches them: MEDIA_ROOT on a
+# path all nodes share (one host, or an NFS mount), or an S3-compatible
+# bucket (MinIO, Ceph, a cloud) through django-storages when
+# LOTSE_S3_BUCKET is set. Files are never served directly: the case pages
+# stream them after the access check.
+LOTSE_S3_BUCKET = env.str("LOTSE_S3_BUCKET", default="")
+_default_storage: dict[str, object] = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+if LOTSE_S3_BUCKET:
+    _default_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": LOTSE_S3_BUCKET,
+            "endpoint_url": env.str("LOTSE_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("LOTSE_S3_REGION", default="") or None,
+            "access_key": env.str("LOTSE_S3_ACCESS_KEY", default="") or None,
+            "secret_key": env.str("LOTSE_S3_SECRET_KEY", default="") or None,
+            "location": env.str("LOTSE_S3_PREFIX", default="media"),
+            # Private objects; never a public URL, never overwritten.
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+            "object_parameters": {"ServerSideEncryption": "AES256"}
+            if _bool("LOTSE_S3_SERVER_SIDE_ENCRYPTION", True)
+            else {},
+        },
+    }
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _default_storage,
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -291,7 +328,40 @@ if _bool("USE_X_FORWARDED_PROTO", False):
 # /healthz is polled by load balancers over plain HTTP inside the network.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
+# Where `manage.py backup` writes (operations/backup.py).
+LOTSE_BACKUP_DIR = env.str("LOTSE_BACKUP_DIR", default=str(VAR_DIR / "backups"))
+
+# --- cache and sessions: shared by every web node ----------------------------
+# Sessions live in the database (Django's default engine), so a user signed
+# in on one node is signed in on all. The cache (API throttling counters,
+# anything cached) is Redis when CACHE_URL is set, which every node must
+# share once there is more than one; a per-process memory cache otherwise.
+CACHE_URL = env.str("CACHE_URL", default="")
+if CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": "lotse",
+            "TIMEOUT": 300,
+        }
+    }
+elif CACHE_URL:
+    raise ImproperlyConfigured("CACHE_URL must be a redis:// URL (or empty for a local cache).")
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+
 # --- REST API (shared/docs/API.md) ----------------------------------------
+# Throttling (config/throttles.py): per signed-in user, per client address
+# without a sign-in, and a tight rate on the token endpoint (which also
+# counts towards the lockout). Past a rate the answer is 429 with
+# {"code": "throttled", "detail": ...} and a Retry-After header.
+LOTSE_API_THROTTLE_RATES = {
+    "user": env.str("LOTSE_API_RATE_USER", default="600/min"),
+    "anon": env.str("LOTSE_API_RATE_ANON", default="60/min"),
+    "token": env.str("LOTSE_API_RATE_TOKEN", default="10/min"),
+}
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
@@ -305,6 +375,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "config.api.Pagination",
     "EXCEPTION_HANDLER": "config.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "config.throttles.UserRateThrottle",
+        "config.throttles.AnonRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": LOTSE_API_THROTTLE_RATES,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Lotse API",
@@ -419,19 +494,40 @@ for _shard in range(LOTSE_SWEEP_SHARDS):
 HEARTBEAT_SECONDS = _int("HEARTBEAT_SECONDS", 30)
 
 # --- logging: no personal data, ids only ----------------------------------
+# One JSON object per line (python-json-logger) unless LOTSE_LOG_FORMAT=plain
+# (the default with DEBUG). Request lines come from
+# config.middleware.RequestLogMiddleware: method, the URL *pattern* (never the
+# path or query: a search for a name would be a client's name), status and
+# duration; no user, no address. Gunicorn's own access log is off for the
+# same reason (gunicorn.conf.py).
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
+LOTSE_LOG_FORMAT = env.str("LOTSE_LOG_FORMAT", default="plain" if DEBUG else "json")
+if LOTSE_LOG_FORMAT not in {"json", "plain"}:
+    raise ImproperlyConfigured("LOTSE_LOG_FORMAT must be json or plain.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            "timestamp": False,
+        },
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOTSE_LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # django.server and django.request name full paths (queries included).
+        "django.server": {"level": "WARNING"},
+        "django.request": {"level": "ERROR"},
         # django-axes' debug lines only say which code path it took.
         "axes": {"level": "INFO"},
+        # The directory libraries log user names at INFO/DEBUG.
+        "django_auth_ldap": {"level": "WARNING"},
+        "mozilla_django_oidc": {"level": "WARNING"},
     },
 }
 
@@ -443,6 +539,94 @@ LOTSE_CASE_CHANGE_HANDLERS = [
     "notifications.services.case_changes.notifications_for_case_change",
     "workflows.services.case_flow_sync",
 ]
+
+# --- error reporting (optional) ---------------------------------------------
+# With SENTRY_DSN set, unhandled errors go to Sentry (or a compatible
+# service such as GlitchTip) without personal data: no user, no address,
+# no cookies, no request body or query, no local variables
+# (config/error_reporting.py).
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from config.error_reporting import init_error_reporting
+
+    init_error_reporting(
+        dsn=SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default="production"),
+        traces_sample_rate=float(env.str("SENTRY_TRACES_SAMPLE_RATE", default="0")),
+    )
+
+# --- sign-in through the organisation's directory ----------------------------
+# Directory groups name Lotse roles and teams in the admin ("Directory
+# groups", accounts.DirectoryGroup); a user in no mapped group is refused.
+# MFA: Lotse's own second factor, unless an OIDC provider asserts one in
+# the ID token (`amr` or `acr`, below).
+if LOTSE_LDAP_ENABLED:
+    import ldap
+    from django_auth_ldap.config import (
+        ActiveDirectoryGroupType,
+        GroupOfNamesType,
+        LDAPSearch,
+        NestedActiveDirectoryGroupType,
+        PosixGroupType,
+    )
+
+    AUTH_LDAP_SERVER_URI = env.str("LOTSE_LDAP_SERVER_URI")
+    AUTH_LDAP_START_TLS = _bool("LOTSE_LDAP_START_TLS", False)
+    AUTH_LDAP_BIND_DN = env.str("LOTSE_LDAP_BIND_DN", default="")
+    AUTH_LDAP_BIND_PASSWORD = env.str("LOTSE_LDAP_BIND_PASSWORD", default="")
+    AUTH_LDAP_USER_SEARCH = LDAPSearch(
+        env.str("LOTSE_LDAP_USER_BASE"),
+        ldap.SCOPE_SUBTREE,
+        env.str("LOTSE_LDAP_USER_FILTER", default="(uid=%(user)s)"),
+    )
+    AUTH_LDAP_GROUP_SEARCH = LDAPSearch(
+        env.str("LOTSE_LDAP_GROUP_BASE"),
+        ldap.SCOPE_SUBTREE,
+        env.str("LOTSE_LDAP_GROUP_FILTER", default="(objectClass=*)"),
+    )
+    _group_types = {
+        "groupOfNames": GroupOfNamesType,
+        "posixGroup": PosixGroupType,
+        "activeDirectory": ActiveDirectoryGroupType,
+        "nestedActiveDirectory": NestedActiveDirectoryGroupType,
+    }
+    _group_type = env.str("LOTSE_LDAP_GROUP_TYPE", default="groupOfNames")
+    if _group_type not in _group_types:
+        raise ImproperlyConfigured(
+            "LOTSE_LDAP_GROUP_TYPE must be one of " + ", ".join(_group_types) + "."
+        )
+    AUTH_LDAP_GROUP_TYPE = _group_types[_group_type]()
+    AUTH_LDAP_USER_ATTR_MAP = {"first_name": "givenName", "last_name": "sn", "email": "mail"}
+    AUTH_LDAP_ALWAYS_UPDATE_USER = True
+    AUTH_LDAP_FIND_GROUP_PERMS = False
+    # Group memberships are read at every sign-in, never from a cache.
+    AUTH_LDAP_CACHE_TIMEOUT = 0
+    AUTH_LDAP_CONNECTION_OPTIONS = {
+        ldap.OPT_REFERRALS: 0,
+        ldap.OPT_NETWORK_TIMEOUT: _int("LOTSE_LDAP_TIMEOUT_SECONDS", 5),
+    }
+
+if LOTSE_OIDC_ENABLED:
+    OIDC_RP_CLIENT_ID = env.str("OIDC_RP_CLIENT_ID")
+    OIDC_RP_CLIENT_SECRET = env.str("OIDC_RP_CLIENT_SECRET", default="")
+    OIDC_RP_SIGN_ALGO = env.str("OIDC_RP_SIGN_ALGO", default="RS256")
+    OIDC_RP_SCOPES = env.str("OIDC_RP_SCOPES", default="openid email profile")
+    OIDC_OP_AUTHORIZATION_ENDPOINT = env.str("OIDC_OP_AUTHORIZATION_ENDPOINT")
+    OIDC_OP_TOKEN_ENDPOINT = env.str("OIDC_OP_TOKEN_ENDPOINT")
+    OIDC_OP_USER_ENDPOINT = env.str("OIDC_OP_USER_ENDPOINT")
+    OIDC_OP_JWKS_ENDPOINT = env.str("OIDC_OP_JWKS_ENDPOINT", default="") or None
+    OIDC_USE_PKCE = _bool("OIDC_USE_PKCE", True)
+    OIDC_TIMEOUT = _int("OIDC_TIMEOUT_SECONDS", 10)
+# Lotse's own routes for the code flow (accounts/urls.py; 404 while off).
+OIDC_AUTHENTICATION_CALLBACK_URL = "accounts:oidc_callback"
+# Claims Lotse reads from the provider: the user name, the groups, and the
+# methods (`amr`) or context (`acr`) that count as a second factor there.
+LOTSE_OIDC_USERNAME_CLAIM = env.str("LOTSE_OIDC_USERNAME_CLAIM", default="preferred_username")
+LOTSE_OIDC_GROUPS_CLAIM = env.str("LOTSE_OIDC_GROUPS_CLAIM", default="groups")
+LOTSE_OIDC_MFA_AMR = env.list(
+    "LOTSE_OIDC_MFA_AMR", default=["mfa", "otp", "hwk", "swk", "sc", "fido"]
+)
+LOTSE_OIDC_MFA_ACR = env.list("LOTSE_OIDC_MFA_ACR", default=[])
 
 # --- Lotse domain defaults (DOMAIN.md "Lotse decisions") -------------------
 # Organisation-specific overrides follow with the notifications issue; these

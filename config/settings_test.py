@@ -22,3 +22,7 @@ LANGUAGE_CODE = "de"
 # Tests sign in with force_login; the dedicated tests of two-factor sign-in
 # turn it back on (tests/accounts/test_security.py).
 LOTSE_REQUIRE_MFA = False
+# Many tests of one process share the local cache and client address: the
+# API rates are far above production's here; tests/config/test_throttling.py
+# sets production's back.
+LOTSE_API_THROTTLE_RATES = {"user": "100000/min", "anon": "100000/min", "token": "100000/min"}
