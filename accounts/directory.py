@@ -73,7 +73,7 @@ def directory_assignment(*, groups: Iterable[str]) -> Assignment:
     assignments = {
         Assignment(
             role=entry.role,
-            traeger_id=entry.team.traeger_id if entry.team_id else entry.traeger_id,
+            traeger_id=entry.team.traeger_id if entry.team is not None else entry.traeger_id,
             team_id=entry.team_id,
             kreis_id=entry.kreis_id,
         )
@@ -210,7 +210,7 @@ class DirectoryOIDCBackend(OIDCAuthenticationBackend):
             last_name=str(claims.get("family_name") or ""),
         )
         if user is not None:
-            user.lotse_provider_mfa = provider_asserts_mfa(payload)
+            user.lotse_provider_mfa = provider_asserts_mfa(payload)  # type: ignore[attr-defined]  # read by the sign-in view
         return user
 
     def verify_claims(self, claims: dict) -> bool:

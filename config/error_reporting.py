@@ -13,7 +13,8 @@ from typing import Any
 _KEEP_REQUEST_KEYS = ("method", "url")
 
 
-def scrub_event(event: dict[str, Any], hint: dict[str, Any] | None = None) -> dict[str, Any]:
+def scrub_event(event: Any, hint: Any = None) -> Any:
+    # `event` is sentry_sdk's Event, a TypedDict that is edited as a dict here.
     """Drop what could name a client from an event before it is sent."""
     request = event.get("request")
     if isinstance(request, dict):

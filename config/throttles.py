@@ -8,15 +8,17 @@ the shared Redis cache (CACHE_URL), or each node would count alone.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from rest_framework import throttling
 
 
 class _SettingsRate:
-    scope: str
+    scope: str | None
 
     def get_rate(self) -> str | None:
-        return settings.LOTSE_API_THROTTLE_RATES.get(self.scope)
+        return settings.LOTSE_API_THROTTLE_RATES.get(self.scope) if self.scope else None
 
 
 class UserRateThrottle(_SettingsRate, throttling.UserRateThrottle):
@@ -32,5 +34,5 @@ class TokenRateThrottle(_SettingsRate, throttling.SimpleRateThrottle):
 
     scope = "token"
 
-    def get_cache_key(self, request, view):  # type: ignore[no-untyped-def]
+    def get_cache_key(self, request: Any, view: Any) -> str:
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}

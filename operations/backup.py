@@ -155,7 +155,8 @@ def _migrations(cursor: Any) -> dict[str, str]:
 
 
 def _media_root() -> Path | None:
-    backend = settings.STORAGES["default"]["BACKEND"]
+    storages: Any = settings.STORAGES
+    backend = storages["default"]["BACKEND"]
     if backend != "django.core.files.storage.FileSystemStorage":
         return None
     return Path(settings.MEDIA_ROOT)
