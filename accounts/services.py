@@ -19,9 +19,9 @@ from django.utils.translation import gettext_lazy as _
 from django_otp import match_token
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from rest_framework.authtoken.models import Token
 
-from accounts.models import DeputyGrant, Role, User
+from accounts.models import ApiToken, DeputyGrant, Role, User
+from accounts.tokens import api_token_create
 from audit.services import DIGEST, VALUE, audit_event_record, field_change
 from config.errors import Conflict, Forbidden, InvalidInput, NotFound
 
@@ -103,8 +103,9 @@ def second_factor_check(*, user: User, code: str) -> TOTPDevice | StaticDevice:
     return device
 
 
-def api_token_issue(*, user: User, otp: str | None, require_mfa: bool) -> Token:
-    """Return the API token of `user`, after the second factor if required."""
+def api_token_issue(*, user: User, otp: str | None, require_mfa: bool, now: datetime) -> str:
+    """Issue a new API token for `user`, after the second factor if required;
+    return its key, which is shown this once and stored only hashed."""
     if require_mfa:
         if not has_second_factor(user=user):
             raise SecondFactorInvalid(
@@ -112,8 +113,25 @@ def api_token_issue(*, user: User, otp: str | None, require_mfa: bool) -> Token:
                 code="otp_not_set_up",
             )
         second_factor_check(user=user, code=otp or "")
-    token, _created = Token.objects.get_or_create(user=user)
-    return token
+    _token, key = api_token_create(user=user, mfa_verified=require_mfa, now=now)
+    return key
+
+
+def second_factor_reset(*, user: User, actor: User, now: datetime) -> None:
+    """Remove the user's authenticator and backup codes (lost phone); the
+    user sets up a new one at the next sign-in. Ends their API tokens."""
+    with transaction.atomic():
+        TOTPDevice.objects.filter(user=user).delete()
+        StaticDevice.objects.filter(user=user).delete()
+        ApiToken.objects.filter(user=user).delete()
+        audit_event_record(
+            event_type="accounts.second_factor.reset",
+            actor=actor,
+            actor_role=actor.role,
+            now=now,
+            object_type="user",
+            object_id=user.pk,
+        )
 
 
 def session_started(*, session: object, now: datetime) -> None:

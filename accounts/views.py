@@ -9,6 +9,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render, resolve_url
@@ -26,9 +27,35 @@ from accounts.models import Role, User
 from accounts.selectors import team_members
 
 
+class BoundedLoginMixin:
+    """Refuse a user name or password of absurd length before the sign-in
+    is attempted: Django's form only sets the HTML maxlength, and the
+    attempt would reach django-axes (varchar 255) and the password hasher."""
+
+    def clean(self) -> dict[str, Any]:
+        username = self.cleaned_data.get("username") or ""  # type: ignore[attr-defined]
+        password = self.cleaned_data.get("password") or ""  # type: ignore[attr-defined]
+        if len(username) > USERNAME_MAX_LENGTH or len(password) > PASSWORD_MAX_LENGTH:
+            raise forms.ValidationError(
+                self.error_messages["invalid_login"],  # type: ignore[attr-defined]
+                code="invalid_login",
+                params={"username": _("user name")},
+            )
+        return super().clean()  # type: ignore[misc]
+
+
+USERNAME_MAX_LENGTH = 150
+PASSWORD_MAX_LENGTH = 1024
+
+
+class LoginForm(BoundedLoginMixin, AuthenticationForm):
+    pass
+
+
 class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
+    form_class = LoginForm
 
 
 class LogoutView(auth_views.LogoutView):

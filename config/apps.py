@@ -1,5 +1,6 @@
 """Application configs that belong to the project as a whole."""
 
+from django.contrib.admin.apps import AdminConfig
 from django.contrib.staticfiles.apps import StaticFilesConfig
 
 
@@ -15,3 +16,9 @@ class LotseStaticFilesConfig(StaticFilesConfig):
     """
 
     ignore_patterns = [*StaticFilesConfig.ignore_patterns, "node_modules"]
+
+
+class LotseAdminConfig(AdminConfig):
+    """The admin with Lotse's site (config.admin_site.LotseAdminSite)."""
+
+    default_site = "config.admin_site.LotseAdminSite"

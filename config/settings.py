@@ -68,7 +68,7 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 # --- applications ----------------------------------------------------------
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "config.apps.LotseAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -76,7 +76,6 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "config.apps.LotseStaticFilesConfig",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "django_otp",
@@ -225,6 +224,9 @@ LOTSE_SESSION_IDLE_MINUTES = _int("LOTSE_SESSION_IDLE_MINUTES", 30)
 # and for API tokens. Only a local demo may turn it off; a banner says so.
 LOTSE_REQUIRE_MFA = _bool("LOTSE_REQUIRE_MFA", True)
 OTP_TOTP_ISSUER = "Lotse"
+# Hours an API token from POST /api/v1/auth/token/ stays valid. A token
+# also ends at once when the account's password, activity or role changes.
+LOTSE_API_TOKEN_HOURS = _int("LOTSE_API_TOKEN_HOURS", 12)
 # Brute-force lockout (django-axes): after LOTSE_LOGIN_FAILURE_LIMIT failed
 # sign-ins for one user name (whether or not such a user exists), or from one
 # client address, that name or address is locked for the cool-off period.
@@ -292,18 +294,23 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 # --- REST API (shared/docs/API.md) ----------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "accounts.tokens.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # JSON in and out (API.md); file imports opt into multipart per view.
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["config.parsers.BoundedJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "config.api.Pagination",
     "EXCEPTION_HANDLER": "config.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+# Bounds checked before a JSON body is parsed (config.parsers): larger
+# bodies answer 413, deeper nesting or longer texts 400.
+LOTSE_API_MAX_BODY_BYTES = _int("LOTSE_API_MAX_BODY_BYTES", 1024 * 1024)
+LOTSE_API_MAX_JSON_DEPTH = _int("LOTSE_API_MAX_JSON_DEPTH", 20)
+LOTSE_API_MAX_STRING_LENGTH = _int("LOTSE_API_MAX_STRING_LENGTH", 20000)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Lotse API",
     "DESCRIPTION": "Case management for the Integrationsmanagement (API v1).",

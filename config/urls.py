@@ -39,3 +39,8 @@ urlpatterns = [
     path("berichte/", include("reports.urls")),
     path("arbeitsplatz/", include("workspace.urls")),
 ]
+
+handler400 = "config.error_views.bad_request"
+handler403 = "config.error_views.permission_denied"
+handler404 = "config.error_views.page_not_found"
+handler500 = "config.error_views.server_error"
