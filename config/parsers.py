@@ -35,16 +35,16 @@ def json_bounds_check(text: str) -> None:
     max_string = settings.LOTSE_API_MAX_STRING_LENGTH + 2  # with the quotes
     depth = 0
     for match in _TOKEN.finditer(text):
-        token = match.group()
-        if token in "[{":
+        found = match.group()
+        if found in "[{":
             depth += 1
             if depth > max_depth:
                 raise exceptions.ParseError(
                     _("The JSON is nested more than %(depth)d levels deep.") % {"depth": max_depth}
                 )
-        elif token in "]}":
+        elif found in "]}":
             depth -= 1
-        elif len(token) > max_string:
+        elif len(found) > max_string:
             raise exceptions.ParseError(
                 _("A text in the request is longer than %(length)d characters.")
                 % {"length": settings.LOTSE_API_MAX_STRING_LENGTH}
