@@ -10,9 +10,10 @@ digest only (see `cases.history` for the same rule on case data).
 from __future__ import annotations
 
 import base64
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
@@ -217,15 +218,27 @@ def deputy_grant_validate(
         or not deputy.is_active
         or principal.pk == deputy.pk
         or principal.traeger_id != deputy.traeger_id
+        or principal.team_id is None
+        or principal.team_id != deputy.team_id
     ):
         raise DeputyGrantInvalid(
-            _("A deputy is another active integration manager of the same Träger."),
-            fields={"deputy": [_("Choose another integration manager.")]},
+            _("A deputy is another active integration manager of the same team."),
+            fields={"deputy": [_("Choose another integration manager of the team.")]},
         )
     if valid_until <= valid_from:
         raise DeputyGrantInvalid(
             _("The deputy arrangement must end after it starts."),
             fields={"valid_until": [_("Choose a later time.")]},
+        )
+    longest = settings.LOTSE_DEPUTY_MAX_DAYS
+    if valid_until - valid_from > timedelta(days=longest):
+        raise DeputyGrantInvalid(
+            _("A deputy arrangement lasts at most %(days)d days.") % {"days": longest},
+            fields={
+                "valid_until": [
+                    _("Choose an end at most %(days)d days after the start.") % {"days": longest}
+                ]
+            },
         )
     text = str(reason or "").strip()
     if not text or len(text) > 200:
@@ -323,7 +336,7 @@ def _team_manager(*, supervisor: User, user_id: Any, field_name: str) -> User:
         is_active=True,
         traeger_id=supervisor.traeger_id,
     ).first()
-    if manager is None or (field_name == "principal" and manager.team_id != supervisor.team_id):
+    if manager is None or manager.team_id != supervisor.team_id:
         raise DeputyGrantInvalid(
             _("Choose an active integration manager of your team."),
             fields={field_name: [_("Choose an active integration manager of your team.")]},

@@ -62,6 +62,21 @@ class LogoutView(auth_views.LogoutView):
     pass
 
 
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Change one's own password (old password, new one twice). The
+    session stays signed in; API tokens of the account end (accounts.tokens)."""
+
+    template_name = "accounts/password_change.html"
+
+    def get_success_url(self) -> str:
+        return reverse("home")
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        messages.success(self.request, _("Your password has been changed."))
+        return response
+
+
 def _next_url(request: HttpRequest) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
     if target and url_has_allowed_host_and_scheme(
@@ -179,14 +194,9 @@ class DeputyGrantForm(forms.Form):
             for u in team_members(user=supervisor)
             if u.role == Role.INTEGRATION_MANAGER
         ]
-        colleagues = [
-            (u.pk, u.get_full_name() or u.username)
-            for u in User.objects.filter(
-                traeger_id=supervisor.traeger_id, role=Role.INTEGRATION_MANAGER, is_active=True
-            ).order_by("username")
-        ]
+        # Deputy and absent manager belong to the same team (issue 22).
         self.fields["principal"].choices = team
-        self.fields["deputy"].choices = colleagues
+        self.fields["deputy"].choices = team
 
 
 def _supervisor_only(request: HttpRequest) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import add_never_cache_headers
 
@@ -24,4 +25,21 @@ class NoStoreForSignedInMiddleware:
         signed_in = getattr(request, "user", None) is not None and request.user.is_authenticated
         if signed_in or "HTTP_AUTHORIZATION" in request.META:
             add_never_cache_headers(response)
+        return response
+
+
+class ContentSecurityPolicyMiddleware:
+    """Send LOTSE_CSP with every response (no inline scripts or styles);
+    the API docs page gets LOTSE_CSP_API_DOCS for Swagger UI's CDN."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if "Content-Security-Policy" not in response:
+            docs = request.path.startswith("/api/docs/")
+            response["Content-Security-Policy"] = (
+                settings.LOTSE_CSP_API_DOCS if docs else settings.LOTSE_CSP
+            )
         return response
