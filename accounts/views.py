@@ -23,7 +23,7 @@ from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
 
 from accounts import services
-from accounts.models import Role, User
+from accounts.models import Role
 from accounts.selectors import team_members
 
 
