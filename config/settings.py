@@ -18,6 +18,8 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from config.broker import transport_options
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("LOTSE_VAR_DIR", default=str(BASE_DIR / "var")))
 
@@ -365,10 +367,12 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="lotse@localhost")
 
 # --- Celery ----------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
-# A publish fails at once when the broker is down instead of retrying for
-# seconds inside a request (celery#4296): the outbox keeps the work and the
-# relay sweep sends it later. Workers reconnect by their own retry settings.
-CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"max_retries": 0}
+# Publishing fails at once when the broker is down, and a hung broker gives
+# up every connect and socket read or write after LOTSE_BROKER_TIMEOUT_SECONDS
+# (config.broker); the outbox keeps the work, the relay sends it later.
+LOTSE_BROKER_TIMEOUT_SECONDS = float(env.str("LOTSE_BROKER_TIMEOUT_SECONDS", default="1.0"))
+CELERY_BROKER_CONNECTION_TIMEOUT = LOTSE_BROKER_TIMEOUT_SECONDS
+CELERY_BROKER_TRANSPORT_OPTIONS = transport_options(CELERY_BROKER_URL, LOTSE_BROKER_TIMEOUT_SECONDS)
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # Embedded transport for a bare machine: messages are files under var/.
     # Producer and consumer read and write the same folder.

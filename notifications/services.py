@@ -27,6 +27,7 @@ from time import monotonic as time_monotonic
 from typing import Any
 from uuid import uuid4
 
+from celery import current_app
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import IntegrityError, connection, transaction
@@ -57,6 +58,7 @@ from notifications.models import (
     NotificationKind,
     NotificationPreference,
 )
+from notifications.publishing import call_bounded
 from notifications.selectors import notification_text
 
 logger = logging.getLogger(__name__)
@@ -152,13 +154,17 @@ def _publish(*, notification_ids: list[int] | None = None, relay: bool = False) 
 
     if _broker_failed_at and time_monotonic() - _broker_failed_at[-1] < BROKER_BACKOFF_SECONDS:
         return
-    try:
+
+    def publish() -> None:
         if notification_ids:
             tasks.notification_deliver_task.apply_async(
                 kwargs={"notification_ids": notification_ids}, retry=False
             )
         if relay:
             tasks.notifications_relay_task.apply_async(kwargs={}, retry=False)
+
+    try:
+        call_bounded(publish, app=current_app._get_current_object())
     except Exception as exc:  # noqa: BLE001 - a broker outage must not fail the change
         _broker_failed_at[:] = [time_monotonic()]
         logger.warning("broker unavailable, outbox keeps the rows: %s", type(exc).__name__)
