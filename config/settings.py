@@ -444,6 +444,16 @@ for _shard in range(LOTSE_SWEEP_SHARDS):
         "kwargs": {"shard": _shard, "shards": LOTSE_SWEEP_SHARDS},
     }
 HEARTBEAT_SECONDS = _int("HEARTBEAT_SECONDS", 30)
+# Signed audit anchors (audit.anchors): chain registry and row counts,
+# written every LOTSE_AUDIT_ANCHOR_SECONDS into a directory the database
+# cannot reach, signed with LOTSE_AUDIT_ANCHOR_KEY (default: from SECRET_KEY).
+LOTSE_AUDIT_ANCHOR_DIR = env.str("LOTSE_AUDIT_ANCHOR_DIR", default=str(VAR_DIR / "audit-anchors"))
+LOTSE_AUDIT_ANCHOR_KEY = env.str("LOTSE_AUDIT_ANCHOR_KEY", default="")
+LOTSE_AUDIT_ANCHOR_SECONDS = _int("LOTSE_AUDIT_ANCHOR_SECONDS", 3600)
+CELERY_BEAT_SCHEDULE["audit-anchor"] = {
+    "task": "notifications.tasks.audit_anchor_task",
+    "schedule": timedelta(seconds=LOTSE_AUDIT_ANCHOR_SECONDS),
+}
 
 # --- logging: no personal data, ids only ----------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
