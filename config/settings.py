@@ -508,6 +508,9 @@ except ValueError:
     ) from None
 # Mail attempts of one notification before it becomes an incident.
 LOTSE_NOTIFICATION_MAX_ATTEMPTS = _int("LOTSE_NOTIFICATION_MAX_ATTEMPTS", 5)
+# Minutes after which a mail claimed but never confirmed (its worker died
+# mid-send) becomes an incident instead of being mailed again.
+LOTSE_MAIL_SENDING_STALE_MINUTES = _int("LOTSE_MAIL_SENDING_STALE_MINUTES", 15)
 # The address Lotse is reached under, for links in e-mails.
 LOTSE_BASE_URL = env.str("LOTSE_BASE_URL", default="http://127.0.0.1:8000")
 # Longest deputy arrangement (Vertretung) in days; deputy and absent manager
