@@ -522,3 +522,8 @@ LOTSE_EVIDENCE_MAX_BYTES = _int("LOTSE_EVIDENCE_MAX_BYTES", 10 * 1024 * 1024)
 # Handover file import: largest file and most rows per upload.
 LOTSE_HANDOVER_IMPORT_MAX_BYTES = _int("LOTSE_HANDOVER_IMPORT_MAX_BYTES", 5 * 1024 * 1024)
 LOTSE_HANDOVER_IMPORT_MAX_ROWS = _int("LOTSE_HANDOVER_IMPORT_MAX_ROWS", 20000)
+# XLSX archives are checked before parsing (handover.limits): unpacked size
+# of all parts, cells of the worksheet, characters of the longest cell.
+LOTSE_IMPORT_MAX_UNPACKED_BYTES = _int("LOTSE_IMPORT_MAX_UNPACKED_BYTES", 50 * 1024 * 1024)
+LOTSE_IMPORT_MAX_CELLS = _int("LOTSE_IMPORT_MAX_CELLS", 600_000)
+LOTSE_IMPORT_MAX_CELL_CHARS = _int("LOTSE_IMPORT_MAX_CELL_CHARS", 5000)

@@ -37,6 +37,7 @@ from audit.services import audit_event_record
 from cases.models import Case, Consent, Household, HouseholdMembership, Person
 from cases.services import case_create
 from config.errors import Conflict, Forbidden, InvalidInput
+from handover.limits import xlsx_archive_check
 from handover.models import Handover, HandoverMember, HandoverStatus, ReturnReason
 from handover.selectors import (
     handover_not_found,
@@ -1042,6 +1043,10 @@ def _table(content: bytes, filename: str, report: ImportReport) -> list[tuple[in
         )
         return []
     is_xlsx = content.startswith(b"PK\x03\x04") or filename.lower().endswith(".xlsx")
+    refused = xlsx_archive_check(content) if is_xlsx else None
+    if refused:
+        report.error(0, "file", refused)
+        return []
     raw = _xlsx_rows(content, report) if is_xlsx else _csv_rows(content, report)
     if not raw:
         if raw is not None:
