@@ -449,6 +449,9 @@ HEARTBEAT_SECONDS = _int("HEARTBEAT_SECONDS", 30)
 # cannot reach, signed with LOTSE_AUDIT_ANCHOR_KEY (default: from SECRET_KEY).
 LOTSE_AUDIT_ANCHOR_DIR = env.str("LOTSE_AUDIT_ANCHOR_DIR", default=str(VAR_DIR / "audit-anchors"))
 LOTSE_AUDIT_ANCHOR_KEY = env.str("LOTSE_AUDIT_ANCHOR_KEY", default="")
+# Key of the per-event seals (HMAC-SHA256 of each event's hash); default
+# derived from SECRET_KEY. Never stored in the database.
+LOTSE_AUDIT_SEAL_KEY = env.str("LOTSE_AUDIT_SEAL_KEY", default="")
 LOTSE_AUDIT_ANCHOR_SECONDS = _int("LOTSE_AUDIT_ANCHOR_SECONDS", 3600)
 CELERY_BEAT_SCHEDULE["audit-anchor"] = {
     "task": "notifications.tasks.audit_anchor_task",

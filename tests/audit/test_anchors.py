@@ -18,7 +18,8 @@ from django.utils import timezone
 
 from audit.anchors import audit_anchors_verify
 from audit.models import AuditEvent, ReadAccess
-from audit.services import event_digest, hashed_fields, read_access_record
+from audit.selectors import audit_chain_verify
+from audit.services import event_digest, event_seal, hashed_fields, read_access_record
 from cases.models import CaseStatus
 from tests.audit.test_tamper import _as_superuser, _chain
 from tests.cases.factories import journey_to
@@ -74,13 +75,54 @@ def test_a_rehashed_tail_is_named(trail, capsys) -> None:
             )
         ]
     )
-    from audit.selectors import audit_chain_verify
 
-    assert audit_chain_verify() == []  # the chain alone looks whole
-
+    [link] = audit_chain_verify()  # the links hold; the seal, keyed, does not
     _verify_fails()
 
-    assert f"case:{second.pk} #{last.seq}: rewritten" in capsys.readouterr().err
+    assert (link.seq, link.problem) == (
+        last.seq,
+        "seal does not match: the event was rewritten without the key",
+    )
+    err = capsys.readouterr().err
+    assert f"case:{second.pk} #{last.seq}: rewritten" in err
+
+
+def test_a_tail_rewritten_without_seals_is_named(trail) -> None:
+    _first, second = trail
+    last = _chain(second.pk)[-1]
+    last.reason = "FORGED"
+    forged = event_digest(prev_hash=last.prev_hash, fields=hashed_fields(last))
+    _as_superuser(
+        [
+            (
+                "UPDATE audit_auditevent SET reason = %s, hash = %s, seal = '' WHERE id = %s",
+                ["FORGED", forged, last.pk],
+            )
+        ]
+    )
+
+    [link] = audit_chain_verify()
+
+    assert link.problem == "unsealed event after sealed ones: rewritten with plain SHA-256"
+
+
+def test_every_event_is_sealed_as_the_verifier_computes_it(trail) -> None:
+    events = list(AuditEvent.objects.all())
+
+    assert events
+    assert all(event.seal == event_seal(event.hash) for event in events)
+
+
+def test_chains_written_before_seals_still_verify(trail) -> None:
+    """The migration path: events of an existing chain carry no seal; the
+    chain verifies, and new events are sealed from then on."""
+    first, _second = trail
+    _as_superuser(
+        [("UPDATE audit_auditevent SET seal = '' WHERE chain_key = %s", [f"case:{first.pk}"])]
+    )
+    call_command("audit_anchor")
+
+    assert audit_chain_verify() == []
 
 
 def test_deleted_read_log_rows_are_named(trail, capsys) -> None:
