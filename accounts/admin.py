@@ -1,7 +1,7 @@
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.http import HttpRequest
 from django.utils import timezone
@@ -44,6 +44,14 @@ class UserAdmin(NoDeleteMixin, DjangoUserAdmin):
         *DjangoUserAdmin.add_fieldsets,
         (_("Lotse role"), {"fields": ("role", "traeger", "team", "kreis")}),
     )
+    actions = ["reset_second_factor"]
+
+    @admin.action(description=_("Reset two-factor sign-in (the user sets it up again)"))
+    def reset_second_factor(self, request: HttpRequest, queryset: Any) -> None:
+        now = timezone.now()
+        for user in queryset:
+            services.second_factor_reset(user=user, actor=request_user(request), now=now)
+        messages.success(request, _("Two-factor sign-in was reset."))
 
 
 @admin.register(Kreis)

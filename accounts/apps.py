@@ -17,3 +17,18 @@ class AccountsConfig(AppConfig):
                 session_started(session=request.session, now=timezone.now())
 
         user_logged_in.connect(_note_sign_in, dispatch_uid="accounts.session_started", weak=False)
+
+        from django.db.models.signals import post_save
+
+        from accounts.models import User
+        from accounts.tokens import api_tokens_revoke_stale
+
+        def _revoke_tokens(sender, instance, raw=False, update_fields=None, **kwargs) -> None:
+            # A changed password, deactivation or new role ends the
+            # account's API tokens (they also fail their stamp check).
+            if not raw and set(update_fields or ["all"]) != {"last_login"}:
+                api_tokens_revoke_stale(user=instance)
+
+        post_save.connect(
+            _revoke_tokens, sender=User, dispatch_uid="accounts.revoke_tokens", weak=False
+        )

@@ -11,7 +11,7 @@ from django.db import transaction
 
 from accounts.models import Gemeinde, Kreis, Role, Team, Traeger, User
 
-DEMO_PASSWORD = "lotse-demo"  # noqa: S105 - documented demo-only password
+DEMO_PASSWORD = "lotse-demo-2026"  # noqa: S105 - documented demo-only password
 
 
 @dataclass(frozen=True)

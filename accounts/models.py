@@ -279,3 +279,32 @@ class DirectoryGroup(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ApiToken(models.Model):
+    """An API token, stored only as the SHA-256 of its key.
+
+    The key is shown once, to the user who asked for it with their own
+    password (and second factor); nobody can read it back, not even an
+    administrator. A token ends at `expires_at`, and at once when the
+    account's password, activity, role or organisation unit changes
+    (`account_stamp` no longer matches; see accounts.tokens).
+    """
+
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="api_tokens", verbose_name=_("user")
+    )
+    key_digest = models.CharField(_("key digest"), max_length=64, unique=True)
+    prefix = models.CharField(_("key prefix"), max_length=8)
+    created_at = models.DateTimeField(_("created at"))
+    expires_at = models.DateTimeField(_("expires at"))
+    mfa_verified = models.BooleanField(_("issued after the second factor"), default=False)
+    account_stamp = models.CharField(_("account stamp"), max_length=64)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        indexes = [models.Index(fields=["user", "expires_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user_id})"

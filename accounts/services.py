@@ -10,18 +10,19 @@ digest only (see `cases.history` for the same rule on case data).
 from __future__ import annotations
 
 import base64
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 from django_otp import match_token
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from rest_framework.authtoken.models import Token
 
-from accounts.models import DeputyGrant, Role, User
+from accounts.models import ApiToken, DeputyGrant, Role, User
+from accounts.tokens import api_token_create
 from audit.services import DIGEST, VALUE, audit_event_record, field_change
 from config.errors import Conflict, Forbidden, InvalidInput, NotFound
 
@@ -103,8 +104,9 @@ def second_factor_check(*, user: User, code: str) -> TOTPDevice | StaticDevice:
     return device
 
 
-def api_token_issue(*, user: User, otp: str | None, require_mfa: bool) -> Token:
-    """Return the API token of `user`, after the second factor if required."""
+def api_token_issue(*, user: User, otp: str | None, require_mfa: bool, now: datetime) -> str:
+    """Issue a new API token for `user`, after the second factor if required;
+    return its key, which is shown this once and stored only hashed."""
     if require_mfa:
         if not has_second_factor(user=user):
             raise SecondFactorInvalid(
@@ -112,8 +114,25 @@ def api_token_issue(*, user: User, otp: str | None, require_mfa: bool) -> Token:
                 code="otp_not_set_up",
             )
         second_factor_check(user=user, code=otp or "")
-    token, _created = Token.objects.get_or_create(user=user)
-    return token
+    _token, key = api_token_create(user=user, mfa_verified=require_mfa, now=now)
+    return key
+
+
+def second_factor_reset(*, user: User, actor: User, now: datetime) -> None:
+    """Remove the user's authenticator and backup codes (lost phone); the
+    user sets up a new one at the next sign-in. Ends their API tokens."""
+    with transaction.atomic():
+        TOTPDevice.objects.filter(user=user).delete()
+        StaticDevice.objects.filter(user=user).delete()
+        ApiToken.objects.filter(user=user).delete()
+        audit_event_record(
+            event_type="accounts.second_factor.reset",
+            actor=actor,
+            actor_role=actor.role,
+            now=now,
+            object_type="user",
+            object_id=user.pk,
+        )
 
 
 def session_started(*, session: object, now: datetime) -> None:
@@ -202,15 +221,27 @@ def deputy_grant_validate(
         or not deputy.is_active
         or principal.pk == deputy.pk
         or principal.traeger_id != deputy.traeger_id
+        or principal.team_id is None
+        or principal.team_id != deputy.team_id
     ):
         raise DeputyGrantInvalid(
-            _("A deputy is another active integration manager of the same Träger."),
-            fields={"deputy": [_("Choose another integration manager.")]},
+            _("A deputy is another active integration manager of the same team."),
+            fields={"deputy": [_("Choose another integration manager of the team.")]},
         )
     if valid_until <= valid_from:
         raise DeputyGrantInvalid(
             _("The deputy arrangement must end after it starts."),
             fields={"valid_until": [_("Choose a later time.")]},
+        )
+    longest = settings.LOTSE_DEPUTY_MAX_DAYS
+    if valid_until - valid_from > timedelta(days=longest):
+        raise DeputyGrantInvalid(
+            _("A deputy arrangement lasts at most %(days)d days.") % {"days": longest},
+            fields={
+                "valid_until": [
+                    _("Choose an end at most %(days)d days after the start.") % {"days": longest}
+                ]
+            },
         )
     text = str(reason or "").strip()
     if not text or len(text) > 200:
@@ -308,7 +339,7 @@ def _team_manager(*, supervisor: User, user_id: Any, field_name: str) -> User:
         is_active=True,
         traeger_id=supervisor.traeger_id,
     ).first()
-    if manager is None or (field_name == "principal" and manager.team_id != supervisor.team_id):
+    if manager is None or manager.team_id != supervisor.team_id:
         raise DeputyGrantInvalid(
             _("Choose an active integration manager of your team."),
             fields={field_name: [_("Choose an active integration manager of your team.")]},

@@ -10,6 +10,7 @@ urlpatterns = [
     # Sign-in at the organisation's OIDC provider (404 while not configured).
     path("oidc/anmelden/", directory.oidc_authenticate, name="oidc_authenticate"),
     path("oidc/rueckkehr/", directory.oidc_callback, name="oidc_callback"),
+    path("passwort/", views.PasswordChangeView.as_view(), name="password_change"),
     path("zwei-faktor/", views.otp_verify, name="otp_verify"),
     path("zwei-faktor/einrichten/", views.otp_setup, name="otp_setup"),
     path("vertretungen/", views.deputies, name="deputies"),

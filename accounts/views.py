@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render, resolve_url
 from django.urls import reverse
@@ -22,18 +23,59 @@ from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
 
 from accounts import services
-from accounts.models import Role, User
+from accounts.models import Role
 from accounts.selectors import team_members
 from accounts.types import AuthenticatedHttpRequest, choice_field
+
+
+class BoundedLoginMixin:
+    """Refuse a user name or password of absurd length before the sign-in
+    is attempted: Django's form only sets the HTML maxlength, and the
+    attempt would reach django-axes (varchar 255) and the password hasher."""
+
+    def clean(self) -> dict[str, Any]:
+        username = self.cleaned_data.get("username") or ""  # type: ignore[attr-defined]
+        password = self.cleaned_data.get("password") or ""  # type: ignore[attr-defined]
+        if len(username) > USERNAME_MAX_LENGTH or len(password) > PASSWORD_MAX_LENGTH:
+            raise forms.ValidationError(
+                self.error_messages["invalid_login"],  # type: ignore[attr-defined]
+                code="invalid_login",
+                params={"username": _("user name")},
+            )
+        return super().clean()  # type: ignore[misc]
+
+
+USERNAME_MAX_LENGTH = 150
+PASSWORD_MAX_LENGTH = 1024
+
+
+class LoginForm(BoundedLoginMixin, AuthenticationForm):
+    pass
 
 
 class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
+    form_class = LoginForm
 
 
 class LogoutView(auth_views.LogoutView):
     pass
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Change one's own password (old password, new one twice). The
+    session stays signed in; API tokens of the account end (accounts.tokens)."""
+
+    template_name = "accounts/password_change.html"
+
+    def get_success_url(self) -> str:
+        return reverse("home")
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        messages.success(self.request, _("Your password has been changed."))
+        return response
 
 
 def _next_url(request: HttpRequest) -> str:
@@ -153,14 +195,9 @@ class DeputyGrantForm(forms.Form):
             for u in team_members(user=supervisor)
             if u.role == Role.INTEGRATION_MANAGER
         ]
-        colleagues = [
-            (u.pk, u.get_full_name() or u.username)
-            for u in User.objects.filter(
-                traeger_id=supervisor.traeger_id, role=Role.INTEGRATION_MANAGER, is_active=True
-            ).order_by("username")
-        ]
+        # Deputy and absent manager belong to the same team (issue 22).
         choice_field(self, "principal").choices = team
-        choice_field(self, "deputy").choices = colleagues
+        choice_field(self, "deputy").choices = team
 
 
 def _supervisor_only(request: AuthenticatedHttpRequest) -> None:

@@ -75,6 +75,11 @@ class AuditEvent(AppendOnlyModel):
     data = models.JSONField(_("data"), default=dict, blank=True)
     prev_hash = models.CharField(_("previous hash"), max_length=64)
     hash = models.CharField(_("hash"), max_length=64, unique=True)
+    # HMAC-SHA256 of `hash` under LOTSE_AUDIT_SEAL_KEY (audit.services.
+    # event_seal): the plain SHA-256 chain stays checkable by anyone (exports),
+    # the seal only by whoever holds the key, which the database does not.
+    # Empty on events written before seals existed.
+    seal = models.CharField(_("seal"), max_length=64, blank=True, default="")
 
     class Meta:
         verbose_name = _("audit event")

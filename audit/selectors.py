@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -10,7 +11,7 @@ from django.db.models import Case as DbCase
 from django.db.models import CharField, Count, F, Max, Min, Q, QuerySet, Value, When
 
 from audit.models import AuditEvent, ReadAccess, ReportRead
-from audit.services import GENESIS_HASH, event_digest, hashed_fields
+from audit.services import GENESIS_HASH, event_digest, event_seal, hashed_fields
 
 
 def case_events(*, case_id: int) -> QuerySet[AuditEvent]:
@@ -46,9 +47,11 @@ def audit_chain_verify(
     heads = dict(heads or {})
     seen: dict[str, tuple[int, str]] = {}
     current_chain, expected_seq, prev_hash, skip = None, 1, GENESIS_HASH, False
+    sealed = False
     for event in events.iterator(chunk_size=2000):
         if event.chain_key != current_chain:
             current_chain, expected_seq, prev_hash, skip = event.chain_key, 1, GENESIS_HASH, False
+            sealed = False
         if skip:
             continue
         problem = ""
@@ -58,6 +61,10 @@ def audit_chain_verify(
             problem = "link to the previous event does not match"
         elif event_digest(prev_hash=event.prev_hash, fields=hashed_fields(event)) != event.hash:
             problem = "event content does not match its hash"
+        elif event.seal and not hmac.compare_digest(event.seal, event_seal(event.hash)):
+            problem = "seal does not match: the event was rewritten without the key"
+        elif not event.seal and sealed:
+            problem = "unsealed event after sealed ones: rewritten with plain SHA-256"
         if problem:
             broken.append(BrokenLink(event.chain_key, event.seq, event.pk, problem))
             skip = True
@@ -65,6 +72,7 @@ def audit_chain_verify(
             heads.pop(event.chain_key, None)
             continue
         expected_seq, prev_hash = event.seq + 1, event.hash
+        sealed = sealed or bool(event.seal)
         seen[event.chain_key] = (expected_seq, prev_hash)
     for key, head in heads.items():
         next_seq, last_hash = seen.get(key, (1, GENESIS_HASH))

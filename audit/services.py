@@ -84,6 +84,31 @@ def event_digest(*, prev_hash: str, fields: dict[str, Any]) -> str:
     return hashlib.sha256(f"{prev_hash}|{payload}".encode()).hexdigest()
 
 
+@functools.cache
+def _seal_key(secret: str) -> bytes:
+    return hashlib.sha256(f"lotse.audit.seal|{secret}".encode()).digest()
+
+
+def seal_key() -> bytes:
+    """The 32-byte HMAC key of the seals (LOTSE_AUDIT_SEAL_KEY, else SECRET_KEY)."""
+    return _seal_key(settings.LOTSE_AUDIT_SEAL_KEY or settings.SECRET_KEY)
+
+
+def event_seal(event_hash: str) -> str:
+    """Return the HMAC-SHA256 of an event's hash under the seal key.
+
+    A superuser who rewrites events and recomputes their SHA-256 links
+    cannot recompute the seals without the key (`verify_audit` checks them).
+    """
+    return hmac.new(seal_key(), event_hash.encode(), hashlib.sha256).hexdigest()
+
+
+def _seal_pads() -> tuple[bytes, bytes]:
+    """HMAC's inner and outer key pads, for computing seals inside SQL."""
+    key = seal_key().ljust(64, b"\0")
+    return bytes(b ^ 0x36 for b in key), bytes(b ^ 0x5C for b in key)
+
+
 def hashed_fields(event: AuditEvent) -> dict[str, Any]:
     return {
         "chain_key": event.chain_key,
@@ -161,6 +186,7 @@ def audit_event_record(
         last = cursor.fetchone()
         event.seq, event.prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
         event.hash = event_digest(prev_hash=event.prev_hash, fields=hashed_fields(event))
+        event.seal = event_seal(event.hash)
         _insert(event, cursor)
     return event
 
@@ -182,6 +208,7 @@ _INSERT_COLUMNS = (
     "data",
     "prev_hash",
     "hash",
+    "seal",
 )
 _INSERT_SQL = "INSERT INTO audit_auditevent ({}) VALUES ({}) RETURNING id".format(  # noqa: S608
     ", ".join(_INSERT_COLUMNS), ", ".join(["%s"] * len(_INSERT_COLUMNS))
@@ -200,14 +227,17 @@ WITH head AS (
 ), nxt AS (
     SELECT COALESCE((SELECT seq FROM head), 0) + 1 AS seq,
            COALESCE((SELECT hash FROM head), %s::text) AS prev
+), calc AS (
+    SELECT nxt.seq, nxt.prev, encode(sha256(convert_to(
+               nxt.prev || '|' || %s::text || nxt.seq::text || %s::text, 'UTF8'
+           )), 'hex') AS hash
+    FROM nxt
 )
-INSERT INTO audit_auditevent ({columns}, seq, prev_hash, hash)
-SELECT {values}, nxt.seq, nxt.prev,
-       encode(sha256(convert_to(
-           nxt.prev || '|' || %s::text || nxt.seq::text || %s::text, 'UTF8'
-       )), 'hex')
-FROM nxt
-RETURNING id, seq, prev_hash, hash
+INSERT INTO audit_auditevent ({columns}, seq, prev_hash, hash, seal)
+SELECT {values}, calc.seq, calc.prev, calc.hash,
+       encode(sha256(%s::bytea || sha256(%s::bytea || convert_to(calc.hash, 'UTF8'))), 'hex')
+FROM calc
+RETURNING id, seq, prev_hash, hash, seal
 """
 
 
@@ -219,20 +249,23 @@ def _append_in_one_statement(event: AuditEvent) -> bool:
     if payload.count(marker) != 1:  # the data happens to hold the sentinel
         return False
     before, after = payload.split(marker)
-    columns = [c for c in _INSERT_COLUMNS if c not in ("seq", "prev_hash", "hash")]
+    columns = [c for c in _INSERT_COLUMNS if c not in ("seq", "prev_hash", "hash", "seal")]
     sql = _APPEND_SQL.format(columns=", ".join(columns), values=", ".join(["%s"] * len(columns)))
     values = _values(event)
     by_column = dict(zip(_INSERT_COLUMNS, values, strict=True))
+    inner, outer = _seal_pads()
     params = [
         event.chain_key,
         GENESIS_HASH,
-        *[by_column[c] for c in columns],
         before + '"seq":',
         after,
+        *[by_column[c] for c in columns],
+        outer,
+        inner,
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        event.pk, event.seq, event.prev_hash, event.hash = cursor.fetchone()
+        event.pk, event.seq, event.prev_hash, event.hash, event.seal = cursor.fetchone()
     event._state.adding = False
     return True
 
@@ -256,6 +289,7 @@ def _values(event: AuditEvent) -> list[Any]:
         ops.adapt_json_value(event.data, None),
         event.prev_hash,
         event.hash,
+        event.seal,
     ]
 
 

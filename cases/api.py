@@ -14,6 +14,7 @@ from typing import Any
 import django_filters
 from django import forms
 from django.conf import settings
+from django.contrib.auth import authenticate
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -25,7 +26,6 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import serializers, status
-from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.decorators import (
     api_view,
     authentication_classes,
@@ -670,13 +670,30 @@ READ_ERRORS = error_responses(401, 403, 404)
 LIST_ERRORS = error_responses(400, 401, 403, 404)
 
 
-class TokenIn(AuthTokenSerializer):
+class TokenIn(serializers.Serializer):
+    # Lengths are checked before the sign-in is attempted, so that an
+    # over-long name never reaches django-axes (varchar 255) or the hasher.
+    username = StrictCharField(max_length=150, write_only=True)
+    password = StrictCharField(max_length=1024, trim_whitespace=False, write_only=True)
     otp = StrictCharField(
         max_length=20,
         required=False,
         help_text="Current code of the authenticator app, or a backup code "
         "(required while LOTSE_REQUIRE_MFA is on).",
     )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        user = authenticate(
+            request=self.context.get("request"),
+            username=attrs["username"],
+            password=attrs["password"],
+        )
+        if not user:
+            raise serializers.ValidationError(
+                _("Unable to log in with provided credentials."), code="authorization"
+            )
+        attrs["user"] = user
+        return attrs
 
 
 class AuthTokenView(APIView):
@@ -701,8 +718,9 @@ class AuthTokenView(APIView):
             user=serializer.validated_data["user"],
             otp=serializer.validated_data.get("otp"),
             require_mfa=settings.LOTSE_REQUIRE_MFA,
+            now=timezone.now(),
         )
-        return Response({"token": token.key})
+        return Response({"token": token})
 
 
 class CatalogueListView(APIView):

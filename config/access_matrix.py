@@ -125,6 +125,9 @@ MATRIX: dict[str, Access] = {
     "accounts:otp_setup": Access(
         SIGNED_IN, "tests/accounts/test_security.py", methods=("GET", "POST")
     ),
+    "accounts:password_change": Access(
+        SIGNED_IN, "tests/accounts/test_hardening.py", methods=("GET", "POST")
+    ),
     "accounts:deputies": _role(
         SUP, tested_in="tests/accounts/test_deputies.py", methods=("GET", "POST")
     ),

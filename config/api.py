@@ -12,7 +12,7 @@ import logging
 import re
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
@@ -23,6 +23,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from config.errors import ApplicationError
+from config.parsers import RequestTooLarge
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ _DRF_CODES = {
     exceptions.UnsupportedMediaType: "unsupported_media_type",
     exceptions.Throttled: "throttled",
     exceptions.ParseError: "parse_error",
+    RequestTooLarge: "request_too_large",
 }
 
 
@@ -57,7 +59,22 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = exceptions.PermissionDenied()
     response = drf_exception_handler(exc, context)
     if response is None:
-        return None  # a bug: Django logs it and answers 500
+        if isinstance(exc, RequestDataTooBig):
+            return Response(
+                {"code": "request_too_large", "detail": str(_("The request is too large."))},
+                status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            )
+        # A bug: logged with its traceback, answered in the contract's shape.
+        logger.exception("Unexpected error in an API view", exc_info=exc)
+        return Response(
+            {
+                "code": "server_error",
+                "detail": str(
+                    _("An unexpected error occurred. It has been logged; please try again.")
+                ),
+            },
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        )
     if isinstance(exc, exceptions.ValidationError):
         fields = _flatten(exc.detail)
         if not isinstance(fields, dict):

@@ -1,6 +1,7 @@
 """Application configs that belong to the project as a whole."""
 
 from django.apps import AppConfig
+from django.contrib.admin.apps import AdminConfig
 from django.contrib.staticfiles.apps import StaticFilesConfig
 
 
@@ -27,3 +28,9 @@ class LotseConfig(AppConfig):
 
     def ready(self) -> None:
         from config import checks  # noqa: F401 - registers
+
+
+class LotseAdminConfig(AdminConfig):
+    """The admin with Lotse's site (config.admin_site.LotseAdminSite)."""
+
+    default_site = "config.admin_site.LotseAdminSite"

@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import add_never_cache_headers
 
@@ -62,3 +63,20 @@ class RequestLogMiddleware:
 
 
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+class ContentSecurityPolicyMiddleware:
+    """Send LOTSE_CSP with every response (no inline scripts or styles);
+    the API docs page gets LOTSE_CSP_API_DOCS for Swagger UI's CDN."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if "Content-Security-Policy" not in response:
+            docs = request.path.startswith("/api/docs/")
+            response["Content-Security-Policy"] = (
+                settings.LOTSE_CSP_API_DOCS if docs else settings.LOTSE_CSP
+            )
+        return response

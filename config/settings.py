@@ -18,6 +18,8 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from config.broker import transport_options
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("LOTSE_VAR_DIR", default=str(BASE_DIR / "var")))
 
@@ -68,7 +70,7 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 # --- applications ----------------------------------------------------------
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "config.apps.LotseAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -76,7 +78,6 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "config.apps.LotseStaticFilesConfig",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "django_otp",
@@ -129,6 +130,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "config.middleware.NoStoreForSignedInMiddleware",
+    "config.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "accounts.middleware.SessionTimeoutMiddleware",
     "accounts.middleware.RequireSecondFactorMiddleware",
@@ -216,7 +218,10 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "accounts:login"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": _int("LOTSE_PASSWORD_MIN_LENGTH", 12)},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -238,6 +243,9 @@ LOTSE_SESSION_IDLE_MINUTES = _int("LOTSE_SESSION_IDLE_MINUTES", 30)
 # and for API tokens. Only a local demo may turn it off; a banner says so.
 LOTSE_REQUIRE_MFA = _bool("LOTSE_REQUIRE_MFA", True)
 OTP_TOTP_ISSUER = "Lotse"
+# Hours an API token from POST /api/v1/auth/token/ stays valid. A token
+# also ends at once when the account's password, activity or role changes.
+LOTSE_API_TOKEN_HOURS = _int("LOTSE_API_TOKEN_HOURS", 12)
 # Brute-force lockout (django-axes): after LOTSE_LOGIN_FAILURE_LIMIT failed
 # sign-ins for one user name (whether or not such a user exists), or from one
 # client address, that name or address is locked for the cool-off period.
@@ -323,6 +331,20 @@ SECURE_HSTS_PRELOAD = _bool("SECURE_HSTS_PRELOAD", not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy of every page (config.middleware): scripts,
+# styles and images only from Lotse itself, no inline script or style.
+LOTSE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+# The API docs page loads Swagger UI from its CDN (SWAGGER_UI_DIST).
+LOTSE_CSP_API_DOCS = (
+    "default-src 'self'; script-src 'self' https://cdn.jsdelivr.net; "
+    "style-src 'self' https://cdn.jsdelivr.net; img-src 'self' data: https://cdn.jsdelivr.net; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
 if _bool("USE_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # /healthz is polled by load balancers over plain HTTP inside the network.
@@ -364,13 +386,13 @@ LOTSE_API_THROTTLE_RATES = {
 }
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "accounts.tokens.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # JSON in and out (API.md); file imports opt into multipart per view.
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["config.parsers.BoundedJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "config.api.Pagination",
     "EXCEPTION_HANDLER": "config.api.exception_handler",
@@ -381,6 +403,11 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_THROTTLE_RATES": LOTSE_API_THROTTLE_RATES,
 }
+# Bounds checked before a JSON body is parsed (config.parsers): larger
+# bodies answer 413, deeper nesting or longer texts 400.
+LOTSE_API_MAX_BODY_BYTES = _int("LOTSE_API_MAX_BODY_BYTES", 1024 * 1024)
+LOTSE_API_MAX_JSON_DEPTH = _int("LOTSE_API_MAX_JSON_DEPTH", 20)
+LOTSE_API_MAX_STRING_LENGTH = _int("LOTSE_API_MAX_STRING_LENGTH", 20000)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Lotse API",
     "DESCRIPTION": "Case management for the Integrationsmanagement (API v1).",
@@ -417,10 +444,12 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="lotse@localhost")
 
 # --- Celery ----------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
-# A publish fails at once when the broker is down instead of retrying for
-# seconds inside a request (celery#4296): the outbox keeps the work and the
-# relay sweep sends it later. Workers reconnect by their own retry settings.
-CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"max_retries": 0}
+# Publishing fails at once when the broker is down, and a hung broker gives
+# up every connect and socket read or write after LOTSE_BROKER_TIMEOUT_SECONDS
+# (config.broker); the outbox keeps the work, the relay sends it later.
+LOTSE_BROKER_TIMEOUT_SECONDS = float(env.str("LOTSE_BROKER_TIMEOUT_SECONDS", default="1.0"))
+CELERY_BROKER_CONNECTION_TIMEOUT = LOTSE_BROKER_TIMEOUT_SECONDS
+CELERY_BROKER_TRANSPORT_OPTIONS = transport_options(CELERY_BROKER_URL, LOTSE_BROKER_TIMEOUT_SECONDS)
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # Embedded transport for a bare machine: messages are files under var/.
     # Producer and consumer read and write the same folder.
@@ -492,6 +521,19 @@ for _shard in range(LOTSE_SWEEP_SHARDS):
         "kwargs": {"shard": _shard, "shards": LOTSE_SWEEP_SHARDS},
     }
 HEARTBEAT_SECONDS = _int("HEARTBEAT_SECONDS", 30)
+# Signed audit anchors (audit.anchors): chain registry and row counts,
+# written every LOTSE_AUDIT_ANCHOR_SECONDS into a directory the database
+# cannot reach, signed with LOTSE_AUDIT_ANCHOR_KEY (default: from SECRET_KEY).
+LOTSE_AUDIT_ANCHOR_DIR = env.str("LOTSE_AUDIT_ANCHOR_DIR", default=str(VAR_DIR / "audit-anchors"))
+LOTSE_AUDIT_ANCHOR_KEY = env.str("LOTSE_AUDIT_ANCHOR_KEY", default="")
+# Key of the per-event seals (HMAC-SHA256 of each event's hash); default
+# derived from SECRET_KEY. Never stored in the database.
+LOTSE_AUDIT_SEAL_KEY = env.str("LOTSE_AUDIT_SEAL_KEY", default="")
+LOTSE_AUDIT_ANCHOR_SECONDS = _int("LOTSE_AUDIT_ANCHOR_SECONDS", 3600)
+CELERY_BEAT_SCHEDULE["audit-anchor"] = {
+    "task": "notifications.tasks.audit_anchor_task",
+    "schedule": timedelta(seconds=LOTSE_AUDIT_ANCHOR_SECONDS),
+}
 
 # --- logging: no personal data, ids only ----------------------------------
 # One JSON object per line (python-json-logger) unless LOTSE_LOG_FORMAT=plain
@@ -664,11 +706,22 @@ except ValueError:
     ) from None
 # Mail attempts of one notification before it becomes an incident.
 LOTSE_NOTIFICATION_MAX_ATTEMPTS = _int("LOTSE_NOTIFICATION_MAX_ATTEMPTS", 5)
+# Minutes after which a mail claimed but never confirmed (its worker died
+# mid-send) becomes an incident instead of being mailed again.
+LOTSE_MAIL_SENDING_STALE_MINUTES = _int("LOTSE_MAIL_SENDING_STALE_MINUTES", 15)
 # The address Lotse is reached under, for links in e-mails.
 LOTSE_BASE_URL = env.str("LOTSE_BASE_URL", default="http://127.0.0.1:8000")
+# Longest deputy arrangement (Vertretung) in days; deputy and absent manager
+# belong to the same team.
+LOTSE_DEPUTY_MAX_DAYS = _int("LOTSE_DEPUTY_MAX_DAYS", 90)
 LOTSE_QUALIFYING_BENEFITS = env.list("LOTSE_QUALIFYING_BENEFITS", default=["asylblg", "sgb2"])
 # Largest scan of a signed consent (evidence document), in bytes.
 LOTSE_EVIDENCE_MAX_BYTES = _int("LOTSE_EVIDENCE_MAX_BYTES", 10 * 1024 * 1024)
 # Handover file import: largest file and most rows per upload.
 LOTSE_HANDOVER_IMPORT_MAX_BYTES = _int("LOTSE_HANDOVER_IMPORT_MAX_BYTES", 5 * 1024 * 1024)
 LOTSE_HANDOVER_IMPORT_MAX_ROWS = _int("LOTSE_HANDOVER_IMPORT_MAX_ROWS", 20000)
+# XLSX archives are checked before parsing (handover.limits): unpacked size
+# of all parts, cells of the worksheet, characters of the longest cell.
+LOTSE_IMPORT_MAX_UNPACKED_BYTES = _int("LOTSE_IMPORT_MAX_UNPACKED_BYTES", 50 * 1024 * 1024)
+LOTSE_IMPORT_MAX_CELLS = _int("LOTSE_IMPORT_MAX_CELLS", 600_000)
+LOTSE_IMPORT_MAX_CELL_CHARS = _int("LOTSE_IMPORT_MAX_CELL_CHARS", 5000)

@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from config import views
 from notifications import api as notifications_api
@@ -21,7 +21,7 @@ urlpatterns = [
     path("datenschutz/", include("dataprotection.urls")),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/tasks/", workflows_api.TaskListView.as_view(), name="api-tasks"),
     path(
         "api/v1/notifications/",
@@ -39,3 +39,8 @@ urlpatterns = [
     path("berichte/", include("reports.urls")),
     path("arbeitsplatz/", include("workspace.urls")),
 ]
+
+handler400 = "config.error_views.bad_request"
+handler403 = "config.error_views.permission_denied"
+handler404 = "config.error_views.page_not_found"
+handler500 = "config.error_views.server_error"

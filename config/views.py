@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import redis
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import connection
@@ -47,9 +48,23 @@ def _broker_connection() -> Connection:
 
 def _broker_status() -> dict[str, object]:
     transport = settings.CELERY_BROKER_URL.split("://", 1)[0]
+    timeout = settings.LOTSE_BROKER_TIMEOUT_SECONDS
     try:
-        with _broker_connection() as conn:
-            conn.ensure_connection(max_retries=1, timeout=2)
+        if transport in ("redis", "rediss"):
+            # A round trip, not only a connect: a stopped (SIGSTOP) Redis
+            # still accepts connections in the kernel but answers nothing.
+            client = redis.Redis.from_url(
+                settings.CELERY_BROKER_URL,
+                socket_connect_timeout=timeout,
+                socket_timeout=timeout,
+            )
+            try:
+                client.ping()
+            finally:
+                client.close()
+        else:
+            with _broker_connection() as conn:
+                conn.ensure_connection(max_retries=1, timeout=timeout)
     except Exception as exc:  # noqa: BLE001 - any failure means "down"
         logger.warning("healthz: broker check failed: %s", type(exc).__name__)
         return {"status": "down", "transport": transport}

@@ -53,6 +53,7 @@ class NotificationKind(models.TextChoices):
 
 class Delivery(models.TextChoices):
     PENDING = "PENDING", _("waiting to be sent")
+    SENDING = "SENDING", _("being sent")
     SENT = "SENT", _("sent")
     DIGEST = "DIGEST", _("waiting for the daily digest")
     DIGESTED = "DIGESTED", _("sent in a digest")
@@ -108,6 +109,8 @@ class Notification(models.Model):
     )
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    # Set while the mail is claimed and on its way (notifications.delivery).
+    sending_since = models.DateTimeField(_("sending since"), null=True, blank=True)
     digest = models.ForeignKey(
         Digest, on_delete=models.PROTECT, null=True, blank=True, related_name="notifications"
     )

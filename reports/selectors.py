@@ -657,37 +657,69 @@ def _days(value: Any) -> float:
     return float(value)
 
 
-BREAKDOWNS_TO_SUPPRESS = (
-    "k2a_by_form",
-    "k2b_by_topic",
-    "k2b_top_topics",
-    "k2c_by_setting",
-    "k4_by_field",
-    "k4_top_goals",
-    "k4a_goal_outcomes",
-    "k5_by_target",
-    "k6_by_category",
-    "k7_by_decision",
-    "k7_by_reason",
-    "k8_by_reason",
-    "k9_by_status",
-)
+# Derived figures that would give a suppressed count away: suppressed
+# together with the count they are computed from.
+DERIVED_FROM = {
+    "k2d_minutes_total": "k2_consultations",
+    "k2d_minutes_median": "k2_consultations",
+    "k3c_plan_rate": "k3b_persons_with_plan",
+    "k5a_taken_up_share": "k5_referrals",
+    "k8_mean_duration_days": "k8_closures",
+}
+
+
+def _is_kennzahl(name: str) -> bool:
+    return len(name) > 1 and name[0] == "k" and name[1].isdigit()
+
+
+def _small(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < SMALL_CELL
 
 
 def kennzahlen_suppress_small_cells(figures: dict[str, Any]) -> dict[str, Any]:
-    """Return a copy of `figures` with breakdown counts of 1 or 2 as None."""
+    """Return a copy of `figures` with every count of 1 or 2 as None.
+
+    One rule over every Kennzahl (every key `k<digit>...`): a total of 1 or
+    2, a breakdown row's count of 1 or 2 (and its share), and a derived
+    figure (median, mean, rate) of a suppressed count. Zero stays: an empty
+    cell points to nobody. `suppressed_fields` names the suppressed totals
+    and derived figures, so the page and the files show "<3" for them.
+    """
     out = dict(figures)
-    for name in BREAKDOWNS_TO_SUPPRESS:
-        out[name] = [
-            {
-                **row,
-                "count": None if 0 < (row["count"] or 0) < SMALL_CELL else row["count"],
-                **({"share": None} if "share" in row and 0 < row["count"] < SMALL_CELL else {}),
-            }
-            for row in figures.get(name, [])
-        ]
+    suppressed: list[str] = []
+    for name, value in figures.items():
+        if not _is_kennzahl(name):
+            continue
+        if isinstance(value, list):
+            out[name] = [
+                {
+                    **row,
+                    "count": None if _small(row.get("count")) else row.get("count"),
+                    **({"share": None} if "share" in row and _small(row.get("count")) else {}),
+                }
+                for row in value
+            ]
+        elif _small(value):
+            out[name] = None
+            suppressed.append(name)
+    for name, base in DERIVED_FROM.items():
+        if base in suppressed and out.get(name) is not None:
+            out[name] = None
+            suppressed.append(name)
     out["small_cells_suppressed"] = True
+    out["suppressed_fields"] = suppressed
     return out
+
+
+def kennzahlen_cells(figures: dict[str, Any]) -> dict[str, Any]:
+    """The page's text for each Kennzahl total: the number, "<3" where it
+    is suppressed, "–" where there is none."""
+    suppressed = set(figures.get("suppressed_fields", ()))
+    return {
+        name: "<3" if name in suppressed else ("–" if value is None else value)
+        for name, value in figures.items()
+        if _is_kennzahl(name) and not isinstance(value, list)
+    }
 
 
 def kennzahlen_for_user(

@@ -27,6 +27,7 @@ from reports.models import UnitKind
 from reports.selectors import (
     Period,
     caseload_overview,
+    kennzahlen_cells,
     kennzahlen_for_user,
     report_default_unit,
     report_unit_choices,
@@ -98,6 +99,7 @@ def kennzahlen(request: AuthenticatedHttpRequest) -> HttpResponse:
     export = reverse("api-kennzahlen") + "?" + urlencode(query)
     context = {
         "figures": figures,
+        "cells": kennzahlen_cells(figures),
         "names": NAMES,
         "unit": unit,
         "unit_value": unit_value,

@@ -47,6 +47,12 @@ def _german_default(settings) -> None:
     settings.LANGUAGE_CODE = "de"
 
 
+@pytest.fixture(autouse=True)
+def _own_audit_anchors(settings, tmp_path) -> None:
+    """Each test has its own (empty) directory of audit anchors."""
+    settings.LOTSE_AUDIT_ANCHOR_DIR = str(tmp_path / "audit-anchors")
+
+
 # --- transition coverage (RELIABILITY.md W6) --------------------------------
 # Every successful transition writes an audit event; recording the events
 # the suite wrote tells which transitions some test fired. A full run fails

@@ -17,6 +17,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Gemeinde, User
+from handover.limits import xlsx_archive_check
 from handover.models import Handover, HandoverMember
 from handover.services.cleaning import (
     Cleaned,
@@ -230,6 +231,10 @@ def _table(content: bytes, filename: str, report: ImportReport) -> list[tuple[in
         )
         return []
     is_xlsx = content.startswith(b"PK\x03\x04") or filename.lower().endswith(".xlsx")
+    refused = xlsx_archive_check(content) if is_xlsx else None
+    if refused:
+        report.error(0, "file", refused)
+        return []
     raw = _xlsx_rows(content, report) if is_xlsx else _csv_rows(content, report)
     if not raw:
         if raw is not None:

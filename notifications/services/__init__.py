@@ -37,7 +37,6 @@ from notifications.services.case_changes import (
 )
 from notifications.services.delivery import (
     MAIL_TEMPLATES,
-    _deliver_locked,
     _link,
     _mail,
     _message_id,
@@ -98,7 +97,6 @@ __all__ = [
     "_broker_failed_at",
     "_claim",
     "_deferred",
-    "_deliver_locked",
     "_due",
     "_gemeinde_deciders",
     "_link",

@@ -18,13 +18,11 @@ from django.utils import translation
 from notifications.models import (
     Delivery,
     Digest,
-    EmailMode,
     Notification,
     NotificationKind,
     NotificationPreference,
 )
 from notifications.selectors import notification_text
-from notifications.services.incidents import incident_record
 
 logger = logging.getLogger("notifications.services")
 K = NotificationKind
@@ -82,88 +80,19 @@ def _modes(user_ids: Iterable[int]) -> dict[int, str]:
     )
 
 
-def _deliver_locked(
-    notification: Notification, *, mode: str, now: datetime, connection: Any
-) -> str:
-    """Deliver one locked pending row; return its new delivery state."""
-    recipient = notification.recipient
-    if mode == EmailMode.DIGEST:
-        notification.delivery = Delivery.DIGEST
-        notification.save(update_fields=["delivery"])
-        return notification.delivery
-    if not recipient.is_active or not recipient.email:
-        notification.delivery = Delivery.SKIPPED
-        notification.save(update_fields=["delivery"])
-        return notification.delivery
-    notification.attempts += 1
-    try:
-        _mail(notification, connection)
-    except Exception as exc:  # noqa: BLE001 - counted, and an incident at the limit
-        logger.warning("mail of notification %s failed: %s", notification.pk, type(exc).__name__)
-        if notification.attempts >= settings.LOTSE_NOTIFICATION_MAX_ATTEMPTS:
-            notification.delivery = Delivery.FAILED
-            incident_record(
-                source="notifications.deliver",
-                key=f"notification:{notification.pk}",
-                error=type(exc).__name__,
-                now=now,
-            )
-        notification.save(update_fields=["attempts", "delivery"])
-        return notification.delivery
-    notification.delivery = Delivery.SENT
-    notification.delivered_at = now
-    notification.save(update_fields=["attempts", "delivery", "delivered_at"])
-    return notification.delivery
-
-
 def notifications_deliver(*, notification_ids: Iterable[int], now: datetime) -> int:
-    """Deliver the named notifications that are still pending; return how
-    many left the outbox. Rows another worker holds are skipped (it
-    delivers them); rows already delivered are left alone."""
-    done = 0
-    connection = get_connection()
-    for pk in sorted(set(notification_ids)):
-        with transaction.atomic():
-            notification = (
-                Notification.objects.select_for_update(skip_locked=True, of=("self",))
-                .select_related("recipient")
-                .filter(pk=pk, delivery=Delivery.PENDING)
-                .first()
-            )
-            if notification is None:
-                continue
-            mode = _modes([notification.recipient_id]).get(notification.recipient_id, "")
-            if _deliver_locked(notification, mode=mode, now=now, connection=connection) in (
-                Delivery.SENT,
-                Delivery.DIGEST,
-                Delivery.SKIPPED,
-            ):
-                done += 1
-    return done
+    """Deliver the named pending notifications (claimed before mailing:
+    notifications.delivery); return how many left the outbox."""
+    from notifications import delivery
+
+    return delivery.notifications_deliver(notification_ids=notification_ids, now=now)
 
 
 def notifications_relay(*, now: datetime, batch: int = 200) -> int:
-    """Deliver everything pending in the outbox (the beat sweep); return how
-    many left it. Safe beside other relays: each locks what it sends."""
-    done, after = 0, 0
-    connection = get_connection()
-    while True:
-        with transaction.atomic():
-            rows = list(
-                Notification.objects.select_for_update(skip_locked=True, of=("self",))
-                .select_related("recipient")
-                .filter(delivery=Delivery.PENDING, pk__gt=after)
-                .order_by("pk")[:batch]
-            )
-            if not rows:
-                return done
-            modes = _modes(row.recipient_id for row in rows)
-            for row in rows:
-                state = _deliver_locked(
-                    row, mode=modes.get(row.recipient_id, ""), now=now, connection=connection
-                )
-                done += state != Delivery.PENDING
-            after = rows[-1].pk
+    """Deliver everything pending in the outbox (notifications.delivery)."""
+    from notifications import delivery
+
+    return delivery.notifications_relay(now=now, batch=batch)
 
 
 def digests_send(*, day: date, now: datetime) -> int:

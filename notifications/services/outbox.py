@@ -11,6 +11,7 @@ from datetime import datetime
 from time import monotonic as time_monotonic
 from typing import Any
 
+from celery import current_app
 from django.db import IntegrityError, connection, transaction
 
 from accounts.models import Role, User
@@ -20,6 +21,7 @@ from notifications.models import (
     Notification,
     NotificationKind,
 )
+from notifications.publishing import call_bounded
 
 logger = logging.getLogger("notifications.services")
 K = NotificationKind
@@ -54,13 +56,17 @@ def _publish(*, notification_ids: list[int] | None = None, relay: bool = False) 
 
     if _broker_failed_at and time_monotonic() - _broker_failed_at[-1] < BROKER_BACKOFF_SECONDS:
         return
-    try:
+
+    def publish() -> None:
         if notification_ids:
             tasks.notification_deliver_task.apply_async(
                 kwargs={"notification_ids": notification_ids}, retry=False
             )
         if relay:
             tasks.notifications_relay_task.apply_async(kwargs={}, retry=False)
+
+    try:
+        call_bounded(publish, app=current_app._get_current_object())
     except Exception as exc:  # noqa: BLE001 - a broker outage must not fail the change
         _broker_failed_at[:] = [time_monotonic()]
         logger.warning("broker unavailable, outbox keeps the rows: %s", type(exc).__name__)

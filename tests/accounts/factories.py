@@ -77,3 +77,12 @@ class DeputyGrantFactory(DjangoModelFactory):
     deputy = factory.SubFactory(UserFactory)
     granted_by = factory.SubFactory(UserFactory, role=Role.SUPERVISOR)
     reason = "Urlaub"
+
+
+def api_key(user: User) -> str:
+    """A valid API token key for `user` (as if issued with the second factor)."""
+    from django.utils import timezone
+
+    from accounts.tokens import api_token_create
+
+    return api_token_create(user=user, mfa_verified=True, now=timezone.now())[1]

@@ -26,7 +26,6 @@ import pytest
 from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, path, reverse
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from accounts.models import Role
@@ -34,7 +33,7 @@ from audit.models import ReadAccess
 from cases import services
 from cases.models import Case, CaseStatus, Consent, Consultation
 from notifications.services import notification_enqueue
-from tests.accounts.factories import TeamFactory, UserFactory
+from tests.accounts.factories import TeamFactory, UserFactory, api_key
 from tests.cases.factories import journey_to, manager_in, supervisor_of
 
 pytestmark = pytest.mark.django_db
@@ -296,7 +295,7 @@ def _handover_accepted_by(manager: Any, now: Any) -> Any:
 
 def api(user: Any) -> APIClient:
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_key(user)}")
     return client
 
 

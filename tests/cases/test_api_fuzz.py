@@ -44,7 +44,6 @@ from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from django.utils import timezone
 from hypothesis import HealthCheck, settings
-from rest_framework.authtoken.models import Token
 from schemathesis.config import SchemathesisConfig
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
@@ -60,7 +59,7 @@ from cases.models import (
     Goal,
     Referral,
 )
-from tests.accounts.factories import TeamFactory, UserFactory
+from tests.accounts.factories import TeamFactory, UserFactory, api_key
 from tests.cases.factories import journey_to, manager_in, supervisor_of
 from tests.hypothesis_profiles import BUDGET, PROFILE
 
@@ -165,7 +164,7 @@ def role(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def token(role: str) -> str:
     callers = _seed(timezone.now() - timedelta(days=30))
-    return Token.objects.create(user=callers[role]).key
+    return api_key(callers[role])
 
 
 @pytest.fixture

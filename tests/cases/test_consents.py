@@ -11,14 +11,13 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from accounts.models import Role
 from audit.models import AuditEvent
 from cases import services
 from cases.models import CaseStatus, Consent, Document
-from tests.accounts.factories import TeamFactory, UserFactory
+from tests.accounts.factories import TeamFactory, UserFactory, api_key
 from tests.cases.factories import journey_to, manager_in
 
 pytestmark = pytest.mark.django_db
@@ -34,7 +33,7 @@ def case():
 
 def api(user) -> APIClient:
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_key(user)}")
     return client
 
 

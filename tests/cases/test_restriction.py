@@ -19,7 +19,6 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from accounts.models import Role
@@ -32,7 +31,13 @@ from dataprotection.selectors import archived_cases
 from dataprotection.services import retention_due, retention_sweep
 from handover.selectors import handovers_visible_to
 from notifications.services import deadline_sweep
-from tests.accounts.factories import DeputyGrantFactory, GemeindeFactory, TeamFactory, UserFactory
+from tests.accounts.factories import (
+    DeputyGrantFactory,
+    GemeindeFactory,
+    TeamFactory,
+    UserFactory,
+    api_key,
+)
 from tests.cases.factories import (
     T0,
     finish_goals,
@@ -185,7 +190,7 @@ def test_a_list_reads_the_closure_reasons_once_whatever_its_length(people) -> No
 
 def api(user: Any) -> APIClient:
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_key(user)}")
     return client
 
 

@@ -43,7 +43,7 @@ def test_demo_manager_logs_in_and_sees_own_cases(client) -> None:
     call_command("seed_demo")
 
     response = client.post(
-        "/accounts/login/", {"username": "manager", "password": "lotse-demo"}, follow=True
+        "/accounts/login/", {"username": "manager", "password": "lotse-demo-2026"}, follow=True
     )
 
     html = response.content.decode()
@@ -71,7 +71,7 @@ def test_demo_manager_logs_in_and_sees_own_cases(client) -> None:
 
 def test_supervisor_start_page_shows_team_cases_without_names(client) -> None:
     call_command("seed_demo")
-    client.login(username="supervisor", password="lotse-demo")
+    client.login(username="supervisor", password="lotse-demo-2026")
 
     html = client.get("/").content.decode()
     team_list = client.get("/arbeitsplatz/team/").content.decode()
@@ -89,7 +89,7 @@ def test_supervisor_start_page_shows_team_cases_without_names(client) -> None:
 
 def test_demo_coordinator_sees_the_kreis_figures_and_no_case(client) -> None:
     call_command("seed_demo")
-    client.login(username="coordinator", password="lotse-demo")
+    client.login(username="coordinator", password="lotse-demo-2026")
     case = Case.objects.filter(owner__username="manager").order_by("pk").first()
 
     home = client.get("/").content.decode()
@@ -116,7 +116,7 @@ def test_demo_coordinator_sees_the_kreis_figures_and_no_case(client) -> None:
 
 def test_gu_start_page_shows_no_case_data(client) -> None:
     call_command("seed_demo")
-    client.login(username="gu", password="lotse-demo")
+    client.login(username="gu", password="lotse-demo-2026")
 
     html = client.get("/").content.decode()
 

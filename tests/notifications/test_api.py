@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import pytest
 from django.db import transaction
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from notifications import services
 from notifications.models import EmailMode, Notification, NotificationKind, NotificationPreference
-from tests.accounts.factories import UserFactory
+from tests.accounts.factories import UserFactory, api_key
 from tests.cases.factories import T0, new_case
 
 pytestmark = pytest.mark.django_db
@@ -17,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 def api(user) -> APIClient:
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_key(user)}")
     return client
 
 

@@ -32,14 +32,13 @@ from celery import Celery
 from celery.contrib.testing.worker import start_worker
 from django.core import mail
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from cases.models import Case, CaseStatus
 from config.celery import app as project_app
 from notifications import tasks
 from notifications.models import Delivery, Heartbeat, Notification, NotificationKind
-from tests.accounts.factories import TeamFactory
+from tests.accounts.factories import TeamFactory, api_key
 from tests.cases.factories import manager_in, supervisor_of
 from tests.notifications.factories import bulk_cases
 
@@ -131,7 +130,7 @@ def test_a_broker_outage_loses_no_notification_and_sends_none_twice() -> None:
         owner=owner, count=TRANSITIONS, status=CaseStatus.REGISTERED, registered_at=now
     )
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=lead).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_key(lead)}")
     outbox = Notification.objects.filter(kind=NotificationKind.CASE_CHANGED)
     redis = OwnRedis()
     redis.start()

@@ -120,6 +120,7 @@ SETUPS = {
     "notifications.tasks.digests_task": digest_waiting,
     "workflows.tasks.fire_due_timers_task": due_timer,
     "dataprotection.tasks.retention_sweep_task": retention_elapsed,
+    "notifications.tasks.audit_anchor_task": nothing,
 }
 
 

@@ -15,13 +15,12 @@ from datetime import timedelta
 
 import pytest
 from django.test import Client
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from accounts.models import Role
 from cases import services
 from cases.models import CaseStatus, Person
-from tests.accounts.factories import UserFactory
+from tests.accounts.factories import UserFactory, api_key
 from tests.cases.factories import T0, journey_to, supervisor_of
 from workflows import engine
 
@@ -165,7 +164,7 @@ def seeded():
 
 def api(user) -> APIClient:
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_key(user)}")
     return client
 
 

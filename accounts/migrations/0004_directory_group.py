@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0002_user_coordinator_kreis'),
+        ('accounts', '0003_api_token'),
     ]
 
     operations = [
