@@ -405,7 +405,7 @@ def journey(stack: Stack) -> dict[str, Any]:
     stack.say("ok   /healthz 200 on both nodes (database, broker)")
 
     browser = Browser()
-    sign_in(browser, a, b, "manager", "lotse-demo")
+    sign_in(browser, a, b, "manager", "lotse-demo-2026")
     stack.say("ok   signed in on A, second factor set up across B and A")
 
     status, _, body = browser.get(b, "/api/v1/cases/?page_size=200")
