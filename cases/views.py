@@ -29,7 +29,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 from accounts.models import Role
 from audit.lines import changes_text, event_line
 from audit.selectors import case_events
-from cases import exports, services
+from cases import services
+from cases.documents import plan as plan_document
 from cases.forms import QuickConsultationForm
 from cases.models import Case, CaseStatus
 from cases.selectors import (
@@ -256,7 +257,7 @@ def plan_pdf(request: HttpRequest, case_pk: Any) -> HttpResponse:
             services.GuardFailed(_("This case has no Integrationsplan yet.")),
             case.pk,
         )
-    body = exports.plan_pdf(
+    body = plan_document.plan_pdf(
         case=case,
         person=case.person,
         plan=plan,
