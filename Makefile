@@ -10,7 +10,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint fmt install browser messages clean
+.PHONY: run test bench lint fmt install browser fonts messages clean
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Lotse needs $(PYTHON) on PATH (or set PYTHON=...)."; exit 1; }
@@ -21,9 +21,9 @@ $(STAMP): $(PY) requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	@touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) fonts
 
-run: $(STAMP)
+run: $(STAMP) fonts
 	DEBUG=$${DEBUG:-true} $(PY) manage.py migrate --noinput
 	DEBUG=$${DEBUG:-true} $(PY) manage.py seed_demo
 	DEBUG=$${DEBUG:-true} $(PY) manage.py verify_workflows --repair
@@ -33,7 +33,11 @@ run: $(STAMP)
 browser:
 	bash scripts/ensure_chromium.sh
 
-test: $(STAMP) browser
+# Debian's fonts-noto-core (the client documents' scripts) and poppler-utils.
+fonts:
+	bash scripts/ensure_fonts.sh
+
+test: $(STAMP) browser fonts
 	$(PY) -m pytest -n auto
 
 bench: $(STAMP)

@@ -1,39 +1,38 @@
-"""The Integrationsplan as a PDF for the client to sign (reportlab, like the
-audit and Art. 15 exports).
+"""The Integrationsplan as a PDF for the client to sign (reportlab).
 
-Every label comes from the translation files: the document is built under
-`translation.override(language)`, so a language added to `LANGUAGES` with
-its catalogue prints without a code change (catalogue entries carry German
-and English labels; other languages show the English one). What the
-manager and the client wrote (goals, steps, the situation) is printed as
-entered. Part of the case pages' interface, like `audit.exports`.
+Printed in German, or in one of the document languages
+(`cases.documents.languages`) with German beside it: the client signs a
+text they can read, the Träger keeps one it can read. Every label comes
+from the translation files; catalogue entries carry German and English
+labels in the database, other languages translate the English label in
+their catalogue. What the manager and the client wrote (goals, steps, the
+situation) is printed as entered. Part of the case pages' interface, like
+`audit.exports`.
 """
 
 from __future__ import annotations
 
 import io
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
-from xml.sax.saxutils import escape
 
-from django.utils import formats, timezone, translation
-from django.utils.translation import gettext as _
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.units import mm
+from reportlab.platypus import KeepTogether, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from cases.models import Case, CatalogueEntry, Goal, IntegrationPlan, Person
+from cases.documents.layout import WIDTH, Document, date_text, grid
+from cases.documents.text import Text
+from cases.models import (
+    Case,
+    CatalogueEntry,
+    Goal,
+    GoalStatus,
+    IntegrationPlan,
+    Measure,
+    Person,
+)
 
-
-def _date(value: date | datetime | None) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, datetime):
-        value = timezone.localdate(value)
-    return formats.date_format(value, "SHORT_DATE_FORMAT")
-
-
-def _label(entry: CatalogueEntry | None, language: str) -> str:
-    if entry is None:
-        return "–"
-    return entry.label_de if language.startswith("de") else entry.label_en
+TITLE = "Integration plan"
 
 
 def plan_pdf(
@@ -47,206 +46,193 @@ def plan_pdf(
     now: datetime,
 ) -> bytes:
     """Return the plan with its goals, steps and signature lines as PDF
-    bytes, labelled in `language`."""
-    with translation.override(language):
-        return _build(
-            case=case,
-            person=person,
-            plan=plan,
-            goals=goals,
-            manager_name=manager_name,
-            language=language,
-            now=now,
-        )
+    bytes, in German and (unless German) `language`. Raises
+    `fonts.FontsMissing` when the language's script has no font."""
+    doc = Document(language)
+    label_width, value_width = 56 * mm, WIDTH - 56 * mm
 
-
-def _build(
-    *,
-    case: Case,
-    person: Person,
-    plan: IntegrationPlan,
-    goals: list[Goal],
-    manager_name: str,
-    language: str,
-    now: datetime,
-) -> bytes:
-    from reportlab.lib import colors
-    from reportlab.lib.pagesizes import A4
-    from reportlab.lib.styles import getSampleStyleSheet
-    from reportlab.lib.units import mm
-    from reportlab.platypus import (
-        KeepTogether,
-        Paragraph,
-        SimpleDocTemplate,
-        Spacer,
-        Table,
-        TableStyle,
-    )
-
-    styles = getSampleStyleSheet()
-    body = styles["BodyText"].clone("plan_body", fontSize=10, leading=13)
-    small = styles["BodyText"].clone("plan_small", fontSize=8.5, leading=11)
-    head = styles["Heading2"].clone("plan_head", fontSize=13, spaceBefore=8, spaceAfter=4)
-
-    def para(text: Any, style: Any = body) -> Paragraph:
-        return Paragraph(escape(str(text)).replace("\n", "<br/>"), style)
-
-    grid = TableStyle(
-        [
-            ("VALIGN", (0, 0), (-1, -1), "TOP"),
-            ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.HexColor("#9aa3ad")),
-            ("LEFTPADDING", (0, 0), (-1, -1), 3),
-            ("RIGHTPADDING", (0, 0), (-1, -1), 3),
-        ]
-    )
-    header_grid = TableStyle(
-        [
-            *grid.getCommands(),
-            ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e3ecf6")),
-        ]
-    )
+    def facts_table(rows: list[tuple[str, Any]]) -> Table:
+        cells = []
+        for msgid, value in rows:
+            if isinstance(value, tuple):
+                shown = doc.stacked(value, size=10)
+            else:
+                shown = [Text(value, size=10)]
+            cells.append([doc.label(msgid), shown])
+        table = Table(cells, colWidths=[label_width, value_width])
+        table.setStyle(grid())
+        return table
 
     name = ", ".join(part for part in (person.family_name, person.given_names) if part)
-    title = _("Integration plan")
     story: list[Any] = [
-        para(title, styles["Title"]),
-        para(
-            _("%(traeger)s · case %(case)s · version %(version)s")
-            % {"traeger": case.traeger.name, "case": case.pk, "version": plan.version},
-            small,
+        *doc.title(TITLE),
+        Text(
+            doc.de(
+                "%(traeger)s · case %(case)s · version %(version)s",
+                traeger=case.traeger.name,
+                case=case.pk,
+                version=plan.version,
+            ),
+            size=8.5,
+            align="center",
+            space_before=1 * mm,
         ),
         Spacer(1, 4 * mm),
+        *doc.review_notice(),
     ]
-    period = (
-        f"{_date(case.consultation_start)} – {_date(case.effective_end)}"
+    period: Any = (
+        f"{date_text(case.consultation_start)} – {date_text(case.effective_end)}"
         if case.consultation_start
-        else _("not started yet")
+        else doc.pair("not started yet")
     )
-    facts = [
-        (_("Client"), name),
-        (_("Date of birth"), _date(person.date_of_birth)),
-        (_("Integration manager"), manager_name),
-        (_("Status of the plan"), plan.get_status_display()),
-        (_("Agreed on"), _date(plan.agreed_at) if plan.agreed_at else _("not agreed yet")),
-        (_("How the plan was agreed"), plan.get_agreement_form_display() or "–"),
-        (_("Language of the talk"), plan.agreement_language or "–"),
-        (_("Interpreter"), plan.interpreter or "–"),
-        (_("Consultation period"), period),
-        (_("Next review"), _date(plan.next_review_at or case.next_review_at)),
-    ]
-    table = Table(
-        [[para(label, small), para(value)] for label, value in facts],
-        colWidths=[52 * mm, 118 * mm],
+    story.append(
+        facts_table(
+            [
+                ("Client", name),
+                ("Date of birth", date_text(person.date_of_birth)),
+                ("Integration manager", manager_name),
+                ("Status of the plan", doc.choice(IntegrationPlan.Status(plan.status).label)),
+                (
+                    "Agreed on",
+                    date_text(plan.agreed_at) if plan.agreed_at else doc.pair("not agreed yet"),
+                ),
+                (
+                    "How the plan was agreed",
+                    doc.choice(IntegrationPlan.AgreementForm(plan.agreement_form).label)
+                    if plan.agreement_form
+                    else "–",
+                ),
+                ("Language of the talk", plan.agreement_language or "–"),
+                ("Interpreter", plan.interpreter or "–"),
+                ("Consultation period", period),
+                ("Next review", date_text(plan.next_review_at or case.next_review_at)),
+            ]
+        )
     )
-    table.setStyle(grid)
-    story.append(table)
 
     fields: dict[int, CatalogueEntry] = {}
     for goal in goals:
         fields.setdefault(goal.field_of_action_id, goal.field_of_action)
-    story.append(para(_("Fields of action"), head))
     ordered = sorted(fields.values(), key=lambda e: (e.order, e.key))
-    story.append(
-        para(", ".join(_label(e, language) for e in ordered) if ordered else _("none yet"))
-    )
-    if plan.situation_summary.strip():
-        story.append(para(_("Situation"), head))
-        story.append(para(plan.situation_summary))
-
-    story.append(para(_("Goals and steps"), head))
-    if not goals:
-        story.append(para(_("No goals have been agreed yet.")))
-    for number, goal in enumerate(goals, start=1):
-        block: list[Any] = [
-            para(
-                _("Goal %(n)d: %(title)s") % {"n": number, "title": goal.title},
-                styles["Heading4"],
+    story += doc.heading("Fields of action")
+    if ordered:
+        labels = [doc.catalogue(entry) for entry in ordered]
+        german = ", ".join(pair[0] for pair in labels)
+        others = [pair[1] for pair in labels if pair[1]]
+        story.append(
+            doc.columns(
+                german,
+                "، ".join(others) if doc.language.rtl and others else ", ".join(others) or None,
             )
-        ]
-        about = Table(
-            [
-                [para(_("Field of action"), small), para(_label(goal.field_of_action, language))],
-                [para(_("Success criterion"), small), para(goal.success_criterion or "–")],
-                [para(_("Target date"), small), para(_date(goal.target_date))],
-                [para(_("Status"), small), para(goal.get_status_display())],
-            ],
-            colWidths=[52 * mm, 118 * mm],
         )
-        about.setStyle(grid)
-        block.append(about)
-        measures = list(goal.measures.all())
-        if measures:
-            columns = (_("Step"), _("Who does it"), _("Due"), _("Done"))
-            rows = [[para(column, small) for column in columns]]
-            rows += [
-                [
-                    para(m.description),
-                    para(m.get_responsible_display()),
-                    para(_date(m.due_date)),
-                    para(_date(m.done_at) if m.done_at else "–"),
-                ]
-                for m in measures
-            ]
-            steps = Table(rows, colWidths=[86 * mm, 36 * mm, 24 * mm, 24 * mm], repeatRows=1)
-            steps.setStyle(header_grid)
-            block += [Spacer(1, 2 * mm), steps]
-        block.append(Spacer(1, 3 * mm))
-        story.append(KeepTogether(block))
+    else:
+        story.append(doc.paragraph("none yet"))
+    if plan.situation_summary.strip():
+        story += doc.heading("Situation")
+        story.append(Text(plan.situation_summary, size=10, space_after=2 * mm))
 
-    signature_line = "_" * 38
-    signatures = Table(
-        [
-            [para(signature_line), para(signature_line)],
-            [para(_("Place, date"), small), para(_("Place, date"), small)],
-            [Spacer(1, 10 * mm), Spacer(1, 10 * mm)],
-            [para(signature_line), para(signature_line)],
-            [
-                para(_("Signature of the client"), small),
-                para(_("Signature of the integration manager"), small),
-            ],
-            [Spacer(1, 10 * mm), Spacer(1, 10 * mm)],
-            [para(signature_line), ""],
-            [para(_("Signature of the interpreter (if one took part)"), small), ""],
-        ],
-        colWidths=[85 * mm, 85 * mm],
-    )
-    story.append(
-        KeepTogether(
-            [
-                para(_("Signatures"), head),
-                para(
-                    _(
-                        "We have worked out this plan together. Taking part is voluntary; "
-                        "the client can end it at any time. The plan is reviewed together "
-                        "on the review date."
-                    )
-                ),
-                Spacer(1, 8 * mm),
-                signatures,
-            ]
-        )
-    )
+    story += doc.heading("Goals and steps")
+    if not goals:
+        story.append(doc.paragraph("No goals have been agreed yet."))
+    for number, goal in enumerate(goals, start=1):
+        story.append(KeepTogether(_goal(doc, number, goal, label_width, value_width)))
 
-    printed = _("Printed on %(date)s") % {"date": _date(now)}
-    page_label = _("Page %(n)d")
-
-    def footer(canvas: Any, document: Any) -> None:
-        canvas.saveState()
-        canvas.setFont("Helvetica", 8)
-        canvas.drawString(18 * mm, 10 * mm, f"{title} · {printed}")
-        canvas.drawRightString(192 * mm, 10 * mm, page_label % {"n": document.page})
-        canvas.restoreState()
+    story.append(KeepTogether(_signatures(doc)))
 
     buffer = io.BytesIO()
+    footer = doc.footer(TITLE, now)
     SimpleDocTemplate(
         buffer,
         pagesize=A4,
         leftMargin=18 * mm,
         rightMargin=18 * mm,
         topMargin=16 * mm,
-        bottomMargin=18 * mm,
-        title=f"{title} {case.pk}",
+        bottomMargin=22 * mm,
+        title=f"{doc.de(TITLE)} {case.pk}",
         lang=language,
         invariant=True,
     ).build(story, onFirstPage=footer, onLaterPages=footer)
     return buffer.getvalue()
+
+
+def _goal(
+    doc: Document, number: int, goal: Goal, label_width: float, value_width: float
+) -> list[Any]:
+    german, other = doc.pair("Goal %(n)d: %(title)s", n=number, title=goal.title)
+    block: list[Any] = [Text(german, size=11, bold=True, space_before=2 * mm)]
+    if other:
+        block.append(doc.second(other, size=10.5, bold=True))
+    block.append(Spacer(1, 1 * mm))
+    rows = [
+        [doc.label("Field of action"), doc.stacked(doc.catalogue(goal.field_of_action), size=10)],
+        [doc.label("Success criterion"), Text(goal.success_criterion or "–", size=10)],
+        [doc.label("Target date"), Text(date_text(goal.target_date), size=10)],
+        [doc.label("Status"), doc.stacked(doc.choice(GoalStatus(goal.status).label), size=10)],
+    ]
+    about = Table(rows, colWidths=[label_width, value_width])
+    about.setStyle(grid())
+    block.append(about)
+    measures: list[Measure] = list(goal.measures.all())
+    if measures:
+        header = [doc.label(column) for column in ("Step", "Who does it", "Due", "Done")]
+        body = [
+            [
+                Text(m.description, size=9.5),
+                doc.stacked(doc.choice(Measure.Responsible(m.responsible).label), size=9),
+                Text(date_text(m.due_date), size=9.5),
+                Text(date_text(m.done_at) if m.done_at else "–", size=9.5),
+            ]
+            for m in measures
+        ]
+        steps = Table(
+            [header, *body],
+            colWidths=[WIDTH - 90 * mm, 40 * mm, 25 * mm, 25 * mm],
+            repeatRows=1,
+        )
+        steps.setStyle(grid(header=True))
+        block += [Spacer(1, 2 * mm), steps]
+    block.append(Spacer(1, 3 * mm))
+    return block
+
+
+def signature_lines(doc: Document, left: list[str], right: list[str]) -> Table:
+    """Signature lines, each with its bilingual caption under it."""
+    line = "_" * 40
+    rows: list[list[Any]] = []
+    for left_msgid, right_msgid in zip(left, right, strict=True):
+        rows.append([Spacer(1, 9 * mm), Spacer(1, 9 * mm)])
+        rows.append(
+            [
+                Text(line, size=10) if left_msgid else "",
+                Text(line, size=10) if right_msgid else "",
+            ]
+        )
+        rows.append(
+            [
+                doc.label(left_msgid) if left_msgid else "",
+                doc.label(right_msgid) if right_msgid else "",
+            ]
+        )
+    table = Table(rows, colWidths=[WIDTH / 2, WIDTH / 2])
+    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    return table
+
+
+def _signatures(doc: Document) -> list[Any]:
+    return [
+        *doc.heading("Signatures"),
+        doc.paragraph(
+            "We have worked out this plan together. Taking part is voluntary; "
+            "the client can end it at any time. The plan is reviewed together "
+            "on the review date."
+        ),
+        signature_lines(
+            doc,
+            [
+                "Place, date",
+                "Signature of the client",
+                "Signature of the interpreter (if one took part)",
+            ],
+            ["Place, date", "Signature of the integration manager", ""],
+        ),
+    ]
