@@ -32,7 +32,7 @@ from cases.documents.text import draw as draw_line
 
 SECOND = colors.HexColor("#33414f")  # the client's language, beside the German
 RULE = colors.HexColor("#9aa3ad")
-WIDTH = 174 * mm  # A4 less 18 mm margins
+WIDTH = 169 * mm  # A4 less 18 mm margins and the frame's padding
 
 
 def date_text(value: date | datetime | None) -> str:
@@ -53,8 +53,7 @@ class Document:
         self.language: DocumentLanguage = language
         self.code = code
         self.bilingual = code != SOURCE_LANGUAGE
-        scripts = {language.script}
-        fonts.ensure(scripts)
+        fonts.ensure({language.script}, latin_fallback=code in ("de", "en"))
 
     # --- texts ---------------------------------------------------------------
 

@@ -21,7 +21,9 @@ import unicodedata
 from typing import Any
 
 import arabic_reshaper
-from bidi import get_display
+# The pure-Python implementation: it mirrors brackets in right-to-left runs,
+# which python-bidi's Rust `bidi.get_display` leaves to the renderer.
+from bidi.algorithm import get_display
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import Flowable
 
