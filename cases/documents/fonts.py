@@ -67,7 +67,12 @@ def _file(family: str, bold: bool) -> str:
 
 
 def _path(family: str, bold: bool) -> Path | None:
-    path = font_dir() / _file(family, bold)
+    return _resolve(str(font_dir()), family, bold)
+
+
+@cache
+def _resolve(directory: str, family: str, bold: bool) -> Path | None:
+    path = Path(directory) / _file(family, bold)
     if path.is_file():
         return path
     if family == LATIN:

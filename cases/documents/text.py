@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from typing import Any
 
 import arabic_reshaper
+
 # The pure-Python implementation: it mirrors brackets in right-to-left runs,
 # which python-bidi's Rust `bidi.get_display` leaves to the renderer.
 from bidi.algorithm import get_display
@@ -69,17 +71,22 @@ def visual(line: str, *, rtl: bool) -> str:
 def runs(text: str, *, bold: bool) -> list[tuple[str, str]]:
     """Split `text` into (font name, characters) runs; characters no font
     has are dropped rather than drawn as empty boxes."""
+    return _runs(text, bold, str(fonts.font_dir()))
+
+
+@lru_cache(maxsize=20_000)
+def _runs(text: str, bold: bool, _directory: str) -> list[tuple[str, str]]:
+    covered = {family: fonts.coverage(family, bold=bold) for family in (LATIN, ARABIC, ETHIOPIC)}
+    names = {family: fonts.font_name(family, bold=bold) for family in covered}
     result: list[tuple[str, str]] = []
     previous: str | None = None
     for char in text:
         wanted = script_of(char)
-        candidates = [wanted or previous or LATIN, previous, LATIN, ARABIC, ETHIOPIC]
-        family = next(
-            (f for f in candidates if f and ord(char) in fonts.coverage(f, bold=bold)), None
-        )
+        candidates = (wanted or previous or LATIN, previous, LATIN, ARABIC, ETHIOPIC)
+        family = next((f for f in candidates if f and ord(char) in covered[f]), None)
         if family is None:
             continue
-        name = fonts.font_name(family, bold=bold)
+        name = names[family]
         if result and result[-1][0] == name:
             result[-1] = (name, result[-1][1] + char)
         else:
@@ -89,6 +96,11 @@ def runs(text: str, *, bold: bool) -> list[tuple[str, str]]:
 
 
 def width(text: str, *, size: float, bold: bool) -> float:
+    return _width(text, size, bold, str(fonts.font_dir()))
+
+
+@lru_cache(maxsize=20_000)
+def _width(text: str, size: float, bold: bool, _directory: str) -> float:
     return sum(stringWidth(chunk, name, size) for name, chunk in runs(text, bold=bold))
 
 
@@ -106,12 +118,16 @@ def _wrap(text: str, max_width: float, *, size: float, bold: bool) -> list[str]:
     """Fill the words of one paragraph (logical order) into lines."""
     lines: list[str] = []
     current = ""
+    current_width = 0.0
+    space = width(" ", size=size, bold=bold)
     for word in _SPACE.split(text.strip()):
         if not word:
             continue
-        candidate = f"{current} {word}" if current else word
-        if width(candidate, size=size, bold=bold) <= max_width:
-            current = candidate
+        word_width = width(word, size=size, bold=bold)
+        candidate_width = current_width + space + word_width if current else word_width
+        if candidate_width <= max_width:
+            current = f"{current} {word}" if current else word
+            current_width = candidate_width
             continue
         if current:
             lines.append(current)
@@ -124,6 +140,7 @@ def _wrap(text: str, max_width: float, *, size: float, bold: bool) -> list[str]:
             lines.append(word[:cut])
             word = word[cut:]
         current = word
+        current_width = width(word, size=size, bold=bold)
     if current or not lines:
         lines.append(current)
     return lines

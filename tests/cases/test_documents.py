@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 import subprocess
 import unicodedata
@@ -22,6 +23,7 @@ import pytest
 import time_machine
 from django.conf import settings
 from pypdf import PdfReader
+from pypdf.generic import ContentStream
 
 from cases.documents import languages
 from cases.documents.layout import Document
@@ -37,6 +39,32 @@ CODES = [language.code for language in languages.DOCUMENT_LANGUAGES]
 def text_of(body: bytes) -> str:
     reader = PdfReader(io.BytesIO(body))
     return "\n".join(page.extract_text() for page in reader.pages)
+
+
+def drawn_chunks(body: bytes) -> list[str]:
+    """Each string the PDF draws, in the order it draws its characters
+    (left to right), decoded through the fonts' ToUnicode maps. Unlike text
+    extraction, which puts right-to-left text back into reading order, this
+    shows what is on the page."""
+    reader = PdfReader(io.BytesIO(body))
+    chunks = []
+    for page in reader.pages:
+        maps = {}
+        for name, ref in page["/Resources"]["/Font"].items():
+            font = ref.get_object()
+            if "/ToUnicode" in font:
+                cmap = font["/ToUnicode"].get_object().get_data().decode("latin-1")
+                pairs = re.findall(r"<([0-9A-Fa-f]{2})> <([0-9A-Fa-f]{4})>", cmap)
+                maps[name] = {int(a, 16): chr(int(b, 16)) for a, b in pairs if int(b, 16)}
+        current: dict[int, str] = {}
+        for operands, operator in ContentStream(page.get_contents(), reader).operations:
+            if operator == b"Tf":
+                current = maps.get(operands[0], {})
+            elif operator == b"Tj":
+                raw = operands[0]
+                codes = getattr(raw, "original_bytes", None) or bytes(raw, "latin-1")
+                chunks.append("".join(current.get(code, chr(code)) for code in codes))
+    return chunks
 
 
 def letters(text: str, low: int, high: int) -> list[str]:
@@ -92,7 +120,8 @@ def test_the_plan_prints_in_each_language_beside_german(w: World, code: str) -> 
 
 
 def test_arabic_is_shaped_and_in_visual_order(w: World) -> None:  # noqa: F811
-    text = text_of(plan(w, "ar").content)
+    body = plan(w, "ar").content
+    text = text_of(body)
 
     # "خطة الاندماج" (integration plan), typed in logical order, must be
     # drawn with its letters in their joined forms (initial khah, medial
@@ -101,10 +130,24 @@ def test_arabic_is_shaped_and_in_visual_order(w: World) -> None:  # noqa: F811
     logical = "خطة الاندماج"
     drawn = "".join(
         chr(c)
-        for c in (0xFE9D, 0xFE8E, 0xFEE3, 0xFEAA, 0xFEE7, 0xFEFB, 0xFE8D, 0x20, 0xFE94, 0xFEC4, 0xFEA7)
+        for c in (
+            0xFE9D,
+            0xFE8E,
+            0xFEE3,
+            0xFEAA,
+            0xFEE7,
+            0xFEFB,
+            0xFE8D,
+            0x20,
+            0xFE94,
+            0xFEC4,
+            0xFEA7,
+        )
     )
-    assert drawn in text
-    assert logical not in text
+    assert drawn in drawn_chunks(body)
+    assert logical not in "".join(drawn_chunks(body))
+    # Text extraction reads it back in logical order, shaped.
+    assert "".join(reversed(drawn)) in text
     # No unshaped Arabic letter is left anywhere on the page.
     assert letters(text, 0x0620, 0x064A) == []
     # A Persian letter outside Arabic's alphabet is shaped too (peh, gaf).
@@ -117,7 +160,9 @@ def test_an_unreviewed_translation_says_so_on_the_document(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    notice = "Diese Übersetzung (Arabisch) wurde noch nicht geprüft. Maßgeblich ist der deutsche Text."
+    notice = (
+        "Diese Übersetzung (Arabisch) wurde noch nicht geprüft. Maßgeblich ist der deutsche Text."
+    )
     assert notice in text_of(plan(w, "ar").content)
     assert notice in text_of(consent(w, "ar").content)
     assert "noch nicht geprüft" not in text_of(plan(w, "en").content)  # listed as reviewed
