@@ -305,3 +305,41 @@ def test_the_plan_in_every_language_is_rendered_to_png(w: World) -> None:  # noq
         assert (ARTIFACTS / f"plan-{code}-1.png").stat().st_size > 10_000, code
     to_png("einwilligung-ar", consent(w, "ar").content)
     assert (ARTIFACTS / "einwilligung-ar-1.png").is_file()
+
+
+def test_check_warns_of_each_language_without_its_fonts(tmp_path: Path, settings: Any) -> None:
+    from cases.documents.checks import check_document_fonts
+
+    assert check_document_fonts(None) == []
+    settings.LOTSE_FONT_DIR = str(tmp_path)
+    warnings = check_document_fonts(None)
+    assert [warning.id for warning in warnings] == ["cases.W001"] * 6
+    assert [warning.msg.split("'")[1] for warning in warnings] == [
+        "ar",
+        "fa",
+        "uk",
+        "ru",
+        "tr",
+        "ti",
+    ]
+
+
+def test_the_first_consultation_offers_the_consent_form_to_print() -> None:
+    from tests.accounts.factories import TeamFactory
+    from tests.cases.factories import manager_in, new_case
+    from tests.workflows.test_smoke import url_of
+
+    manager = manager_in(TeamFactory())
+    case = new_case(owner=manager)
+    web = client_of(manager)
+    assert web.post(url_of(case, "accept_handover"), {"action": "accept"}).status_code == 302
+
+    html = web.get(url_of(case, "first_consultation")).content.decode()
+
+    assert "Einwilligung und Datenschutzinformation in der Sprache der Klient:in drucken" in html
+    assert f'action="/faelle/{case.pk}/einwilligung.pdf"' in html
+    assert "plan.pdf" not in html  # no plan yet
+    assert '<option value="ti">Tigrinya</option>' in html
+    assert (
+        client_of(manager).get(f"/faelle/{case.pk}/einwilligung.pdf?sprache=ti").status_code == 200
+    )
