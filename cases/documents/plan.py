@@ -20,6 +20,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.platypus import KeepTogether, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from cases.documents.languages import document_language
 from cases.documents.layout import WIDTH, Document, date_text, grid
 from cases.documents.text import Text
 from cases.models import (
@@ -102,7 +103,7 @@ def plan_pdf(
                     if plan.agreement_form
                     else "–",
                 ),
-                ("Language of the talk", plan.agreement_language or "–"),
+                ("Language of the talk", _language(plan.agreement_language)),
                 ("Interpreter", plan.interpreter or "–"),
                 ("Consultation period", period),
                 ("Next review", date_text(plan.next_review_at or case.next_review_at)),
@@ -153,6 +154,14 @@ def plan_pdf(
         invariant=True,
     ).build(story, onFirstPage=footer, onLaterPages=footer)
     return buffer.getvalue()
+
+
+def _language(value: str) -> Any:
+    """A language recorded as a code ("ar") by its German and own name."""
+    known = document_language(value.strip().lower()) if value else None
+    if known is None:
+        return value or "–"
+    return known.label_de, known.native if known.native != known.label_de else None
 
 
 def _goal(

@@ -110,6 +110,7 @@ def test_the_plan_prints_in_each_language_beside_german(w: World, code: str) -> 
     for german in ("Integrationsplan", "Unterschrift Klient:in", "Ziel 1", f"{SECRET}, Amal"):
         assert german in text, (code, german)
     assert "Gedruckt am 02.03.2026" in text
+    assert "Arabisch" in text  # the language of the talk, recorded as "ar"
     if code in OWN_WORDS:
         assert OWN_WORDS[code] in text, code
     if code in SCRIPT_RANGES:
