@@ -14,7 +14,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-deep bench lint fmt install browser services prod-check messages clean
+.PHONY: run test test-deep bench lint fmt install browser services fonts prod-check messages clean
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Lotse needs $(PYTHON) on PATH (or set PYTHON=...)."; exit 1; }
@@ -26,9 +26,9 @@ $(STAMP): $(PY) requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	@touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) fonts
 
-run: $(STAMP)
+run: $(STAMP) fonts
 	DEBUG=$${DEBUG:-true} $(PY) manage.py migrate --noinput
 	DEBUG=$${DEBUG:-true} $(PY) manage.py seed_demo
 	DEBUG=$${DEBUG:-true} $(PY) manage.py verify_workflows --repair
@@ -43,7 +43,12 @@ browser:
 services:
 	bash scripts/ensure_debian_packages.sh test
 
-test: $(STAMP) browser services
+
+# Debian's fonts-noto-core (the client documents' scripts) and poppler-utils.
+fonts:
+	bash scripts/ensure_fonts.sh
+
+test: $(STAMP) browser services fonts
 	$(PY) -m pytest -n auto
 
 test-deep: $(STAMP)

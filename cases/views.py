@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -30,7 +29,12 @@ from accounts.models import Role
 from accounts.types import AuthenticatedHttpRequest
 from audit.lines import changes_text, event_line
 from audit.selectors import case_events
-from cases import exports, services
+from cases import services
+from cases.documents import consent as consent_document
+from cases.documents import plan as plan_document
+from cases.documents.fonts import FontsMissing
+from cases.documents.languages import choices as document_language_choices
+from cases.documents.languages import document_language
 from cases.forms import QuickConsultationForm
 from cases.models import Case, CaseStatus
 from cases.selectors import (
@@ -116,7 +120,7 @@ def case_detail(request: AuthenticatedHttpRequest, case_pk: Any) -> HttpResponse
         "main_step": main,
         "quick_entry": content and case.status in QUICK_ENTRY_STATES,
         "is_auditor": request.user.role in (Role.AUDITOR, Role.DATA_PROTECTION_OFFICER),
-        "languages": settings.LANGUAGES,
+        "document_languages": document_language_choices(),
     }
     if content:
         show_all = request.GET.get("beratungen") == "alle"
@@ -224,7 +228,22 @@ def _show_error(form: QuickConsultationForm, error: ApplicationError) -> None:
         form.add_error(None, str(error.message))
 
 
-# --- the printable Integrationsplan ----------------------------------------------
+# --- the printable client documents ----------------------------------------------
+
+
+def _document_language(request: HttpRequest) -> str | None:
+    """The document language `?sprache=` names (default: the page's
+    language); None for one documents are not printed in."""
+    code = request.GET.get("sprache") or translation.get_language() or "de"
+    return code if document_language(code) else None
+
+
+def _unknown_document_language() -> ApplicationError:
+    names = ", ".join(f"{name} ({code})" for code, name in document_language_choices())
+    return services.InvalidArguments(
+        _("Client documents are not available in this language. Available: %(languages)s.")
+        % {"languages": names}
+    )
 
 
 @never_cache
@@ -234,18 +253,9 @@ def plan_pdf(request: HttpRequest, case_pk: Any) -> HttpResponse:
     """The current Integrationsplan as a PDF to sign, labelled in the
     language `?sprache=` names (default: the page's language)."""
     now = timezone.now()
-    languages = dict(settings.LANGUAGES)
-    language = request.GET.get("sprache") or translation.get_language() or "de"
-    if language not in languages:
-        codes = ", ".join(languages)
-        return _refusal(
-            request,
-            services.InvalidArguments(
-                _("This language is not available for the plan. Available: %(codes)s.")
-                % {"codes": codes}
-            ),
-            case_pk,
-        )
+    language = _document_language(request)
+    if language is None:
+        return _refusal(request, _unknown_document_language(), case_pk)
     try:
         case = _case(request, case_pk, now=now, view="cases.plan_pdf", content=True)
     except ApplicationError as error:
@@ -257,17 +267,51 @@ def plan_pdf(request: HttpRequest, case_pk: Any) -> HttpResponse:
             services.GuardFailed(_("This case has no Integrationsplan yet.")),
             case.pk,
         )
-    body = exports.plan_pdf(
-        case=case,
-        person=case.person,
-        plan=plan,
-        goals=goals,
-        manager_name=case.owner.get_full_name() or case.owner.username,
-        language=language,
-        now=now,
-    )
+    try:
+        body = plan_document.plan_pdf(
+            case=case,
+            person=case.person,
+            plan=plan,
+            goals=goals,
+            manager_name=case.owner.get_full_name() or case.owner.username,
+            language=language,
+            now=now,
+        )
+    except FontsMissing as error:
+        return _refusal(request, error, case.pk)
     response = HttpResponse(body, content_type="application/pdf")
     response["Content-Disposition"] = (
         f'inline; filename="integrationsplan-fall-{case.pk}-{language}.pdf"'
+    )
+    return response
+
+
+@never_cache
+@login_required
+@require_GET
+def consent_pdf(request: HttpRequest, case_pk: Any) -> HttpResponse:
+    """The consent form with the data-protection information (Art. 13 GDPR)
+    to print and sign, in German and the language `?sprache=` names."""
+    now = timezone.now()
+    language = _document_language(request)
+    if language is None:
+        return _refusal(request, _unknown_document_language(), case_pk)
+    try:
+        case = _case(request, case_pk, now=now, view="cases.consent_pdf", content=True)
+    except ApplicationError as error:
+        return _refusal(request, error)
+    try:
+        body = consent_document.consent_pdf(
+            case=case,
+            person=case.person,
+            manager_name=case.owner.get_full_name() or case.owner.username,
+            language=language,
+            now=now,
+        )
+    except FontsMissing as error:
+        return _refusal(request, error, case.pk)
+    response = HttpResponse(body, content_type="application/pdf")
+    response["Content-Disposition"] = (
+        f'inline; filename="einwilligung-fall-{case.pk}-{language}.pdf"'
     )
     return response

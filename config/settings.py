@@ -272,6 +272,10 @@ LOTSE_CLIENT_IP_HEADER = "HTTP_" + env.str(
 LANGUAGE_CODE = "de"
 LANGUAGES = [("de", _("German")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# The screens stay German and English; client documents are printed in more
+# languages (cases/documents/languages.py), with fonts from this directory
+# (Debian's fonts-noto-core, installed by `make`).
+LOTSE_FONT_DIR = env.str("LOTSE_FONT_DIR", default="/usr/share/fonts/truetype/noto")
 TIME_ZONE = "Europe/Berlin"
 USE_I18N = True
 USE_TZ = True

@@ -15,3 +15,12 @@ register = template.Library()
 def label(entry: Any) -> str:
     """A catalogue entry's label in the active language ("–" for none)."""
     return catalogue_label(entry) if entry is not None else "–"
+
+
+@register.inclusion_tag("cases/_client_documents.html")
+def client_documents(case: Any, *, plan: Any) -> dict[str, Any]:
+    """The language picker and buttons for the client documents of `case`
+    (the plan only when there is one)."""
+    from cases.documents.languages import choices
+
+    return {"case": case, "plan": plan, "document_languages": choices()}

@@ -58,6 +58,7 @@ ROUTES = {
     "cases:detail": Route("cases:detail", ("get",), content=False),
     "cases:consultation_new": Route("cases:consultation_new", ("get", "post"), content=True),
     "cases:plan_pdf": Route("cases:plan_pdf", ("get",), content=True),
+    "cases:consent_pdf": Route("cases:consent_pdf", ("get",), content=True),
 }
 
 
@@ -191,6 +192,7 @@ def test_owner_and_deputy_open_every_case_page_and_each_read_is_logged(w: World,
         "cases:detail": "cases.case_detail",
         "cases:consultation_new": "cases.consultation_new",
         "cases:plan_pdf": "cases.plan_pdf",
+        "cases:consent_pdf": "cases.consent_pdf",
     }
     for name, view in views.items():
         before = reads(w.case)
@@ -330,8 +332,8 @@ def test_case_page_shows_plan_goals_consultations_consents_and_timeline(w: World
     lines = [line for _event, line, _changes in response.context["timeline_rows"]]
     assert lines[-1].startswith("Hat den Fall erfasst")
     assert any(line.startswith("Schritt „Plan vereinbart“") for line in lines)
-    assert f'href="/faelle/{w.case.pk}/plan.pdf?sprache=de"' in html
-    assert f'href="/faelle/{w.case.pk}/plan.pdf?sprache=en"' in html
+    assert f'action="/faelle/{w.case.pk}/plan.pdf"' in html
+    assert '<option value="en">Englisch</option>' in html
     assert f'href="/aufgaben/fall/{w.case.pk}/"' in html
 
 
@@ -769,14 +771,14 @@ def test_plan_pdf_in_english(w: World) -> None:
         "Success criterion",
         "client",
         "Next review",
-        "07/05/2026",
+        "05.07.2026",  # values printed once beside both languages: DD.MM.YYYY
         "Signature of the client",
         "Signature of the integration manager",
         "Place, date",
-        "Printed on 03/02/2026",
+        "Printed on 02.03.2026",
     ):
         assert expected in text, expected
-    assert "Unterschrift" not in text
+    assert "Unterschrift Klient:in" in text  # bilingual: German beside English
 
 
 def test_plan_pdf_is_logged_as_a_read_and_written_nowhere_else(w: World) -> None:
@@ -795,7 +797,8 @@ def test_plan_pdf_refuses_an_unknown_language_and_a_case_without_plan(w: World) 
 
     assert unknown.status_code == 400
     assert (
-        "Für den Plan gibt es diese Sprache nicht. Verfügbar: de, en." in unknown.content.decode()
+        "Dokumente für Klient:innen gibt es in dieser Sprache nicht. Verfügbar: Deutsch (de), "
+        "Englisch (en), Arabisch (ar)" in unknown.content.decode()
     )
     assert reads(w.case) == reads_before
     registered = journey_to(CaseStatus.INITIAL_COUNSELLING, owner=w.owner)
