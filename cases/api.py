@@ -43,6 +43,8 @@ from accounts.types import AuthenticatedRequest
 from audit.selectors import case_events
 from audit.services import read_accesses_record
 from cases import services
+from cases.api_fields import StrictBooleanField, StrictCharField, StrictIntegerField
+from cases.api_transitions import transition_arguments
 from cases.models import (
     Assessment,
     AssessmentItem,
@@ -56,6 +58,7 @@ from cases.models import (
     ExtensionStatus,
     Goal,
     GoalStatus,
+    HouseholdMembership,
     IntegrationPlan,
     Measure,
     NeedLevel,
@@ -79,12 +82,18 @@ from cases.selectors import (
     parse_pk,
 )
 from config.api import error_responses, reject_empty_parameters
+from config.api_enums import CodeField, ContractModelSerializer, EnumField, EnumFilter, snake
 from config.errors import NotFound
 from config.throttles import TokenRateThrottle
 
 CONTENT_READERS = frozenset({OWNER, DEPUTY})
 HISTORY_READERS = frozenset({OWNER, DEPUTY, AUDITOR, DPO})
-RESERVED_ARGUMENTS = frozenset({"case", "name", "actor", "now"})
+# A step's responsible party: DOMAIN.md §14.2 names the integration manager `im`.
+RESPONSIBLE_SPELLING = {Measure.Responsible.INTEGRATION_MANAGER: "im"}
+# How a case came to `closing` (the system's two grounds included).
+CLOSING_GROUNDS = [*services.ClosingGround.values, "PERIOD_EXPIRED", "NO_CONTACT"]
+
+__all__ = ["StrictBooleanField", "StrictCharField", "StrictIntegerField"]
 
 
 def _case_for(request: Request, case_id: Any, view: str, readers: frozenset[str]) -> Case:
@@ -115,7 +124,7 @@ class KeyField(serializers.SlugRelatedField):
         super().__init__(slug_field="key", **kwargs)
 
 
-class CatalogueEntryOut(serializers.ModelSerializer):
+class CatalogueEntryOut(ContractModelSerializer):
     class Meta:
         model = CatalogueEntry
         fields = [
@@ -131,7 +140,7 @@ class CatalogueEntryOut(serializers.ModelSerializer):
         ]
 
 
-class PersonOut(serializers.ModelSerializer):
+class PersonOut(ContractModelSerializer):
     residence_status = KeyField(allow_null=True)
     benefit_status = KeyField(allow_null=True)
     accommodation_stage = KeyField(allow_null=True)
@@ -160,7 +169,7 @@ class PersonOut(serializers.ModelSerializer):
         ]
 
 
-class CaseOut(serializers.ModelSerializer):
+class CaseOut(ContractModelSerializer):
     """A case as a list row; `person` only for those who may read content."""
 
     closure_reason = KeyField(allow_null=True)
@@ -203,7 +212,7 @@ class ManagerOut(serializers.Serializer):
 
 class HouseholdMemberOut(serializers.Serializer):
     person = serializers.IntegerField(source="person_id")
-    relation = serializers.CharField()
+    relation = EnumField(HouseholdMembership.Relation)
 
 
 class HouseholdOut(serializers.Serializer):
@@ -212,6 +221,7 @@ class HouseholdOut(serializers.Serializer):
 
 
 class CaseDetailOut(CaseOut):
+    closing_ground = EnumField(CLOSING_GROUNDS, read_only=True, allow_blank=True)
     allowed_transitions = serializers.SerializerMethodField()
     managers = serializers.SerializerMethodField()
     household = serializers.SerializerMethodField()
@@ -271,20 +281,23 @@ class EventOut(serializers.Serializer):
     seq = serializers.IntegerField()
     occurred_at = serializers.DateTimeField()
     actor = serializers.IntegerField(source="actor_id", allow_null=True)
-    actor_role = serializers.CharField()
+    actor_role = CodeField()
     event_type = serializers.CharField()
     object_type = serializers.CharField()
     object_id = serializers.CharField()
     transition = serializers.CharField()
-    from_state = serializers.CharField()
-    to_state = serializers.CharField()
-    reason = serializers.CharField()
-    data = serializers.JSONField()
+    from_state = CodeField(help_text="Status vorher (snake_case wie `status`).")
+    to_state = CodeField(help_text="Status nachher.")
+    reason = CodeField(help_text="Grund als Schlüssel (snake_case).")
+    data = serializers.JSONField(
+        help_text="Die Änderungen, wie aufgezeichnet (gespeicherte Codes); "
+        "`hash` sichert das Ereignis, wie es gespeichert ist."
+    )
     prev_hash = serializers.CharField()
     hash = serializers.CharField()
 
 
-class ConsentOut(serializers.ModelSerializer):
+class ConsentOut(ContractModelSerializer):
     class Meta:
         model = Consent
         fields = [
@@ -307,7 +320,8 @@ class ConsentOut(serializers.ModelSerializer):
         ]
 
 
-class ConsultationOut(serializers.ModelSerializer):
+class ConsultationOut(ContractModelSerializer):
+    date = serializers.DateField(source="held_on", help_text="Datum der Beratung.")
     form = KeyField()
     setting = KeyField()
     topics = serializers.SerializerMethodField()
@@ -316,7 +330,7 @@ class ConsultationOut(serializers.ModelSerializer):
         model = Consultation
         fields = [
             "id",
-            "held_on",
+            "date",
             "duration_minutes",
             "form",
             "setting",
@@ -336,7 +350,7 @@ class ConsultationOut(serializers.ModelSerializer):
         return [topic.key for topic in topics]
 
 
-class AssessmentItemOut(serializers.ModelSerializer):
+class AssessmentItemOut(ContractModelSerializer):
     field_of_action = KeyField()
 
     class Meta:
@@ -351,7 +365,7 @@ class AssessmentItemOut(serializers.ModelSerializer):
         ]
 
 
-class AssessmentOut(serializers.ModelSerializer):
+class AssessmentOut(ContractModelSerializer):
     items = AssessmentItemOut(many=True)
 
     class Meta:
@@ -359,13 +373,15 @@ class AssessmentOut(serializers.ModelSerializer):
         fields = ["id", "assessed_on", "interpreter_language", "items"]
 
 
-class MeasureOut(serializers.ModelSerializer):
+class MeasureOut(ContractModelSerializer):
+    responsible = EnumField(Measure.Responsible, spelling=RESPONSIBLE_SPELLING)
+
     class Meta:
         model = Measure
         fields = ["id", "description", "responsible", "due_date", "done_at", "referral"]
 
 
-class GoalOut(serializers.ModelSerializer):
+class GoalOut(ContractModelSerializer):
     field_of_action = KeyField()
     measures = MeasureOut(many=True)
 
@@ -386,7 +402,7 @@ class GoalOut(serializers.ModelSerializer):
         ]
 
 
-class ReviewOut(serializers.ModelSerializer):
+class ReviewOut(ContractModelSerializer):
     version = serializers.IntegerField(source="plan.version")
 
     class Meta:
@@ -394,7 +410,7 @@ class ReviewOut(serializers.ModelSerializer):
         fields = ["version", "reviewed_on", "participants", "notes"]
 
 
-class PlanOut(serializers.ModelSerializer):
+class PlanOut(ContractModelSerializer):
     goals = GoalOut(many=True)
     reviews = serializers.SerializerMethodField()
 
@@ -421,7 +437,8 @@ class PlanOut(serializers.ModelSerializer):
         return ReviewOut(reviews.order_by("plan__version"), many=True).data
 
 
-class ReferralOut(serializers.ModelSerializer):
+class ReferralOut(ContractModelSerializer):
+    date = serializers.DateField(source="referred_on", help_text="Datum der Verweisung.")
     target_service = KeyField()
     topic = KeyField(allow_null=True)
 
@@ -429,7 +446,7 @@ class ReferralOut(serializers.ModelSerializer):
         model = Referral
         fields = [
             "id",
-            "referred_on",
+            "date",
             "target_service",
             "topic",
             "organisation",
@@ -440,7 +457,7 @@ class ReferralOut(serializers.ModelSerializer):
         ]
 
 
-class ExtensionRequestOut(serializers.ModelSerializer):
+class ExtensionRequestOut(ContractModelSerializer):
     """A request; the justification text only for the case's own managers
     (the approving supervisor sees the reason category and dates)."""
 
@@ -471,14 +488,15 @@ class ExtensionRequestOut(serializers.ModelSerializer):
         return None
 
 
-class NetworkContactOut(serializers.ModelSerializer):
+class NetworkContactOut(ContractModelSerializer):
+    date = serializers.DateField(source="contact_date", help_text="Datum des Kontakts.")
     category = KeyField()
 
     class Meta:
         model = NetworkContact
         fields = [
             "id",
-            "contact_date",
+            "date",
             "category",
             "organisation",
             "format",
@@ -490,43 +508,35 @@ class NetworkContactOut(serializers.ModelSerializer):
 # --- serializers: input (shape only; rules live in the services) ---------------
 
 
-class StrictBooleanField(serializers.BooleanField):
-    """true or false only (DRF would also take 0, "yes", "on")."""
+class RenamedKeys(serializers.Serializer):
+    """Refuses the names a key had before the API spoke the contract, with
+    the new name (README: "Changes for integrators")."""
 
-    def to_internal_value(self, data: Any) -> bool:
-        if not isinstance(data, bool):
-            self.fail("invalid", input=data)
-        return data
+    renamed: dict[str, str] = {}
 
-
-class StrictIntegerField(serializers.IntegerField):
-    """A JSON integer only (DRF would also take "5" and 5.0)."""
-
-    def to_internal_value(self, data: Any) -> int:
-        if not isinstance(data, int) or isinstance(data, bool):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class StrictCharField(serializers.CharField):
-    """A string that must arrive as a JSON string (DRF would turn 0 into "0")."""
-
-    def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
-            self.fail("invalid")
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            old = [key for key in self.renamed if key in data]
+            if old:
+                raise serializers.ValidationError(
+                    {
+                        key: [_("Renamed: send “%(new)s”.") % {"new": self.renamed[key]}]
+                        for key in old
+                    }
+                )
         return super().to_internal_value(data)
 
 
 class ConsentIn(serializers.Serializer):
-    scope = serializers.ChoiceField(Consent.Scope.choices)
-    legal_basis = serializers.ChoiceField(
-        Consent.LegalBasis.choices,
+    scope = EnumField(Consent.Scope)
+    legal_basis = EnumField(
+        Consent.LegalBasis,
         required=False,
         help_text="Rechtsgrundlage; ohne Angabe die zum Umfang passende "
         "(Art. 9 Abs. 2 lit. a für besondere Kategorien, sonst Art. 6 Abs. 1 lit. a).",
     )
-    given_by = serializers.ChoiceField(
-        Consent.GivenBy.choices,
+    given_by = EnumField(
+        Consent.GivenBy,
         required=False,
         help_text="Erteilt von der Person selbst oder (Minderjährige) vom gesetzlichen Vormund.",
     )
@@ -534,9 +544,9 @@ class ConsentIn(serializers.Serializer):
         max_length=200,
         required=False,
         allow_blank=True,
-        help_text="Name des gesetzlichen Vormunds; nur mit given_by=LEGAL_GUARDIAN.",
+        help_text="Name des gesetzlichen Vormunds; nur mit given_by=legal_guardian.",
     )
-    form = serializers.ChoiceField(Consent.Form.choices)
+    form = EnumField(Consent.Form)
     language = StrictCharField(max_length=50)
     interpreter = StrictCharField(max_length=100, required=False, allow_blank=True)
     interpreter_language = StrictCharField(max_length=50, required=False, allow_blank=True)
@@ -552,9 +562,7 @@ class ConsentIn(serializers.Serializer):
 
 
 class ConsentWithdrawIn(serializers.Serializer):
-    channel = serializers.ChoiceField(
-        Consent.WithdrawalChannel.choices, help_text="Wie der Widerruf erklärt wurde."
-    )
+    channel = EnumField(Consent.WithdrawalChannel, help_text="Wie der Widerruf erklärt wurde.")
 
 
 class EvidenceIn(serializers.Serializer):
@@ -563,17 +571,17 @@ class EvidenceIn(serializers.Serializer):
     )
 
 
-class ConsultationIn(serializers.Serializer):
-    held_on = serializers.DateField()
+class ConsultationIn(RenamedKeys):
+    renamed = {"held_on": "date"}
+
+    date = serializers.DateField(help_text="Datum der Beratung.")
     duration_minutes = StrictIntegerField(min_value=1, max_value=720)
     form = StrictCharField(max_length=50)
     topics = serializers.ListField(
         child=StrictCharField(max_length=50), min_length=1, max_length=17
     )
     setting = StrictCharField(max_length=50, default="individual")
-    status = serializers.ChoiceField(
-        Consultation.Status.choices, default=Consultation.Status.COMPLETED
-    )
+    status = EnumField(Consultation.Status, default=Consultation.Status.COMPLETED)
     participants = serializers.ListField(
         child=StrictIntegerField(min_value=1), required=False, max_length=30
     )
@@ -583,7 +591,7 @@ class ConsultationIn(serializers.Serializer):
 
 class AssessmentItemIn(serializers.Serializer):
     field_of_action = StrictCharField(max_length=50)
-    need_level = serializers.ChoiceField(NeedLevel.choices)
+    need_level = EnumField(NeedLevel)
     situation = StrictCharField(max_length=5000, required=False, allow_blank=True)
     resources = StrictCharField(max_length=5000, required=False, allow_blank=True)
     client_wishes = StrictCharField(max_length=5000, required=False, allow_blank=True)
@@ -604,28 +612,30 @@ class GoalIn(serializers.Serializer):
 
 
 class GoalPatch(serializers.Serializer):
-    status = serializers.ChoiceField(GoalStatus.choices, required=False)
+    status = EnumField(GoalStatus, required=False)
     outcome_note = StrictCharField(max_length=5000, required=False, allow_blank=True)
 
 
 class MeasureIn(serializers.Serializer):
     description = StrictCharField(max_length=300)
-    responsible = serializers.ChoiceField(Measure.Responsible.choices)
+    responsible = EnumField(Measure.Responsible, spelling=RESPONSIBLE_SPELLING)
     due_date = serializers.DateField(required=False, allow_null=True)
 
 
-class ReferralIn(serializers.Serializer):
-    referred_on = serializers.DateField()
+class ReferralIn(RenamedKeys):
+    renamed = {"referred_on": "date"}
+
+    date = serializers.DateField(help_text="Datum der Verweisung.")
     target_service = StrictCharField(max_length=50)
     topic = StrictCharField(max_length=50, required=False, allow_null=True)
-    mode = serializers.ChoiceField(Referral.Mode.choices)
+    mode = EnumField(Referral.Mode)
     is_final = StrictBooleanField(default=False)
     organisation = StrictCharField(max_length=200, required=False, allow_blank=True)
-    outcome = serializers.ChoiceField(Referral.Outcome.choices, default=Referral.Outcome.PENDING)
+    outcome = EnumField(Referral.Outcome, default=Referral.Outcome.PENDING)
 
 
 class ReferralPatch(serializers.Serializer):
-    outcome = serializers.ChoiceField(Referral.Outcome.choices)
+    outcome = EnumField(Referral.Outcome)
     outcome_date = serializers.DateField(required=False, allow_null=True)
     is_final = StrictBooleanField(required=False)
 
@@ -644,11 +654,13 @@ class RejectionIn(serializers.Serializer):
     note = StrictCharField(max_length=5000)
 
 
-class NetworkContactIn(serializers.Serializer):
-    contact_date = serializers.DateField()
+class NetworkContactIn(RenamedKeys):
+    renamed = {"contact_date": "date"}
+
+    date = serializers.DateField(help_text="Datum des Kontakts.")
     category = StrictCharField(max_length=50)
     organisation = StrictCharField(max_length=200)
-    format = serializers.ChoiceField(NetworkContact.Format.choices)
+    format = EnumField(NetworkContact.Format)
     topic = StrictCharField(max_length=200, required=False, allow_blank=True)
     duration_minutes = StrictIntegerField(
         min_value=1, max_value=720, required=False, allow_null=True
@@ -728,17 +740,17 @@ class CatalogueListView(APIView):
         responses={
             200: inline_serializer(
                 "Catalogues",
-                {name: CatalogueEntryOut(many=True) for name in Catalogue.values},
+                {snake(name): CatalogueEntryOut(many=True) for name in Catalogue.values},
             ),
             **READ_ERRORS,
         },
     )
     def get(self, request: Request) -> Response:
         """All catalogues with their keys and German/English labels, in order."""
-        result: dict[str, list[dict[str, Any]]] = {name: [] for name in Catalogue.values}
+        result: dict[str, list[dict[str, Any]]] = {snake(name): [] for name in Catalogue.values}
         entries = list(CatalogueEntry.objects.order_by("catalogue", "order", "key"))
         for entry, data in zip(entries, CatalogueEntryOut(entries, many=True).data, strict=True):
-            result[entry.catalogue].append(data)
+            result[snake(entry.catalogue)].append(data)
         return Response(result)
 
 
@@ -749,7 +761,7 @@ class IdFilter(django_filters.NumberFilter):
 
 
 class CaseFilter(django_filters.FilterSet):
-    status = django_filters.ChoiceFilter(choices=CaseStatus.choices)
+    status = EnumFilter(enum=CaseStatus)
     assignee = IdFilter(field_name="owner_id", min_value=1, max_value=MAX_PK)
     due_before = django_filters.DateFilter(
         method="filter_due_before", label="next review or period end before"
@@ -826,27 +838,21 @@ class CaseDetailView(APIView):
 
 
 class CaseTransitionView(APIView):
-    @extend_schema(
-        request=inline_serializer("TransitionArguments", {}),
-        responses={200: CaseDetailOut, **CASE_ERRORS},
-        description="Fire a transition; its arguments go in the body (DOMAIN.md §14.1).",
-    )
+    @extend_schema(exclude=True)  # one path per transition: cases.api_transitions
     def post(self, request: AuthenticatedRequest, case_id: int, name: str) -> Response:
+        """Fire a transition; its arguments go in the body (DOMAIN.md §14.1)."""
         args = request.data if isinstance(request.data, dict) else None
         if args is None or not all(isinstance(key, str) for key in args):
             raise services.InvalidArguments(_("The body must be a JSON object."))
-        reserved = RESERVED_ARGUMENTS & set(args)
-        if reserved:
-            raise services.InvalidArguments(
-                _("Some values are not valid."),
-                fields={key: [_("Not an argument of a transition.")] for key in reserved},
-            )
         now = timezone.now()
         case = case_get_for_user(
             user=request.user, case_id=case_id, now=now, view="api:case-transition"
         )
+        arguments = transition_arguments(
+            case=case, name=name, actor=request.user, now=now, data=args
+        )
         case = services.case_transition(
-            case=case, name=name, actor=request.user, now=now, **dict(args)
+            case=case, name=name, actor=request.user, now=now, **arguments
         )
         return Response(_detail(request, case))
 
@@ -951,7 +957,7 @@ class ConsultationListView(CaseScopedListCreate):
             case=case,
             actor=request.user,
             now=timezone.now(),
-            held_on=data["held_on"],
+            held_on=data["date"],
             duration_minutes=data["duration_minutes"],
             form=data["form"],
             topics=data["topics"],
@@ -1083,6 +1089,7 @@ class ReferralListView(CaseScopedListCreate):
     def post(self, request: AuthenticatedRequest, case_id: int) -> Response:
         case = self.case(request, case_id)
         data = _valid(ReferralIn, request)
+        data["referred_on"] = data.pop("date")
         referral = services.referral_record(
             case=case, actor=request.user, now=timezone.now(), **data
         )
@@ -1118,7 +1125,7 @@ class CaseExtensionRequestView(APIView):
 
 
 class ExtensionRequestFilter(django_filters.FilterSet):
-    status = django_filters.ChoiceFilter(choices=ExtensionStatus.choices)
+    status = EnumFilter(enum=ExtensionStatus)
 
     class Meta:
         model = ExtensionRequest
@@ -1187,6 +1194,7 @@ class NetworkContactListView(GenericAPIView):
     @extend_schema(request=NetworkContactIn, responses={201: NetworkContactOut, **CASE_ERRORS})
     def post(self, request: AuthenticatedRequest) -> Response:
         data = _valid(NetworkContactIn, request)
+        data["contact_date"] = data.pop("date")
         contact = services.network_contact_record(actor=request.user, now=timezone.now(), **data)
         return Response(NetworkContactOut(contact).data, status=status.HTTP_201_CREATED)
 

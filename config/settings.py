@@ -419,17 +419,28 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # One path per case transition, each with its arguments' schema.
+    "PREPROCESSING_HOOKS": ["cases.api_transitions.expand_transition_paths"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "cases.api_transitions.refuse_unknown_arguments",
+    ],
+    # The API spells stored codes in snake_case (config/api_enums.py); each
+    # name resolves to the contract's choices of one enum.
     "ENUM_NAME_OVERRIDES": {
-        "CaseStatusEnum": "cases.models.CaseStatus",
-        "ConsultationStatusEnum": "cases.models.Consultation.Status",
-        "ExtensionStatusEnum": "cases.models.ExtensionStatus",
-        "GoalStatusEnum": "cases.models.GoalStatus",
-        "ConsentFormEnum": "cases.models.Consent.Form",
-        "ConsentLegalBasisEnum": "cases.models.Consent.LegalBasis",
-        "ConsentGivenByEnum": "cases.models.Consent.GivenBy",
-        "ConsentWithdrawalChannelEnum": "cases.models.Consent.WithdrawalChannel",
-        "HandoverStatusEnum": "handover.models.HandoverStatus",
-        "ReturnReasonEnum": "handover.models.ReturnReason",
+        name: f"config.api_enums.{name}"
+        for name in (
+            "CaseStatusEnum",
+            "ConsultationStatusEnum",
+            "ExtensionStatusEnum",
+            "GoalStatusEnum",
+            "ConsentFormEnum",
+            "ConsentLegalBasisEnum",
+            "ConsentGivenByEnum",
+            "ConsentWithdrawalChannelEnum",
+            "HandoverStatusEnum",
+            "ReturnReasonEnum",
+        )
     },
 }
 

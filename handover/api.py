@@ -33,6 +33,7 @@ from cases.api import StrictBooleanField, StrictCharField, StrictIntegerField
 from cases.models import Consent, HouseholdMembership, Person
 from cases.selectors import MAX_PK, parse_pk
 from config.api import error_responses, reject_empty_parameters
+from config.api_enums import ContractModelSerializer, EnumField, EnumFilter
 from config.errors import InvalidInput
 from handover import services
 from handover.models import Handover, HandoverMember, HandoverStatus, ReturnReason
@@ -45,7 +46,7 @@ from handover.selectors import (
 # --- output ------------------------------------------------------------------
 
 
-class MemberOut(serializers.ModelSerializer):
+class MemberOut(ContractModelSerializer):
     class Meta:
         model = HandoverMember
         fields = [
@@ -72,7 +73,7 @@ class CandidateOut(serializers.Serializer):
     reasons = serializers.ListField(child=serializers.CharField())
 
 
-class HandoverOut(serializers.ModelSerializer):
+class HandoverOut(ContractModelSerializer):
     gemeinde_ags = serializers.CharField(source="gemeinde.ags")
     members = serializers.SerializerMethodField()
     duplicate_candidates = serializers.SerializerMethodField()
@@ -148,11 +149,11 @@ class HandoverOut(serializers.ModelSerializer):
 
 
 class MemberIn(serializers.Serializer):
-    relation = serializers.ChoiceField(HouseholdMembership.Relation.choices, required=False)
+    relation = EnumField(HouseholdMembership.Relation, required=False)
     family_name = StrictCharField(max_length=200)
     given_names = StrictCharField(max_length=200, required=False, allow_blank=True)
     date_of_birth = serializers.DateField(required=False, allow_null=True)
-    sex = serializers.ChoiceField(Person.Sex.choices, required=False)
+    sex = EnumField(Person.Sex, required=False)
     nationality = StrictCharField(max_length=100, required=False, allow_blank=True)
     languages = StrictCharField(max_length=200, required=False, allow_blank=True)
     authority_reference = StrictCharField(max_length=100, required=False, allow_blank=True)
@@ -166,7 +167,7 @@ class HandoverIn(serializers.Serializer):
         help_text="Einwilligung in die Datenübermittlung; ohne sie nur Name, Haushalt, "
         "Gemeinde und Zuweisungsdatum"
     )
-    consent_form = serializers.ChoiceField(Consent.Form.choices, required=False)
+    consent_form = EnumField(Consent.Form, required=False)
     consent_language = StrictCharField(max_length=50, required=False, allow_blank=True)
     consent_interpreter = StrictCharField(max_length=100, required=False, allow_blank=True)
     consent_given_on = serializers.DateField(required=False, allow_null=True)
@@ -198,7 +199,7 @@ class AcceptIn(serializers.Serializer):
 
 
 class ReturnIn(serializers.Serializer):
-    reason = serializers.ChoiceField(ReturnReason.choices)
+    reason = EnumField(ReturnReason)
     note = StrictCharField(max_length=5000, required=False, allow_blank=True, default="")
 
 
@@ -228,7 +229,7 @@ LIST_ERRORS = error_responses(400, 401, 403, 404)
 
 
 class HandoverFilter(django_filters.FilterSet):
-    status = django_filters.ChoiceFilter(choices=HandoverStatus.choices)
+    status = EnumFilter(enum=HandoverStatus)
 
     class Meta:
         model = Handover

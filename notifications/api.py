@@ -21,6 +21,7 @@ from rest_framework.views import APIView
 
 from accounts.types import AuthenticatedRequest
 from config.api import error_responses, reject_empty_parameters
+from config.api_enums import EnumField
 from notifications import services
 from notifications.models import NotificationKind
 from notifications.selectors import notification_text, notifications_of, unread_count
@@ -28,7 +29,7 @@ from notifications.selectors import notification_text, notifications_of, unread_
 
 class NotificationOut(serializers.Serializer):
     id = serializers.IntegerField()
-    kind = serializers.ChoiceField(choices=NotificationKind.choices)
+    kind = EnumField(NotificationKind)
     text = serializers.SerializerMethodField(help_text="German text (ids and dates only)")
     case = serializers.IntegerField(source="case_id", allow_null=True)
     created_at = serializers.DateTimeField()

@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import error_responses, reject_empty_parameters
+from config.api_enums import spell_codes
 from reports.models import UnitKind
 from reports.selectors import Period, kennzahlen_for_user, report_default_unit, report_unit_get
 from reports.sheet import kennzahlen_csv, kennzahlen_xlsx
@@ -117,7 +118,7 @@ class KennzahlenView(APIView):
             now=timezone.now(),
         )
         if q["format"] == "json":
-            return Response(figures)
+            return Response(spell_codes(figures))
         name = _file_name(unit.kind, unit.pk, period.start, period.end)
         if q["format"] == "csv":
             body, content_type = kennzahlen_csv(figures), "text/csv; charset=utf-8"

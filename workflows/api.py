@@ -14,9 +14,11 @@ from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
+from viewflow.workflow.status import STATUS
 
 from audit.services import read_accesses_record
 from cases.api import LIST_ERRORS
+from config.api_enums import EnumField
 from workflows.selectors import TaskRow, approvals_for, inbox_for
 
 
@@ -25,7 +27,7 @@ class TaskOut(serializers.Serializer):
     case = serializers.IntegerField(source="case.pk")
     task = serializers.CharField(source="task.flow_task.name", help_text="node of the case flow")
     title = serializers.CharField(source="task.flow_task.task_title")
-    status = serializers.CharField(source="task.status")
+    status = EnumField(STATUS, source="task.status")
     due_on = serializers.DateField(source="due", allow_null=True)
     deputised = serializers.BooleanField(help_text="assigned to a manager the caller deputises")
     url = serializers.SerializerMethodField(help_text="the task's screen")

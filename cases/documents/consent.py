@@ -146,7 +146,7 @@ INFORMATION = [
 
 def _checkbox() -> Drawing:
     box = Drawing(4 * mm, 4 * mm)
-    box.add(Rect(0, 0, 3.6 * mm, 3.6 * mm, fillColor=None, strokeWidth=0.8))
+    box.add(Rect(0, 0, 3.6 * mm, 3.6 * mm, fillColor=None, strokeWidth=0.8))  # type: ignore[arg-type]  # reportlab's stubs type shape kwargs as a TypedDict
     return box
 
 
@@ -243,7 +243,7 @@ def consent_pdf(
 
     story += [PageBreak(), *doc.title("Information on data protection (Art. 13 GDPR)")]
     story += [Spacer(1, 3 * mm), *doc.review_notice()]
-    values = {
+    values: dict[str, Any] = {
         "traeger": case.traeger.name,
         "manager": manager_name,
         "years": settings.LOTSE_RETENTION_YEARS,

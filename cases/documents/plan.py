@@ -172,7 +172,7 @@ def _goal(
     if other:
         block.append(doc.second(other, size=10.5, bold=True))
     block.append(Spacer(1, 1 * mm))
-    rows = [
+    rows: list[list[Any]] = [
         [doc.label("Field of action"), doc.stacked(doc.catalogue(goal.field_of_action), size=10)],
         [doc.label("Success criterion"), Text(goal.success_criterion or "–", size=10)],
         [doc.label("Target date"), Text(date_text(goal.target_date), size=10)],

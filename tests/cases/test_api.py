@@ -50,21 +50,21 @@ def test_walk_one_case_from_registered_to_closed_with_an_extension() -> None:
 
     detail = api.get(f"{url}/").json()
     assert (detail["status"], detail["allowed_transitions"]) == (
-        "REGISTERED",
+        "registered",
         ["reject_ineligible", "withdraw_consent"],
     )
     assert detail["person"]["family_name"] == case.person.family_name
 
     response = api.post(
         f"{url}/consents/",
-        {"scope": "CASE_PROCESSING", "form": "SIGNED_PAPER", "language": "ar"},
+        {"scope": "case_processing", "form": "signed_paper", "language": "ar"},
         format="json",
     )
     assert response.status_code == 201
     response = api.post(
         f"{url}/consultations/",
         {
-            "held_on": today.isoformat(),
+            "date": today.isoformat(),
             "duration_minutes": 60,
             "form": "outreach",
             "topics": ["housing", "language"],
@@ -81,10 +81,10 @@ def test_walk_one_case_from_registered_to_closed_with_an_extension() -> None:
         case.pk,
         "record_first_consultation",
         consultation_id=first["id"],
-        eligibility_basis="FOLLOW_UP_ACCOMMODATION",
+        eligibility_basis="follow_up_accommodation",
         benefit_status="asylblg",
     )
-    assert detail["status"] == "INITIAL_COUNSELLING"
+    assert detail["status"] == "initial_counselling"
     assert detail["consultation_start"] == today.isoformat()
     assert detail["allowed_transitions"] == ["withdraw_consent"]
 
@@ -93,8 +93,8 @@ def test_walk_one_case_from_registered_to_closed_with_an_extension() -> None:
         {
             "assessed_on": today.isoformat(),
             "items": [
-                {"field_of_action": "language", "need_level": "HIGH"},
-                {"field_of_action": "work", "need_level": "MEDIUM"},
+                {"field_of_action": "language", "need_level": "high"},
+                {"field_of_action": "work", "need_level": "medium"},
             ],
         },
         format="json",
@@ -104,7 +104,7 @@ def test_walk_one_case_from_registered_to_closed_with_an_extension() -> None:
 
     detail = fire(api, case.pk, "draft_plan")
     assert (detail["status"], detail["allowed_transitions"]) == (
-        "PLANNING",
+        "planning",
         ["decline_plan", "withdraw_consent"],
     )
 
@@ -122,14 +122,14 @@ def test_walk_one_case_from_registered_to_closed_with_an_extension() -> None:
     goal = response.json()
     response = api.post(
         f"{url}/plan/goals/{goal['id']}/measures/",
-        {"description": "Anmeldung beim Kursträger", "responsible": "CLIENT"},
+        {"description": "Anmeldung beim Kursträger", "responsible": "client"},
         format="json",
     )
     assert response.status_code == 201
     assert "agree_plan" in api.get(f"{url}/").json()["allowed_transitions"]
 
-    detail = fire(api, case.pk, "agree_plan", agreement_form="SIGNATURE", agreement_language="ar")
-    assert detail["status"] == "ACTIVE"
+    detail = fire(api, case.pk, "agree_plan", agreement_form="signature", agreement_language="ar")
+    assert detail["status"] == "active"
     assert detail["allowed_transitions"] == [
         "review_plan",
         "pause",
@@ -137,7 +137,7 @@ def test_walk_one_case_from_registered_to_closed_with_an_extension() -> None:
         "withdraw_consent",
     ]
     plan = api.get(f"{url}/plan/").json()
-    assert (plan["version"], plan["status"], plan["goals"][0]["status"]) == (1, "AGREED", "AGREED")
+    assert (plan["version"], plan["status"], plan["goals"][0]["status"]) == (1, "agreed", "agreed")
 
     response = api.post(
         f"{url}/extension-requests/",
@@ -147,7 +147,7 @@ def test_walk_one_case_from_registered_to_closed_with_an_extension() -> None:
     assert response.status_code == 201
     extension_id = response.json()["id"]
     lead_api = client_for(lead)
-    pending = lead_api.get("/api/v1/extension-requests/?status=SUBMITTED").json()
+    pending = lead_api.get("/api/v1/extension-requests/?status=submitted").json()
     assert [(r["id"], r["justification"]) for r in pending["results"]] == [(extension_id, None)]
     response = lead_api.post(
         f"/api/v1/extension-requests/{extension_id}/approve/",
@@ -159,25 +159,25 @@ def test_walk_one_case_from_registered_to_closed_with_an_extension() -> None:
     assert detail["effective_end"] > detail["regular_end"]
 
     detail = fire(
-        api, case.pk, "review_plan", goal_updates=[{"goal_id": goal["id"], "status": "ACHIEVED"}]
+        api, case.pk, "review_plan", goal_updates=[{"goal_id": goal["id"], "status": "achieved"}]
     )
-    assert detail["status"] == "ACTIVE"
+    assert detail["status"] == "active"
     plan = api.get(f"{url}/plan/").json()
-    assert (plan["version"], plan["goals"][0]["status"]) == (2, "ACHIEVED")
+    assert (plan["version"], plan["goals"][0]["status"]) == (2, "achieved")
     assert [r["version"] for r in plan["reviews"]] == [2]
 
-    detail = fire(api, case.pk, "start_closing", ground="ALL_GOALS_FINAL")
+    detail = fire(api, case.pk, "start_closing", ground="all_goals_final")
     assert (detail["status"], detail["allowed_transitions"]) == (
-        "CLOSING",
+        "closing",
         ["close", "withdraw_consent"],
     )
 
     response = api.post(
         f"{url}/referrals/",
         {
-            "referred_on": today.isoformat(),
+            "date": today.isoformat(),
             "target_service": "mbe",
-            "mode": "WRITTEN_REFERRAL",
+            "mode": "written_referral",
             "is_final": True,
         },
         format="json",
@@ -189,24 +189,24 @@ def test_walk_one_case_from_registered_to_closed_with_an_extension() -> None:
     )
     assert (response.status_code, response.json()["code"]) == (409, "referrals_open")
     response = api.patch(
-        f"{url}/referrals/{referral['id']}/", {"outcome": "TAKEN_UP"}, format="json"
+        f"{url}/referrals/{referral['id']}/", {"outcome": "taken_up"}, format="json"
     )
     assert response.status_code == 200
 
     detail = fire(api, case.pk, "close", closure_reason="goals_achieved")
-    assert (detail["status"], detail["closure_reason"]) == ("CLOSED", "goals_achieved")
+    assert (detail["status"], detail["closure_reason"]) == ("closed", "goals_achieved")
     assert detail["allowed_transitions"] == []
 
     assert [e for e in history(api, case.pk) if e[0].startswith("cases.case.")] == [
-        ("cases.case.created", "", "REGISTERED"),
-        ("cases.case.record_first_consultation", "REGISTERED", "INITIAL_COUNSELLING"),
-        ("cases.case.draft_plan", "INITIAL_COUNSELLING", "PLANNING"),
-        ("cases.case.agree_plan", "PLANNING", "ACTIVE"),
-        ("cases.case.review_plan", "ACTIVE", "ACTIVE"),
-        ("cases.case.start_closing", "ACTIVE", "CLOSING"),
-        ("cases.case.close", "CLOSING", "CLOSED"),
+        ("cases.case.created", "", "registered"),
+        ("cases.case.record_first_consultation", "registered", "initial_counselling"),
+        ("cases.case.draft_plan", "initial_counselling", "planning"),
+        ("cases.case.agree_plan", "planning", "active"),
+        ("cases.case.review_plan", "active", "active"),
+        ("cases.case.start_closing", "active", "closing"),
+        ("cases.case.close", "closing", "closed"),
     ]
-    assert ("cases.extension_request.approved", "SUBMITTED", "APPROVED") in history(api, case.pk)
+    assert ("cases.extension_request.approved", "submitted", "approved") in history(api, case.pk)
 
 
 def test_requester_approving_own_extension_gets_409_and_nothing_changes() -> None:

@@ -93,6 +93,10 @@ CATALOGUE_FIELDS = {
     },
     "POST /api/v1/cases/{case_id}/extension-requests/": {"reason": Catalogue.EXTENSION_REASON},
     "POST /api/v1/network-contacts/": {"category": Catalogue.NETWORK_CONTACT_CATEGORY},
+    "POST /api/v1/cases/{case_id}/transitions/record_first_consultation/": {
+        "benefit_status": Catalogue.BENEFIT_STATUS
+    },
+    "POST /api/v1/cases/{case_id}/transitions/close/": {"closure_reason": Catalogue.CLOSURE_REASON},
 }
 MAX_KEY_LENGTH = 50  # the fields' maxLength: longer (and empty) strings stay invalid
 STEERED_BELOW = 10_000  # larger (and negative) generated ids are sent as they are

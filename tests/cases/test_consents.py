@@ -47,10 +47,10 @@ def test_consent_by_a_guardian_is_recorded_with_codes_in_the_audit_event(case) -
     response = client.post(
         f"/api/v1/cases/{case.pk}/consents/",
         {
-            "scope": "SPECIAL_CATEGORIES_ART9",
-            "form": "SIGNED_PAPER",
+            "scope": "special_categories_art9",
+            "form": "signed_paper",
             "language": "ti",
-            "given_by": "LEGAL_GUARDIAN",
+            "given_by": "legal_guardian",
             "guardian_name": GUARDIAN,
             "interpreter": "Dolmetscherdienst",
             "interpreter_language": "ti",
@@ -64,8 +64,8 @@ def test_consent_by_a_guardian_is_recorded_with_codes_in_the_audit_event(case) -
     assert {
         k: body[k] for k in ("legal_basis", "given_by", "guardian_name", "purpose_version")
     } == {
-        "legal_basis": "CONSENT_ART9_2A",
-        "given_by": "LEGAL_GUARDIAN",
+        "legal_basis": "consent_art9_2a",
+        "given_by": "legal_guardian",
         "guardian_name": GUARDIAN,
         "purpose_version": "Art9-Info v2",
     }
@@ -90,11 +90,11 @@ def test_consent_by_a_guardian_is_recorded_with_codes_in_the_audit_event(case) -
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ({"scope": "SPECIAL_CATEGORIES_ART9", "legal_basis": "CONSENT_ART6_1A"}, "legal_basis"),
-        ({"scope": "TEAM_SHARING", "legal_basis": "CONSENT_ART9_2A"}, "legal_basis"),
-        ({"scope": "TEAM_SHARING", "given_by": "LEGAL_GUARDIAN"}, "guardian_name"),
-        ({"scope": "TEAM_SHARING", "guardian_name": GUARDIAN}, "guardian_name"),
-        ({"scope": "TEAM_SHARING", "given_by": "NEIGHBOUR"}, "given_by"),
+        ({"scope": "special_categories_art9", "legal_basis": "consent_art6_1a"}, "legal_basis"),
+        ({"scope": "team_sharing", "legal_basis": "consent_art9_2a"}, "legal_basis"),
+        ({"scope": "team_sharing", "given_by": "legal_guardian"}, "guardian_name"),
+        ({"scope": "team_sharing", "guardian_name": GUARDIAN}, "guardian_name"),
+        ({"scope": "team_sharing", "given_by": "neighbour"}, "given_by"),
     ],
 )
 def test_consent_that_does_not_fit_is_refused_and_nothing_is_written(case, body, field) -> None:
@@ -102,7 +102,7 @@ def test_consent_that_does_not_fit_is_refused_and_nothing_is_written(case, body,
 
     response = api(case.owner).post(
         f"/api/v1/cases/{case.pk}/consents/",
-        {"form": "SIGNED_PAPER", "language": "ar", **body},
+        {"form": "signed_paper", "language": "ar", **body},
         format="json",
     )
 
@@ -131,10 +131,10 @@ def test_withdrawal_needs_its_channel_and_records_it(case) -> None:
     assert "channel" in missing.json()["fields"]
     assert (consent.withdrawn_at, consent.withdrawal_channel) == (None, "")
 
-    done = client.post(url, {"channel": "MESSENGER"}, format="json")
+    done = client.post(url, {"channel": "messenger"}, format="json")
 
     assert done.status_code == 200
-    assert done.json()["withdrawal_channel"] == "MESSENGER"
+    assert done.json()["withdrawal_channel"] == "messenger"
     (event,) = events(case, "cases.consent.withdrawn")
     assert (event.reason, event.data["channel"]) == ("TEAM_SHARING", "MESSENGER")
 
@@ -148,7 +148,7 @@ def test_withdraw_consent_transition_records_the_channel_on_the_processing_conse
     assert missing.status_code == 400
     assert "channel" in missing.json()["fields"]
 
-    done = client.post(url, {"channel": "WRITTEN"}, format="json")
+    done = client.post(url, {"channel": "written"}, format="json")
 
     assert done.status_code == 200, done.content
     consent = Consent.objects.get(case=case, scope="CASE_PROCESSING")

@@ -256,7 +256,7 @@ def test_manager_deputy_and_supervisor_get_404_everywhere_on_a_restricted_case(
             assert SECRET not in response.content.decode()
         reopen = client.post(
             f"/api/v1/cases/{archived.pk}/transitions/reopen/",
-            {"reason": "CLIENT_RETURNED"},
+            {"reason": "client_returned"},
             format="json",
         )
         assert reopen.status_code == 404, who
@@ -295,7 +295,7 @@ def test_the_dpo_sees_exports_and_lists_a_restricted_case(people, archived) -> N
     overview = browser.get("/datenschutz/")
 
     assert detail.status_code == 200
-    assert (detail.json()["status"], detail.json()["person"]) == ("CLOSED", None)
+    assert (detail.json()["status"], detail.json()["person"]) == ("closed", None)
     assert history.status_code == 200
     assert history.json()[0]["event_type"] == "cases.case.created"
     assert timeline.status_code == 200
@@ -355,7 +355,7 @@ def test_period_expiry_sweep_then_closing_moves_the_case_into_the_archive(people
         format="json",
     )
     assert closed.status_code == 200, closed.content
-    assert (closed.json()["status"], closed.json()["person"]) == ("CLOSED", None)
+    assert (closed.json()["status"], closed.json()["person"]) == ("closed", None)
     assert closed.json()["allowed_transitions"] == []
     assert client.get(f"/api/v1/cases/{case.pk}/").status_code == 404
     assert api(people.lead).get(f"/api/v1/cases/{case.pk}/").status_code == 404

@@ -107,15 +107,15 @@ def test_canaries_never_leak_and_are_gone_after_the_retention_sweep(
             {
                 "assessed_on": started.date().isoformat(),
                 "items": [
-                    {"field_of_action": "health", "need_level": "HIGH", "situation": HEALTH},
+                    {"field_of_action": "health", "need_level": "high", "situation": HEALTH},
                     {
                         "field_of_action": "residence_status",
-                        "need_level": "MEDIUM",
+                        "need_level": "medium",
                         "situation": RESIDENCE,
                     },
                     {
                         "field_of_action": "financial_independence",
-                        "need_level": "HIGH",
+                        "need_level": "high",
                         "situation": DEBT,
                         "client_wishes": f"{DEBT} abbauen",
                     },
@@ -127,7 +127,7 @@ def test_canaries_never_leak_and_are_gone_after_the_retention_sweep(
         consultation = web.post(
             f"{url}/consultations/",
             {
-                "held_on": now.date().isoformat(),
+                "date": now.date().isoformat(),
                 "duration_minutes": 45,
                 "form": "office",
                 "topics": ["debt", "health"],
@@ -140,10 +140,10 @@ def test_canaries_never_leak_and_are_gone_after_the_retention_sweep(
         consent = web.post(
             f"{url}/consents/",
             {
-                "scope": "SPECIAL_CATEGORIES_ART9",
-                "form": "SIGNED_PAPER",
+                "scope": "special_categories_art9",
+                "form": "signed_paper",
                 "language": "ar",
-                "given_by": "LEGAL_GUARDIAN",
+                "given_by": "legal_guardian",
                 "guardian_name": GUARDIAN,
                 "interpreter_language": CONSENT_LANGUAGE,
             },
@@ -157,7 +157,7 @@ def test_canaries_never_leak_and_are_gone_after_the_retention_sweep(
         assert evidence.status_code == 201, evidence.json()
         withdrawn = web.post(
             f"{url}/consents/{consent.json()['id']}/withdraw/",
-            {"channel": "REPRESENTATIVE"},
+            {"channel": "representative"},
             content_type="application/json",
         )
         assert withdrawn.status_code == 200, withdrawn.json()

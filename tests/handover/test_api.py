@@ -28,14 +28,14 @@ def body(ags: str, **overrides: Any) -> dict[str, Any]:
         "gemeinde_ags": ags,
         "au_allocation_date": "2025-12-01",
         "consent_given": True,
-        "consent_form": "SIGNED_PAPER",
+        "consent_form": "signed_paper",
         "consent_language": "ar",
         "consent_given_on": "2025-11-20",
         "known_needs": "Sprachkurs",
         "gu_contact_name": "Gül Test",
         "members": [
             {"family_name": "Haddad", "given_names": "Amal", "date_of_birth": "1990-03-01"},
-            {"family_name": "Haddad", "given_names": "Sami", "relation": "CHILD"},
+            {"family_name": "Haddad", "given_names": "Sami", "relation": "child"},
         ],
     }
     data.update(overrides)
@@ -51,7 +51,7 @@ def test_post_creates_and_submits_and_the_same_reference_returns_it() -> None:
 
     assert (first.status_code, again.status_code) == (201, 200)
     assert first.json()["id"] == again.json()["id"]
-    assert first.json()["status"] == "SUBMITTED"
+    assert first.json()["status"] == "submitted"
     assert [m["given_names"] for m in first.json()["members"]] == ["Amal", "Sami"]
     assert Handover.objects.count() == 1
 
@@ -96,14 +96,14 @@ def test_list_shows_what_the_caller_may_see_and_filters_status() -> None:
     waiting = submitted(w)
     returned = submitted(w, external_reference="X", members=[{"family_name": "Other"}])
     client_for(w.manager).post(
-        f"/api/v1/handovers/{returned.pk}/return/", {"reason": "DUPLICATE"}, format="json"
+        f"/api/v1/handovers/{returned.pk}/return/", {"reason": "duplicate"}, format="json"
     )
 
-    mine = client_for(w.gu).get("/api/v1/handovers/?status=RETURNED").json()
-    incoming = client_for(w.manager).get("/api/v1/handovers/?status=SUBMITTED").json()
+    mine = client_for(w.gu).get("/api/v1/handovers/?status=returned").json()
+    incoming = client_for(w.manager).get("/api/v1/handovers/?status=submitted").json()
     foreign = client_for(w.foreign_manager).get("/api/v1/handovers/").json()
 
-    assert [(h["id"], h["return_reason"]) for h in mine["results"]] == [(returned.pk, "DUPLICATE")]
+    assert [(h["id"], h["return_reason"]) for h in mine["results"]] == [(returned.pk, "duplicate")]
     assert [h["id"] for h in incoming["results"]] == [waiting.pk]
     assert foreign["count"] == 0
 
@@ -185,7 +185,7 @@ def test_accept_and_return_are_404_for_outsiders_and_403_for_the_sender() -> Non
     handover = submitted(w)
 
     for path in ("accept", "return"):
-        data = {"reason": "INCOMPLETE"} if path == "return" else {}
+        data = {"reason": "incomplete"} if path == "return" else {}
         outsider = client_for(w.foreign_manager).post(
             f"/api/v1/handovers/{handover.pk}/{path}/", data, format="json"
         )
@@ -204,14 +204,14 @@ def test_return_is_200_with_the_reason() -> None:
 
     response = client_for(w.manager).post(
         f"/api/v1/handovers/{handover.pk}/return/",
-        {"reason": "INCOMPLETE", "note": "Geburtsdatum fehlt"},
+        {"reason": "incomplete", "note": "Geburtsdatum fehlt"},
         format="json",
     )
 
     assert response.status_code == 200
     assert (response.json()["status"], response.json()["return_reason"]) == (
-        "RETURNED",
-        "INCOMPLETE",
+        "returned",
+        "incomplete",
     )
 
 

@@ -42,7 +42,7 @@ def test_the_list_shows_only_the_callers_notifications_with_the_unread_count() -
     row = body["results"][1]
     assert row == {
         "id": first.pk,
-        "kind": "DEPUTY_TASK",
+        "kind": "deputy_task",
         "text": f"Eine Aufgabe in Fall {case.pk} wartet auf Sie als Vertretung.",
         "case": case.pk,
         "created_at": "2026-01-05T09:00:00+01:00",

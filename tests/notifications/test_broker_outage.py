@@ -144,7 +144,7 @@ def test_a_broker_outage_loses_no_notification_and_sends_none_twice() -> None:
             for case_id in case_ids:
                 response = client.post(
                     f"/api/v1/cases/{case_id}/transitions/reject_ineligible/",
-                    {"reason": "NOT_TARGET_GROUP"},
+                    {"reason": "not_target_group"},
                     format="json",
                 )
                 statuses[response.status_code] += 1

@@ -28,7 +28,7 @@ def test_a_manager_lists_own_open_tasks_with_due_dates_and_screens():
     assert response.status_code == 200
     rows = response.json()["results"]
     assert [(r["case"], r["task"], r["status"]) for r in rows] == [
-        (case.pk, "accept_handover", "ASSIGNED")
+        (case.pk, "accept_handover", "assigned")
     ]
     assert rows[0]["due_on"] == "2026-01-12"  # registered 05.01. + 7 days
     assert rows[0]["url"].startswith("/aufgaben/ablauf/")

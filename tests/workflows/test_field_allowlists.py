@@ -229,7 +229,7 @@ def test_the_auditor_reads_metadata_and_history_only(seeded) -> None:
     detail = client.get(f"/api/v1/cases/{case.pk}/")
     history = client.get(f"/api/v1/cases/{case.pk}/history/")
     write = client.post(
-        f"/api/v1/cases/{case.pk}/transitions/pause/", {"reason": "OTHER"}, format="json"
+        f"/api/v1/cases/{case.pk}/transitions/pause/", {"reason": "other"}, format="json"
     )
 
     assert set(detail.json()) == CASE_DETAIL_FIELDS
