@@ -8,9 +8,8 @@ come from one profile, chosen by `LOTSE_HYPOTHESIS_PROFILE`:
 - `fast` (the default; `make test`, CI): derandomized, so every run
   generates exactly the same sequences and checks the same invariants, with
   bounded examples and steps;
-- `deep` (`make test-deep`): the same operations and invariants with about
-  four times the examples and longer sequences, still derandomized (its
-  first examples are the fast run's);
+- `deep` (`make test-deep`): the same operations and invariants with four
+  times the examples and longer sequences, still derandomized;
 - `explore`: the deep budget with a fresh random seed per run (Hypothesis
   prints it on a failure; replay with `pytest --hypothesis-seed=<seed>`).
 
@@ -36,10 +35,13 @@ class Budget:
     fuzz_examples: int  # F1: examples per API operation and role
 
 
+# W5 keeps 500 lifecycles in `fast`: its assertion that every state, transition
+# and command is reached held at 500 and failed at 200 (referral_update and
+# extension_request_approve never succeeded), so the fuzz carries the saving.
 BUDGETS = {
-    "fast": Budget(machine_examples=200, machine_steps=20, fuzz_examples=30),
-    "deep": Budget(machine_examples=800, machine_steps=30, fuzz_examples=120),
-    "explore": Budget(machine_examples=800, machine_steps=30, fuzz_examples=120),
+    "fast": Budget(machine_examples=500, machine_steps=20, fuzz_examples=30),
+    "deep": Budget(machine_examples=2000, machine_steps=30, fuzz_examples=120),
+    "explore": Budget(machine_examples=2000, machine_steps=30, fuzz_examples=120),
 }
 
 _COMMON = {
