@@ -76,7 +76,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
-    "config.apps.LotseStaticFilesConfig",
+    "django.contrib.staticfiles",
     "rest_framework",
     "django_filters",
     "drf_spectacular",
@@ -283,6 +283,11 @@ USE_TZ = True
 # --- static and media ------------------------------------------------------
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    # Django's app finder without viewflow's node_modules trees (config/staticfiles.py).
+    "config.staticfiles.AppDirectoriesFinder",
+]
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 MEDIA_URL = "media/"
