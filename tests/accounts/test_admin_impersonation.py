@@ -223,6 +223,8 @@ def test_the_admin_registers_no_case_content() -> None:
         "accounts.traeger",
         "accounts.team",
         "accounts.deputygrant",
+        # Which directory group grants which role (prod: directory sign-in).
+        "accounts.directorygroup",
         "auth.group",
         "cases.catalogueentry",
         "notifications.incident",

@@ -11,14 +11,13 @@ import pytest
 import yaml
 from django.test import Client
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
 from cases import services
 from cases.api_transitions import TRANSITION_ARGUMENTS
 from cases.models import Case, CaseStatus, Consent, Consultation, Measure, NetworkContact, Referral
-from tests.accounts.factories import TeamFactory
+from tests.accounts.factories import TeamFactory, api_key
 from tests.cases.factories import journey_to, manager_in, new_case
 
 pytestmark = pytest.mark.django_db
@@ -28,7 +27,7 @@ SNAKE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
 
 def api(user: Any) -> APIClient:
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_key(user)}")
     return client
 
 
