@@ -435,6 +435,11 @@ class ApproveExtensionView(TaskView):
     def extra_context(self) -> dict[str, Any]:
         return {"request_row": selectors.waiting_extension_request(self.case)}
 
+    def next_url(self) -> str:
+        """Back to the approvals: a supervisor has no inbox of own tasks,
+        and further requests may wait there."""
+        return reverse("workflows:approvals")
+
     def decide(self, form: Any) -> bool:
         request_row = selectors.waiting_extension_request(self.case)
         if request_row is None:

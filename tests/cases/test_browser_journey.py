@@ -163,7 +163,6 @@ def test_a_case_from_handover_to_closure_in_the_browser(browser: Any, live_serve
         accept.get_by_role("button", name="Annehmen und Fall registrieren").click()
     case = Case.objects.get(person__family_name="Haddad")
     case_page = f"/faelle/{case.pk}/"
-    manager.page.get_by_role("link", name="Fallakte").click()
     assert manager.page.url.endswith(case_page)
 
     # --- first consultation (from the case page's main action) -----------------

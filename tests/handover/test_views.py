@@ -146,7 +146,7 @@ def test_manager_sees_incoming_and_accepts_with_the_duplicate_choice() -> None:
     assert undecided.status_code == 400
     case = Case.objects.get()
     assert accepted.status_code == 302
-    assert accepted["Location"] == f"/aufgaben/fall/{case.pk}/"
+    assert accepted["Location"] == f"/faelle/{case.pk}/"  # the case, not its flow diagram
     assert case.person == known
 
 
