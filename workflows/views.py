@@ -29,6 +29,7 @@ from viewflow.workflow.status import STATUS
 from accounts.models import Role
 from audit.services import read_access_record
 from cases import services
+from cases.dates import case_dates
 from cases.models import Consent, IntegrationPlan, Referral
 from cases.selectors import (
     DEPUTY,
@@ -41,6 +42,7 @@ from cases.selectors import (
 from config.errors import ApplicationError
 from handover.selectors import handover_of_case
 from workflows import engine, forms, selectors
+from workflows.confirm import confirmation_page, needs_confirmation
 from workflows.nodes import Refused
 
 HUMAN_OPEN = (STATUS.NEW, STATUS.ASSIGNED)
@@ -115,8 +117,11 @@ class TaskView(View):
             return self.render(self.forms_for(), status=400, error=_("Unknown action."))
         all_forms = self.forms_for(data=request.POST, action=action)
         form = all_forms[action]
+        form.dates = case_dates(self.case, today=self.today)
         if not form.is_valid():
             return self.render(all_forms, status=400)
+        if needs_confirmation(request, action):
+            return confirmation_page(request, action=action, back_url=request.path)
         handler: Callable[[Any], bool] = getattr(self, self.actions[action])
         # The request's transaction (opened by the flow lock) holds the task
         # and every service call of the handler: a refusal rolls all of it back.
@@ -713,11 +718,15 @@ def case_action(request: HttpRequest, case_pk: Any, name: str) -> HttpResponse:
         if form_class is forms.ReopenForm
         else form_class(request.POST)
     )
+    form.dates = case_dates(case, today=today)
     if name not in _available_actions(case, request.user, now):
         form.add_error(None, _("This step is not possible in the case's current state."))
         return _case_page(request, case, now, bound={name: form}, status=409)
     if not form.is_valid():
         return _case_page(request, case, now, bound={name: form}, status=400)
+    if needs_confirmation(request, name):
+        back = reverse("workflows:case", args=[case.pk])
+        return confirmation_page(request, action=name, back_url=back)
     data = form.cleaned_data
     try:
         with transaction.atomic(), engine.acting(actor=request.user, now=now):
@@ -751,19 +760,21 @@ def case_action(request: HttpRequest, case_pk: Any, name: str) -> HttpResponse:
 @login_required
 def flow_chart(request: HttpRequest) -> HttpResponse:
     """The flow diagram (no case data) as SVG, as viewflow's flowexport draws it."""
+    from workflows.chart_text import svg_with_titles_as_written
     from workflows.flows import CaseFlow
 
     if not CaseFlow.instance.has_view_permission(request.user):
         raise Http404
-    return HttpResponse(
-        chart.grid_to_svg(chart.calc_layout_data(CaseFlow)), content_type="image/svg+xml"
-    )
+    grid = chart.calc_layout_data(CaseFlow)
+    svg = svg_with_titles_as_written(chart.grid_to_svg(grid), grid)
+    return HttpResponse(svg, content_type="image/svg+xml")
 
 
 @login_required
 def process_chart(request: HttpRequest, process_pk: Any) -> HttpResponse:
     """One process of a case drawn with the state of its tasks (404 unless
     the case is visible to the user)."""
+    from workflows.chart_text import svg_with_titles_as_written
     from workflows.flows import CaseFlow
 
     now = timezone.now()
@@ -773,4 +784,5 @@ def process_chart(request: HttpRequest, process_pk: Any) -> HttpResponse:
     )
     grid = chart.calc_layout_data(CaseFlow)
     chart.calc_cell_status(CaseFlow, grid, process.pk)
-    return HttpResponse(chart.grid_to_svg(grid), content_type="image/svg+xml")
+    svg = svg_with_titles_as_written(chart.grid_to_svg(grid), grid)
+    return HttpResponse(svg, content_type="image/svg+xml")

@@ -290,6 +290,9 @@ def test_a_case_from_handover_to_closure_in_the_browser(browser: Any, live_serve
     closing.get_by_label("Warum der Fall abgeschlossen wird").select_option("CLIENT_REQUEST")
     with manager.page.expect_navigation():
         closing.locator("button[type=submit]").click()
+    manager.shot("confirm-start-closing")  # an irreversible step asks first
+    with manager.page.expect_navigation():
+        manager.page.get_by_role("button", name="Ja, Abschluss beginnen").click()
     manager.go(case_page)
     manager.page.get_by_role("link", name=re.compile("Nächster Schritt: Abschließende")).click()
     close = manager.form("close")
@@ -300,6 +303,8 @@ def test_a_case_from_handover_to_closure_in_the_browser(browser: Any, live_serve
     close.get_by_label("Wie", exact=True).select_option("WRITTEN_REFERRAL")
     manager.shot("final-referral")
     manager.submit(close)
+    with manager.page.expect_navigation():
+        manager.page.get_by_role("button", name="Ja, Fall abschließen").click()
     case.refresh_from_db()
     assert case.status == CaseStatus.CLOSED
     assert case.referrals.get(is_final=True).target_service.key == "jobcenter"
