@@ -79,3 +79,23 @@ def test_the_crawler_sees_codes_comments_english_and_keys() -> None:
     assert ("dotted name", "workflows.first_consultation") in kinds
     assert not [f for f in findings if f.text.startswith("Alles")]
     assert isinstance(findings[0], Finding)
+
+
+def test_the_flow_diagram_keeps_the_task_titles_as_written(demo, client) -> None:
+    import re
+
+    from workflows.models import CaseProcess
+
+    assert client.login(username="manager", password=DEMO_PASSWORD)
+    process = (
+        CaseProcess.objects.filter(case__owner__username="manager", case__status="REGISTERED")
+        .order_by("pk")
+        .first()
+    )
+
+    svg = client.get(f"/aufgaben/ablauf/{process.pk}.svg").content.decode()
+
+    texts = set(re.findall(r">([^<>]+)</text>", svg))
+    assert "Übergabe annehmen" in texts
+    assert "Übergabe Annehmen" not in texts
+    assert "Prüfen, ob eine" in texts
