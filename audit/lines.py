@@ -145,6 +145,11 @@ def _state(code: str) -> str:
     return str(_STATE_LABELS.get(code, code or "–"))
 
 
+def state_label(code: str) -> str:
+    """Return the German name of a case or extension state code."""
+    return _state(code)
+
+
 def _shown(value: Any) -> str:
     if value is None or value == "":
         return "–"
@@ -297,6 +302,7 @@ VIEW_LABELS = {
     "workspace.dashboard": _("workspace"),
     "audit.timeline": _("case timeline (audit)"),
     "audit.access_report": _("access report"),
+    "dataprotection.lookup": _("data protection: person lookup"),
     "audit.export_pdf": _("history export (PDF)"),
     "audit.export_csv": _("history export (CSV)"),
     "audit.export_json": _("history export (JSON)"),

@@ -43,3 +43,9 @@ def report_label(report: str) -> str:
 @register.filter
 def unit_label(kind: str) -> str:
     return str(UNIT_LABELS.get(kind, _("unit")))
+
+
+@register.filter
+def state_label(code: str) -> str:
+    """A case or extension state code (CLOSED) as its German name."""
+    return lines.state_label(code)

@@ -230,3 +230,35 @@ def test_seed_demo_shows_submitted_handovers_to_the_demo_managers() -> None:
     page = web_for(User.objects.get(username="manager")).get("/uebergaben/").content.decode()
     assert "Saleh, Mariam" in page
     assert "Ahmadi, Farid" in page
+
+
+def test_import_report_names_file_problems_in_a_sentence_and_columns_in_german() -> None:
+    w = world()
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    header_only = (
+        b"external_reference;gemeinde_ags;au_allocation_date;family_name;consent_given;"
+        b"gu_contact_name\n"
+    )
+    empty = web_for(w.gu).post(
+        "/uebergaben/import/",
+        {"file": SimpleUploadedFile("u.csv", header_only), "dry_run": "on"},
+    )
+    bad_date = (
+        "external_reference;gemeinde_ags;au_allocation_date;family_name;consent_given;"
+        f"gu_contact_name\nR-2;{w.gemeinde.ags};2025-13-01;Kovalenko;nein;Gül\n"
+    ).encode()
+    with time_machine.travel(T0, tick=False):
+        dated = web_for(w.gu).post(
+            "/uebergaben/import/",
+            {"file": SimpleUploadedFile("u.csv", bad_date), "dry_run": "on"},
+        )
+
+    html = empty.content.decode()
+    assert "Die Datei insgesamt: Die Datei hat eine Kopfzeile, aber keine Zeilen." in html
+    assert "<td data-label" not in html  # no table of rows for a file problem
+    dated_html = dated.content.decode()
+    assert (
+        '<td data-label="Zeile">2</td>'
+        '<td data-label="Spalte">Datum der Zuweisung in die Anschlussunterbringung</td>'
+    ) in dated_html
