@@ -190,13 +190,19 @@ def _shape(path: str) -> str:
 
 
 def crawl(
-    client, *, start: str = "/", per_shape: int = 12, per_query: int = 3, limit: int = 500
+    client,
+    *,
+    starts: tuple[str, ...] = ("/",),
+    per_shape: int = 12,
+    per_query: int = 3,
+    limit: int = 500,
 ) -> CrawlResult:
-    """Visit what `client`'s user can reach from `start`, and judge it."""
+    """Visit what `client`'s user can reach from `starts` (the start page,
+    and pages only a search form leads to), and judge it."""
     result = CrawlResult()
-    seen: set[str] = {start}
+    seen: set[str] = set(starts)
     shapes: dict[str, int] = {}
-    queue: deque[tuple[str, str]] = deque([(start, start)])
+    queue: deque[tuple[str, str]] = deque((start, start) for start in starts)
     while queue and len(result.pages) + len(result.downloads) < limit:
         path, came_from = queue.popleft()
         try:

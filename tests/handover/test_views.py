@@ -3,6 +3,7 @@ return, the import page, the templates and the handover on the case page."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -262,3 +263,32 @@ def test_import_report_names_file_problems_in_a_sentence_and_columns_in_german()
         '<td data-label="Zeile">2</td>'
         '<td data-label="Spalte">Datum der Zuweisung in die Anschlussunterbringung</td>'
     ) in dated_html
+
+
+def test_the_form_presets_no_relation_or_sex_but_the_contact_persons_role() -> None:
+    w = world()
+
+    html = web_for(w.gu).get("/uebergaben/neu/").content.decode()
+
+    first_relation = re.search(r'<select name="members-0-relation".*?</select>', html, re.S)[0]
+    second_relation = re.search(r'<select name="members-1-relation".*?</select>', html, re.S)[0]
+    second_sex = re.search(r'<select name="members-1-sex".*?</select>', html, re.S)[0]
+    assert '<option value="HEAD" selected>' in first_relation
+    assert '<option value="" selected>— bitte wählen —</option>' in second_relation
+    assert '<option value="" selected>— bitte wählen —</option>' in second_sex
+    assert " selected>" not in second_sex.replace('<option value="" selected>', "")
+
+
+def test_a_further_member_without_relation_is_asked_for_it_at_the_field() -> None:
+    w = world()
+
+    response = web_for(w.gu).post(
+        "/uebergaben/neu/", form_data(w.gemeinde.ags, **{"members-1-relation": None})
+    )
+
+    assert response.status_code == 400
+    assert (
+        "Bitte wählen Sie, in welcher Beziehung diese Person zur Ansprechperson steht."
+        in response.content.decode()
+    )
+    assert Handover.objects.count() == 0
