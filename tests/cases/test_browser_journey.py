@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,14 @@ import pytest
 from django.db import connections
 from django.utils import timezone
 
-from cases.models import Case, CaseStatus, Consultation, ExtensionRequest, ExtensionStatus
+from cases.models import (
+    Case,
+    CaseStatus,
+    Consultation,
+    ExtensionRequest,
+    ExtensionStatus,
+    Person,
+)
 from tests.cases.factories import ensure_catalogues
 from tests.handover.factories import member, submitted
 from tests.handover.factories import world as handover_world
@@ -164,6 +171,12 @@ def test_a_case_from_handover_to_closure_in_the_browser(browser: Any, live_serve
     case = Case.objects.get(person__family_name="Haddad")
     case_page = f"/faelle/{case.pk}/"
     assert manager.page.url.endswith(case_page)
+    # The period must be near its end, so the story began three years ago:
+    # the handover and the arrival lie before the first consultation (the
+    # forms refuse dates before them, cases.dates).
+    began = timezone.make_aware(datetime.combine(first_day - timedelta(days=7), time(9)))
+    Case.objects.filter(pk=case.pk).update(registered_at=began)
+    Person.objects.filter(pk=case.person_id).update(au_allocation_date=began.date())
 
     # --- first consultation (from the case page's main action) -----------------
     manager.page.get_by_role("link", name="Nächster Schritt: Erstberatung").click()
