@@ -29,14 +29,20 @@ ROLES = [user.username for user in USERS]
 
 @pytest.fixture(scope="module")
 def demo(django_db_setup, django_db_blocker):
-    """The demo data once for the module (seeding takes seconds)."""
-    with django_db_blocker.unblock():
-        call_command("seed_demo")
-    yield
-    with django_db_blocker.unblock():
-        from django.core.management import call_command as flush_command
+    """The demo data once for the module (seeding takes seconds), inside a
+    transaction rolled back at the end, as setUpTestData does: the tests'
+    own transactions nest in it and nothing is left for other modules."""
+    from django.db import transaction
 
-        flush_command("flush", "--noinput")
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer.__enter__()
+        try:
+            call_command("seed_demo")
+            yield
+        finally:
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
 
 
 @pytest.mark.parametrize("username", ROLES)
