@@ -82,7 +82,8 @@ def test_required_fields_are_marked_and_the_legend_is_on_the_page() -> None:
 
     html = web.get(reverse("workflows:case", args=[case.pk])).content.decode()
 
-    assert 'Warum der Fall abgeschlossen wird<span class="required-mark" aria-hidden="true"> *' in (
-        html
+    assert (
+        'Warum der Fall abgeschlossen wird</label><span class="required-mark" aria-hidden="true"> *'
+        in html
     )
     assert "Mit * markierte Felder müssen ausgefüllt werden." in html
