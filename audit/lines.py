@@ -128,13 +128,19 @@ def _reason(event: Any) -> str:
 def _catalogue_key_label(key: str) -> str:
     """A catalogue entry's label by its key (extension reasons, referral
     services, topics are recorded by key)."""
-    from cases.forms import catalogue_label
     from cases.models import CatalogueEntry
 
-    entry = CatalogueEntry.objects.filter(key=key).order_by("pk").first()
-    return (
-        str(catalogue_label(entry)) if entry is not None else str(_("(no longer in the catalogue)"))
-    )
+    if key not in _CATALOGUE_BY_KEY:
+        entry = (
+            CatalogueEntry.objects.filter(key=key)
+            .order_by("pk")
+            .values_list("label_de", "label_en")
+            .first()
+        )
+        if entry is None:
+            return str(_("(no longer in the catalogue)"))
+        _CATALOGUE_BY_KEY[key] = entry
+    return _catalogue_text(_CATALOGUE_BY_KEY[key])
 
 
 MAX_FIELDS_PER_LINE = 8
@@ -226,14 +232,32 @@ def _value(label: str, name: str, value: Any) -> str:
     return _shown(value)
 
 
+# Catalogue labels by id and by key, filled on first use: a timeline of
+# many events asks for the same few entries (labels are edited rarely; a
+# restart shows an edited label).
+_CATALOGUE_BY_ID: dict[int, tuple[str, str]] = {}
+_CATALOGUE_BY_KEY: dict[str, tuple[str, str]] = {}
+
+
+def _catalogue_text(pair: tuple[str, str]) -> str:
+    from django.utils import translation
+
+    german = (translation.get_language() or "de").startswith("de")
+    return pair[0] if german else pair[1]
+
+
 def _catalogue_labels_by_id(ids: list[Any]) -> dict[Any, str]:
-    from cases.forms import catalogue_label
     from cases.models import CatalogueEntry
 
-    return {
-        entry.pk: str(catalogue_label(entry))
-        for entry in CatalogueEntry.objects.filter(pk__in=[i for i in ids if isinstance(i, int)])
-    }
+    wanted = {i for i in ids if isinstance(i, int)}
+    missing = wanted - _CATALOGUE_BY_ID.keys()
+    if missing:
+        for pk, key, de, en in CatalogueEntry.objects.filter(pk__in=missing).values_list(
+            "pk", "key", "label_de", "label_en"
+        ):
+            _CATALOGUE_BY_ID[pk] = (de, en)
+            _CATALOGUE_BY_KEY.setdefault(key, (de, en))
+    return {pk: _catalogue_text(_CATALOGUE_BY_ID[pk]) for pk in wanted if pk in _CATALOGUE_BY_ID}
 
 
 def changes_text(changes: list[dict[str, Any]]) -> str:

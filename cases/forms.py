@@ -66,8 +66,7 @@ class DateInput(forms.DateInput):
         super().__init__(format="%Y-%m-%d", **kwargs)
 
 
-class QuickConsultationForm(CaseDateChecks, forms.Form):
-    event_dates = ("held_on",)
+class QuickConsultationForm(forms.Form):
     """One consultation in a few keystrokes: form, topics, duration; the
     date defaults to today, the participants to the client."""
 

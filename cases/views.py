@@ -30,7 +30,6 @@ from accounts.models import Role
 from audit.lines import changes_text, event_line
 from audit.selectors import case_events
 from cases import exports, services
-from cases.dates import case_dates
 from cases.forms import QuickConsultationForm
 from cases.models import Case, CaseStatus
 from cases.selectors import (
@@ -185,7 +184,6 @@ def consultation_new(request: HttpRequest, case_pk: Any) -> HttpResponse:
         person=case.person,
         usual_minutes=choices.usual_minutes,
     )
-    form.dates = case_dates(case, today=today)
     status = 200
     if request.method == "POST":
         if form.is_valid():

@@ -36,7 +36,7 @@ def test_a_missing_page_answers_the_german_404_in_the_layout(production, client)
     assert "<h1>Seite nicht gefunden</h1>" in html
     assert '<header class="topbar">' in html
     assert 'href="/">Zur Startseite</a>' in html
-    assert "Abmelden" in html  # the navigation of a signed-in user
+    assert "Hauptnavigation" in html  # the navigation of a signed-in user
     assert "urlpatterns" not in html
     assert "Page not found" not in html
 
