@@ -1,7 +1,9 @@
 # Lotse: two commands for a fresh machine.
-#   make run   install, migrate, seed demo data, serve on 127.0.0.1:8000 (demo:
-#              two-factor sign-in off unless LOTSE_REQUIRE_MFA=true) with
-#              a Celery worker and beat beside it (Ctrl-C stops all)
+#   make run   install, migrate, seed demo data, collect static files, serve
+#              on 127.0.0.1:8000 as production does (DEBUG off; demo values
+#              in scripts/demo_env.sh; two-factor sign-in off unless
+#              LOTSE_REQUIRE_MFA=true) with a Celery worker and beat beside
+#              it (Ctrl-C stops all)
 #   make test  the whole suite (PostgreSQL when DATABASE_URL is set), with the
 #              browser tests in Debian's Chromium and the directory, Redis and
 #              backup tests' Debian packages (installed when missing); the
@@ -29,10 +31,7 @@ $(STAMP): $(PY) requirements.txt requirements-dev.txt
 install: $(STAMP) fonts
 
 run: $(STAMP) fonts
-	DEBUG=$${DEBUG:-true} $(PY) manage.py migrate --noinput
-	DEBUG=$${DEBUG:-true} $(PY) manage.py seed_demo
-	DEBUG=$${DEBUG:-true} $(PY) manage.py verify_workflows --repair
-	DEBUG=$${DEBUG:-true} LOTSE_REQUIRE_MFA=$${LOTSE_REQUIRE_MFA:-false} PY=$(PY) bash scripts/run.sh
+	PY=$(PY) bash scripts/run.sh
 
 # Debian's chromium and chromium-driver for the Playwright browser tests.
 browser:

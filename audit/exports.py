@@ -13,7 +13,7 @@ import csv
 import io
 import json
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from django.utils import timezone
@@ -35,7 +35,7 @@ def case_history_json(
         "format": EXPORT_FORMAT,
         "chain_key": f"case:{case_id}",
         "case_id": case_id,
-        "exported_at": now.astimezone(UTC).isoformat(),
+        "exported_at": timezone.localtime(now).isoformat(),
         "exported_by": exported_by.pk,
         "genesis_hash": GENESIS_HASH,
         "head_hash": events[-1].hash if events else GENESIS_HASH,
@@ -50,7 +50,7 @@ def case_history_json(
         ],
         "read_accesses": [
             {
-                "accessed_at": read.accessed_at.astimezone(UTC).isoformat(),
+                "accessed_at": timezone.localtime(read.accessed_at).isoformat(),
                 "user_id": read.user_id,
                 "user_role": read.user_role,
                 "view": read.view,
@@ -101,6 +101,10 @@ def case_history_csv(*, document: dict[str, Any]) -> bytes:
         fields = event["fields"]
         values = {
             **fields,
+            # Local time, as on screen; the JSON keeps the hashed value.
+            "occurred_at": timezone.localtime(
+                datetime.fromisoformat(fields["occurred_at"])
+            ).isoformat(),
             "line": event["line"],
             "data": json.dumps(fields["data"], sort_keys=True, ensure_ascii=False),
             "prev_hash": event["prev_hash"],

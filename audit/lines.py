@@ -85,7 +85,30 @@ def _choice_labels() -> dict[str, Any]:
     return labels
 
 
-_CODE_LABELS = _choice_labels()
+# Reasons the case services record that are no model choice: the pause
+# reasons, closing grounds and reopening reasons of the case actions
+# (cases.services PauseReason, ClosingGround, ReopenReason) and the reasons
+# of system steps.
+_REASON_LABELS = {
+    "NO_CONTACT": _("no contact"),
+    "CLIENT_REQUEST": _("at the client's request"),
+    "HOSPITAL_STAY": _("hospital stay"),
+    "OTHER": _("other"),
+    "ALL_GOALS_FINAL": _("all goals have a final status"),
+    "MOVED_AWAY": _("the client moved away"),
+    "TRANSFER": _("transfer to another service"),
+    "CLIENT_RETURNED": _("the client came back"),
+    "CLOSED_IN_ERROR": _("closed in error"),
+    "NEW_NEED": _("a new need"),
+    "plan_declined": _("the client declined the plan"),
+    "consent_withdrawn": _("consent withdrawn"),
+    "retention_elapsed": _("retention period elapsed"),
+    "no_show": _("no first consultation in time"),
+    "period_expired": _("consultation period expired"),
+    "no_contact": _("no contact"),
+}
+
+_CODE_LABELS = {**_choice_labels(), **_REASON_LABELS}
 # The titles of the flow's tasks by node name, filled by the workflows app
 # when it starts (the audit app imports no flow).
 TASK_TITLES: dict[str, Any] = {}
@@ -97,7 +120,27 @@ def _reason(event: Any) -> str:
         return "–"
     if event.event_type.startswith("workflows.task."):
         return str(TASK_TITLES.get(code, code))
-    return str(_CODE_LABELS.get(code, code))
+    if code in _CODE_LABELS:
+        return str(_CODE_LABELS[code])
+    return _catalogue_key_label(code)
+
+
+def _catalogue_key_label(key: str) -> str:
+    """A catalogue entry's label by its key (extension reasons, referral
+    services, topics are recorded by key)."""
+    from cases.models import CatalogueEntry
+
+    if key not in _CATALOGUE_BY_KEY:
+        entry = (
+            CatalogueEntry.objects.filter(key=key)
+            .order_by("pk")
+            .values_list("label_de", "label_en")
+            .first()
+        )
+        if entry is None:
+            return str(_("(no longer in the catalogue)"))
+        _CATALOGUE_BY_KEY[key] = entry
+    return _catalogue_text(_CATALOGUE_BY_KEY[key])
 
 
 MAX_FIELDS_PER_LINE = 8
@@ -106,6 +149,11 @@ CHANGED = _("changed (content not logged)")
 
 def _state(code: str) -> str:
     return str(_STATE_LABELS.get(code, code or "–"))
+
+
+def state_label(code: str) -> str:
+    """Return the German name of a case or extension state code."""
+    return _state(code)
 
 
 def _shown(value: Any) -> str:
@@ -130,14 +178,86 @@ def _shown(value: Any) -> str:
 _MODELS_BY_LABEL = {model._meta.label_lower: model for model in CASE_DATA_FIELDS}
 
 
-def _field_label(label: str, name: str) -> str:
+# Who-fields whose model declares no translated name.
+_ACTOR_FIELDS = {
+    "created_by": _("created by"),
+    "recorded_by": _("recorded by"),
+    "reviewed_by": _("reviewed by"),
+    "requested_by": _("requested by"),
+    "decided_by": _("decided by"),
+    "uploaded_by": _("uploaded by"),
+}
+
+
+def _field(label: str, name: str) -> Any:
     model = _MODELS_BY_LABEL.get(label)
     if model is None:
-        return name
+        return None
     try:
-        return str(model._meta.get_field(name).verbose_name)
+        return model._meta.get_field(name)
     except Exception:  # noqa: BLE001 - a field removed since the event
-        return name
+        return None
+
+
+def _field_label(label: str, name: str) -> str:
+    field = _field(label, name)
+    if field is None:
+        return str(_("field removed since"))
+    if field.is_relation and field.name in _ACTOR_FIELDS:
+        return str(_ACTOR_FIELDS[field.name])
+    if field.is_relation and str(field.verbose_name) == field.name.replace("_", " "):
+        # A foreign key named after its model: the model's German name.
+        return str(field.related_model._meta.verbose_name)
+    return str(field.verbose_name)
+
+
+def _value(label: str, name: str, value: Any) -> str:
+    """A recorded value as a reader knows it: a choice's or catalogue
+    entry's label instead of its code or id."""
+    field = _field(label, name)
+    if field is None or value is None or value == "":
+        return _shown(value)
+    related = field.related_model if field.is_relation else None
+    if related is not None and related._meta.label_lower == "cases.catalogueentry":
+        ids = value if isinstance(value, list) else [value]
+        labels = _catalogue_labels_by_id(ids)
+        return ", ".join(labels.get(pk, str(pk)) for pk in ids) or "–"
+    if isinstance(value, list):
+        return ", ".join(_shown(item) for item in value) or "–"
+    choices = dict(getattr(field, "flatchoices", None) or [])
+    if not field.is_relation and isinstance(value, str | int) and value in choices:
+        return str(choices[value])
+    if isinstance(value, str) and value in _REASON_LABELS:
+        return str(_REASON_LABELS[value])  # a code column without choices (closing_ground)
+    return _shown(value)
+
+
+# Catalogue labels by id and by key, filled on first use: a timeline of
+# many events asks for the same few entries (labels are edited rarely; a
+# restart shows an edited label).
+_CATALOGUE_BY_ID: dict[int, tuple[str, str]] = {}
+_CATALOGUE_BY_KEY: dict[str, tuple[str, str]] = {}
+
+
+def _catalogue_text(pair: tuple[str, str]) -> str:
+    from django.utils import translation
+
+    german = (translation.get_language() or "de").startswith("de")
+    return pair[0] if german else pair[1]
+
+
+def _catalogue_labels_by_id(ids: list[Any]) -> dict[Any, str]:
+    from cases.models import CatalogueEntry
+
+    wanted = {i for i in ids if isinstance(i, int)}
+    missing = wanted - _CATALOGUE_BY_ID.keys()
+    if missing:
+        for pk, key, de, en in CatalogueEntry.objects.filter(pk__in=missing).values_list(
+            "pk", "key", "label_de", "label_en"
+        ):
+            _CATALOGUE_BY_ID[pk] = (de, en)
+            _CATALOGUE_BY_KEY.setdefault(key, (de, en))
+    return {pk: _catalogue_text(_CATALOGUE_BY_ID[pk]) for pk in wanted if pk in _CATALOGUE_BY_ID}
 
 
 def changes_text(changes: list[dict[str, Any]]) -> str:
@@ -152,9 +272,11 @@ def changes_text(changes: list[dict[str, Any]]) -> str:
             if "digest" in delta:
                 fields.append(f"{label}: {CHANGED}")
             elif "old" in delta:
-                fields.append(f"{label}: {_shown(delta['old'])} → {_shown(delta['new'])}")
+                old = _value(change["model"], name, delta["old"])
+                new = _value(change["model"], name, delta["new"])
+                fields.append(f"{label}: {old} → {new}")
             else:
-                fields.append(f"{label}: {_shown(delta['new'])}")
+                fields.append(f"{label}: {_value(change['model'], name, delta['new'])}")
         more = len(change["fields"]) - MAX_FIELDS_PER_LINE
         if more > 0:
             fields.append(_("%(n)d more") % {"n": more})
@@ -187,6 +309,68 @@ def event_line(event: Any) -> str:
     return str(text)
 
 
+# The screens and API endpoints a read is recorded under (ReadAccess.view).
+VIEW_LABELS = {
+    "home": _("start page"),
+    "cases.case_detail": _("case file"),
+    "cases.consultation_new": _("record a consultation"),
+    "cases.plan_pdf": _("Integrationsplan (PDF)"),
+    "reports.kennzahlen": _("Kennzahlen"),
+    "reports.overview": _("caseload and deadlines"),
+    "workflows.inbox": _("my tasks"),
+    "workflows.case": _("the case's tasks"),
+    "workflows.case_action": _("a case action"),
+    "workflows.process_chart": _("the case's flow"),
+    "workflows.task_detail": _("a task"),
+    "workspace.case_list": _("case list"),
+    "workspace.dashboard": _("workspace"),
+    "audit.timeline": _("case timeline (audit)"),
+    "audit.access_report": _("access report"),
+    "dataprotection.lookup": _("data protection: person lookup"),
+    "audit.export_pdf": _("history export (PDF)"),
+    "audit.export_csv": _("history export (CSV)"),
+    "audit.export_json": _("history export (JSON)"),
+    "api.tasks": _("API: tasks"),
+    "api:case-list": _("API: case list"),
+    "api:case-detail": _("API: case"),
+    "api:case-transition": _("API: status change"),
+    "api:case-history": _("API: case history"),
+    "api:consents": _("API: consents"),
+    "api:consent": _("API: consent"),
+    "api:consent-evidence": _("API: consent evidence"),
+    "api:consultations": _("API: consultations"),
+    "api:assessment": _("API: needs assessment"),
+    "api:plan": _("API: Integrationsplan"),
+    "api:goals": _("API: goals"),
+    "api:goal": _("API: goal"),
+    "api:measures": _("API: steps"),
+    "api:referrals": _("API: referrals"),
+    "api:referral": _("API: referral"),
+    "api:extension-request": _("API: extension request"),
+    "api.kennzahlen.csv": _("API: Kennzahlen (CSV)"),
+    "api.kennzahlen.json": _("API: Kennzahlen (JSON)"),
+    "api.kennzahlen.xlsx": _("API: Kennzahlen (XLSX)"),
+}
+
+
+def view_label(view: str) -> str:
+    """Return the German name of the screen a read was recorded under."""
+    if view in VIEW_LABELS:
+        return str(VIEW_LABELS[view])
+    if view.startswith("workflows.") and view.removeprefix("workflows.") in TASK_TITLES:
+        return str(_("task “%(title)s”") % {"title": TASK_TITLES[view.removeprefix("workflows.")]})
+    if view.startswith(("api:", "api.")):
+        return str(_("API"))
+    return str(_("another screen"))
+
+
+def role_label(code: str) -> str:
+    """Return the German name of a role code (ReadAccess.user_role)."""
+    from accounts.models import Role
+
+    return str(dict(Role.choices).get(code, _("unknown role") if code else "–"))
+
+
 def read_line(read: Any) -> str:
     """Return one plain-language German line for a read access."""
-    return str(_("Viewed the case data (view %(view)s).") % {"view": read.view})
+    return str(_("Viewed the case data: %(view)s.") % {"view": view_label(read.view)})

@@ -12,10 +12,11 @@ from datetime import date
 from typing import Any
 
 from django import forms
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from accounts.types import choice_field
+from cases.dates import CaseDates, event_date_problem, target_date_problem
 from cases.models import CatalogueEntry, Consultation, HouseholdMembership
 
 # The durations most consultations take; anything else goes into "other".
@@ -28,6 +29,35 @@ def catalogue_label(entry: CatalogueEntry) -> str:
     """Return the entry's label in the active language (German, else English)."""
     german = (translation.get_language() or "de").startswith("de")
     return entry.label_de if german else entry.label_en
+
+
+class CaseDateChecks:
+    """Form mixin: the case's date rules (`cases.dates`) at the field.
+
+    `event_dates` name fields holding the date of something that happened,
+    `target_dates` fields holding a date to be reached. The interface sets
+    `dates` (a `CaseDates`) before validating; without it only the rules
+    that need no case apply (not in the future, not in the past).
+    """
+
+    event_dates: tuple[str, ...] = ()
+    target_dates: tuple[str, ...] = ()
+    dates: CaseDates | None = None
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        dates = self.dates or CaseDates(today=timezone.localdate())
+        for names, problem in (
+            (self.event_dates, event_date_problem),
+            (self.target_dates, target_date_problem),
+        ):
+            for name in names:
+                day = data.get(name)
+                if day is not None and name in self.fields:
+                    message = problem(day, dates)
+                    if message:
+                        self.add_error(name, message)
+        return data
 
 
 class DateInput(forms.DateInput):

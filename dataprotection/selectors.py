@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from django.utils import timezone
 
@@ -52,3 +53,33 @@ def archived_cases(*, traeger_id: int, now: datetime, limit: int = 500) -> list[
             )
         )
     return sorted(rows, key=lambda row: (row.anonymised_after or date.max, row.case.pk))
+
+
+# Most persons a name lookup lists; a longer list asks for more of the name.
+LOOKUP_LIMIT = 20
+
+
+def persons_lookup(*, traeger_id: int, query: str) -> list[Any]:
+    """Return the persons of one Träger a data protection officer may mean
+    by `query`: its number, or every word of it in the family or given
+    names (case-insensitive), at most LOOKUP_LIMIT + 1, by name."""
+    from django.db.models import Q
+
+    from cases.models import Person
+    from cases.selectors import parse_pk
+
+    persons = Person.objects.filter(traeger_id=traeger_id)
+    number = parse_pk(query)
+    if number is not None:
+        return list(persons.filter(pk=number))
+    persons = persons.filter(anonymised_at__isnull=True)
+    words = query.split()
+    if not words:
+        return []
+    for word in words:
+        persons = persons.filter(Q(family_name__icontains=word) | Q(given_names__icontains=word))
+    return list(
+        persons.prefetch_related("cases").order_by("family_name", "given_names", "pk")[
+            : LOOKUP_LIMIT + 1
+        ]
+    )

@@ -3,7 +3,6 @@ the Art. 15 export of everything Lotse stores about one person."""
 
 from __future__ import annotations
 
-import io
 import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -11,6 +10,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Model
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Role, User
@@ -122,7 +122,9 @@ def _row(obj: Model, *, exclude: tuple[str, ...] = ()) -> dict[str, Any]:
         if f.name in exclude:
             continue
         value = getattr(obj, f.attname)
-        if isinstance(value, datetime | date):
+        if isinstance(value, datetime):
+            value = timezone.localtime(value).isoformat()  # local time, as on screen
+        elif isinstance(value, date):
             value = value.isoformat()
         elif hasattr(value, "name") and f.get_internal_type() == "FileField":
             value = value.name or ""
@@ -194,7 +196,7 @@ def person_export(*, person_id: int, actor: User, now: datetime) -> dict[str, An
                 ],
                 "history": [
                     {
-                        "at": e.occurred_at.isoformat(),
+                        "at": timezone.localtime(e.occurred_at).isoformat(),
                         "event": e.event_type,
                         "from": e.from_state,
                         "to": e.to_state,
@@ -207,7 +209,7 @@ def person_export(*, person_id: int, actor: User, now: datetime) -> dict[str, An
             }
         )
     export = {
-        "generated_at": now.isoformat(),
+        "generated_at": timezone.localtime(now).isoformat(),
         "controller": person.traeger.name,
         "person": _row(person),
         "households": [
@@ -231,62 +233,7 @@ def person_export(*, person_id: int, actor: User, now: datetime) -> dict[str, An
 
 
 def person_export_pdf(export: dict[str, Any]) -> bytes:
-    """A readable PDF of `person_export`'s result (reportlab)."""
-    from xml.sax.saxutils import escape
+    """A readable German PDF of `person_export`'s result (dataprotection.art15)."""
+    from dataprotection.art15 import person_export_pdf as render
 
-    from reportlab.lib.pagesizes import A4
-    from reportlab.lib.styles import getSampleStyleSheet
-    from reportlab.lib.units import cm
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
-
-    styles = getSampleStyleSheet()
-    story: list[Any] = []
-
-    def heading(text: str, level: int = 1) -> None:
-        story.append(Paragraph(escape(text), styles[f"Heading{level}"]))
-
-    def block(data: Any, depth: int = 0) -> None:
-        if isinstance(data, dict):
-            for key, value in data.items():
-                if isinstance(value, dict | list) and value:
-                    story.append(Paragraph(f"<b>{escape(str(key))}</b>", styles["Normal"]))
-                    block(value, depth + 1)
-                else:
-                    shown = "—" if value in (None, "", [], {}) else str(value)
-                    story.append(
-                        Paragraph(
-                            f"{'&nbsp;' * 4 * depth}{escape(str(key))}: {escape(shown)}",
-                            styles["Normal"],
-                        )
-                    )
-        elif isinstance(data, list):
-            for number, item in enumerate(data, start=1):
-                story.append(Paragraph(f"{'&nbsp;' * 4 * depth}{number}.", styles["Normal"]))
-                block(item, depth + 1)
-        else:
-            story.append(Paragraph(escape(str(data)), styles["Normal"]))
-
-    heading(_("Information under Art. 15 GDPR"))
-    story.append(
-        Paragraph(
-            escape(
-                _("Controller: %(controller)s · generated %(at)s")
-                % {"controller": export["controller"], "at": export["generated_at"]}
-            ),
-            styles["Normal"],
-        )
-    )
-    story.append(Spacer(1, 0.5 * cm))
-    for title, key in (
-        (_("Person"), "person"),
-        (_("Households"), "households"),
-        (_("Consents"), "consents"),
-        (_("Cases"), "cases"),
-    ):
-        heading(title, 2)
-        block(export[key])
-    buffer = io.BytesIO()
-    SimpleDocTemplate(
-        buffer, pagesize=A4, title=_("Information under Art. 15 GDPR"), invariant=True
-    ).build(story)
-    return buffer.getvalue()
+    return render(export)

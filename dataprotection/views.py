@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET
 
 from accounts.models import Role
 from accounts.types import AuthenticatedHttpRequest
+from audit.services import read_accesses_record
 from cases.selectors import parse_pk
 from dataprotection import selectors, services
 
@@ -27,15 +28,28 @@ def overview(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The archive of restricted cases, the erasure log and the Art. 15
     export by person number."""
     _dpo_only(request)
+    now = timezone.now()
+    query = request.GET.get("person", "").strip()[:200]
+    persons = selectors.persons_lookup(traeger_id=request.user.traeger_id, query=query)
+    shown = persons[: selectors.LOOKUP_LIMIT]
+    # Names and dates of birth are case data: the lookup is logged as a read
+    # of every case of the persons it shows.
+    case_ids = sorted({case.pk for person in shown for case in person.cases.all()})
+    if case_ids:
+        read_accesses_record(
+            user=request.user, case_ids=case_ids, view="dataprotection.lookup", now=now
+        )
     return render(
         request,
         "dataprotection/overview.html",
         {
             "archive": selectors.archived_cases(
-                traeger_id=request.user.traeger_id, now=timezone.now(), limit=200
+                traeger_id=request.user.traeger_id, now=now, limit=200
             ),
             "erasures": services.erasure_log(traeger_id=request.user.traeger_id, limit=200),
-            "person_pk": parse_pk(request.GET.get("person", "")),
+            "query": query,
+            "persons": shown,
+            "more_persons": len(persons) > selectors.LOOKUP_LIMIT,
         },
     )
 

@@ -6,10 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Gemeinde, Role, User
 from accounts.types import choice_field
+from cases.dates import past_date_problem
 from cases.models import Consent, HouseholdMembership, Person
 from handover.models import ReturnReason
 
@@ -62,25 +64,59 @@ class HandoverForm(forms.Form):
     gu_contact_phone = forms.CharField(label=_("Your phone"), max_length=50, required=False)
     gu_contact_email = forms.EmailField(label=_("Your e-mail"), required=False)
 
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
+        today = timezone.localdate()
+        for name in ("au_allocation_date", "consent_given_on"):
+            day = data.get(name)
+            problem = past_date_problem(day, today=today) if day else None
+            if problem:
+                self.add_error(name, problem)
+        return data
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         served = Gemeinde.objects.filter(traeger__isnull=False).distinct().order_by("name")
         choice_field(self, "gemeinde_ags").choices = [("", "—")] + [(g.ags, str(g)) for g in served]
 
 
+CHOOSE = ("", _("— please choose —"))
+
+
 class MemberForm(forms.Form):
+    """One household member. Nothing is preset but the first row's relation
+    (the contact person heads the household): a preset relation or sex was
+    sent unread for every member."""
+
     relation = forms.ChoiceField(
-        label=_("Relation"), choices=HouseholdMembership.Relation.choices, required=False
+        label=_("Relation"),
+        choices=[CHOOSE, *HouseholdMembership.Relation.choices],
+        required=False,
     )
     family_name = forms.CharField(label=_("Family name"), max_length=200, required=False)
     given_names = forms.CharField(label=_("Given names"), max_length=200, required=False)
     date_of_birth = forms.DateField(label=_("Date of birth"), widget=DateInput(), required=False)
-    sex = forms.ChoiceField(label=_("Sex"), choices=Person.Sex.choices, required=False)
+    sex = forms.ChoiceField(label=_("Sex"), choices=[CHOOSE, *Person.Sex.choices], required=False)
     nationality = forms.CharField(label=_("Nationality"), max_length=100, required=False)
     languages = forms.CharField(label=_("Languages"), max_length=200, required=False)
     authority_reference = forms.CharField(
         label=_("Authority reference"), max_length=100, required=False
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        index = str(self.prefix or "0").rsplit("-", 1)[-1]
+        self.position = int(index) if index.isdigit() else 0
+        if self.position == 0 and not self.is_bound:
+            self.initial.setdefault("relation", HouseholdMembership.Relation.HEAD)
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
+        if self.position > 0 and data.get("family_name") and not data.get("relation"):
+            self.add_error("relation", _("Please choose how this person relates to the contact."))
+        return data
 
 
 MemberFormSet = forms.formset_factory(MemberForm, extra=5, max_num=20)

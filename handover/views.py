@@ -207,7 +207,7 @@ def handover_accept_view(request: AuthenticatedHttpRequest, handover_pk: Any) ->
         return _detail(request, handover, accept_form=form, status=error.http_status)
     messages.success(request, _("The handover was accepted; the case was registered."))
     if accepted.assignee_id == request.user.pk:
-        return redirect("workflows:case", accepted.case_id)
+        return redirect("cases:detail", accepted.case_id)
     return redirect("handover:list")
 
 

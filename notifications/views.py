@@ -12,10 +12,10 @@ from django.views.decorators.http import require_POST
 
 from accounts.types import AuthenticatedHttpRequest
 from notifications import services
+from notifications.links import screen_notifications
 from notifications.models import EmailMode, NotificationPreference
 from notifications.selectors import (
     NotificationNotFound,
-    notification_text,
     notifications_of,
     unread_count,
 )
@@ -31,7 +31,7 @@ def inbox(request: AuthenticatedHttpRequest) -> HttpResponse:
         request,
         "notifications/inbox.html",
         {
-            "rows": [(n, notification_text(n), services.notification_link(n)) for n in rows],
+            "rows": screen_notifications(user=request.user, notifications=rows, now=timezone.now()),
             "unread": unread_count(user=request.user),
             "email_mode": preference.email_mode if preference else EmailMode.IMMEDIATE,
             "email_modes": EmailMode.choices,

@@ -743,7 +743,7 @@ def kennzahlen_for_user(
         figures = {
             **snapshot.figures,
             "frozen": True,
-            "frozen_at": snapshot.frozen_at.isoformat(),
+            "frozen_at": timezone.localtime(snapshot.frozen_at).isoformat(),
         }
     else:
         figures = {**kennzahlen_compute(unit=unit, period=period), "frozen": False}

@@ -1,10 +1,19 @@
 #!/usr/bin/env bash
-# Serve Lotse with a Celery worker (beat embedded) beside the web server.
-# Ctrl-C (or the end of either) stops both.
+# The demo (`make run`): migrate, seed the demo data, collect the static
+# files, then serve Lotse as production does (DEBUG off, whitenoise) with a
+# Celery worker (beat embedded) beside the web server. Ctrl-C (or the end of
+# either) stops both.
 set -euo pipefail
 PY=${PY:-.venv/bin/python}
 CELERY="$(dirname "$PY")/celery"
+# shellcheck source=scripts/demo_env.sh
+source "$(dirname "$0")/demo_env.sh"
 mkdir -p var/celery
+
+"$PY" manage.py migrate --noinput
+"$PY" manage.py seed_demo
+"$PY" manage.py verify_workflows --repair
+"$PY" manage.py collectstatic --noinput --verbosity 0
 
 pids=()
 stop() {
@@ -19,8 +28,9 @@ echo "Lotse: starting Celery worker with beat (broker: ${CELERY_BROKER_URL:-file
   --schedule=var/celery/beat-schedule &
 pids+=($!)
 
-echo "Lotse: serving http://127.0.0.1:8000/ (Ctrl-C stops web, worker and beat)"
-"$PY" manage.py runserver 127.0.0.1:8000 --noreload &
+PORT="${LOTSE_PORT:-8000}"
+echo "Lotse: serving http://127.0.0.1:${PORT}/ (Ctrl-C stops web, worker and beat)"
+"$PY" manage.py runserver "127.0.0.1:${PORT}" --noreload &
 pids+=($!)
 
 # Whichever ends first ends the session.

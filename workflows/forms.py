@@ -14,7 +14,7 @@ from django import forms
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
-from cases.forms import catalogue_label
+from cases.forms import CaseDateChecks, catalogue_label
 from cases.models import (
     FINAL_GOAL_STATES,
     Case,
@@ -72,7 +72,8 @@ class CatalogueForm(forms.Form):
                 ]
 
 
-class ConsultationFields(CatalogueForm):
+class ConsultationFields(CaseDateChecks, CatalogueForm):
+    event_dates = ("held_on",)
     catalogues = {
         "consultation_form": Catalogue.CONSULTATION_FORM,
         "topics": Catalogue.CONSULTATION_TOPIC,
@@ -157,7 +158,8 @@ class RejectForm(forms.Form):
     )
 
 
-class AssessmentForm(CatalogueForm):
+class AssessmentForm(CaseDateChecks, CatalogueForm):
+    event_dates = ("assessed_on",)
     assessed_on = forms.DateField(label=_("Date of the assessment"), widget=DateInput())
 
     def __init__(self, *args: Any, day: date, **kwargs: Any) -> None:
@@ -188,7 +190,8 @@ class AssessmentForm(CatalogueForm):
         return [self[f"need_{key}"] for key, _label in self.fields_of_action]
 
 
-class GoalForm(CatalogueForm):
+class GoalForm(CaseDateChecks, CatalogueForm):
+    target_dates = ("target_date",)
     catalogues = {"field_of_action": Catalogue.FIELD_OF_ACTION}
 
     field_of_action = forms.ChoiceField(label=_("Field of action"))
@@ -199,7 +202,8 @@ class GoalForm(CatalogueForm):
     responsible = forms.ChoiceField(label=_("Who does it"), choices=Measure.Responsible.choices)
 
 
-class AgreeForm(forms.Form):
+class AgreeForm(CaseDateChecks, forms.Form):
+    target_dates = ("next_review_at",)
     agreement_form = forms.ChoiceField(
         label=_("How the plan was agreed"), choices=IntegrationPlan.AgreementForm.choices
     )
@@ -220,7 +224,9 @@ class DeclineForm(forms.Form):
     )
 
 
-class ReviewForm(forms.Form):
+class ReviewForm(CaseDateChecks, forms.Form):
+    event_dates = ("reviewed_on",)
+    target_dates = ("next_review_at",)
     reviewed_on = forms.DateField(label=_("Date of the review talk"), widget=DateInput())
     notes = forms.CharField(
         label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3})
@@ -377,7 +383,8 @@ class ReopenForm(ConsultationFields):
     )
 
 
-class ReviewDateForm(forms.Form):
+class ReviewDateForm(CaseDateChecks, forms.Form):
+    target_dates = ("next_review_at",)
     next_review_at = forms.DateField(label=_("New review date"), widget=DateInput())
 
 

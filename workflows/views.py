@@ -31,6 +31,7 @@ from accounts.models import Role
 from accounts.types import AuthenticatedHttpRequest, request_user
 from audit.services import read_access_record
 from cases import services
+from cases.dates import case_dates
 from cases.models import Consent, IntegrationPlan, Referral
 from cases.selectors import (
     DEPUTY,
@@ -43,6 +44,8 @@ from cases.selectors import (
 from config.errors import ApplicationError
 from handover.selectors import handover_of_case
 from workflows import context, forms, selectors
+from workflows.chart_text import svg_with_titles_as_written
+from workflows.confirm import confirmation_page, needs_confirmation
 
 HUMAN_OPEN = (STATUS.NEW, STATUS.ASSIGNED)
 
@@ -139,8 +142,11 @@ class TaskView(View):
             return self.render(self.forms_for(), status=400, error=_("Unknown action."))
         all_forms = self.forms_for(data=request.POST, action=action)
         form = all_forms[action]
+        form.dates = case_dates(self.case, today=self.today)
         if not form.is_valid():
             return self.render(all_forms, status=400)
+        if needs_confirmation(request, action):
+            return confirmation_page(request, action=action, back_url=request.path)
         handler: Callable[[Any], bool] = getattr(self, self.actions[action])
         # The request's transaction (opened by the flow lock) holds the task
         # and every service call of the handler: a refusal rolls all of it back.
@@ -447,6 +453,11 @@ class ApproveExtensionView(TaskView):
     def extra_context(self) -> dict[str, Any]:
         return {"request_row": selectors.waiting_extension_request(self.case)}
 
+    def next_url(self) -> str:
+        """Back to the approvals: a supervisor has no inbox of own tasks,
+        and further requests may wait there."""
+        return reverse("workflows:approvals")
+
     def decide(self, form: Any) -> bool:
         request_row = selectors.waiting_extension_request(self.case)
         if request_row is None:
@@ -707,11 +718,15 @@ def case_action(request: AuthenticatedHttpRequest, case_pk: Any, name: str) -> H
         if form_class is forms.ReopenForm
         else form_class(request.POST)
     )
+    form.dates = case_dates(case, today=today)
     if name not in _available_actions(case, request.user, now):
         form.add_error(None, _("This step is not possible in the case's current state."))
         return _case_page(request, case, now, bound={name: form}, status=409)
     if not form.is_valid():
         return _case_page(request, case, now, bound={name: form}, status=400)
+    if needs_confirmation(request, name):
+        back = reverse("workflows:case", args=[case.pk])
+        return confirmation_page(request, action=name, back_url=back)
     data = form.cleaned_data
     try:
         with transaction.atomic(), context.acting(actor=request.user, now=now):
@@ -749,9 +764,9 @@ def flow_chart(request: HttpRequest, *, flow_class: Any) -> HttpResponse:
     draws it; `flow_class` comes from the URL config."""
     if not flow_class.instance.has_view_permission(request.user):
         raise Http404
-    return HttpResponse(
-        chart.grid_to_svg(chart.calc_layout_data(flow_class)), content_type="image/svg+xml"
-    )
+    grid = chart.calc_layout_data(flow_class)
+    svg = svg_with_titles_as_written(chart.grid_to_svg(grid), grid)
+    return HttpResponse(svg, content_type="image/svg+xml")
 
 
 @login_required
@@ -766,4 +781,5 @@ def process_chart(request: HttpRequest, process_pk: Any) -> HttpResponse:
     flow_class = process.flow_class  # the flow the process was started for
     grid = chart.calc_layout_data(flow_class)
     chart.calc_cell_status(flow_class, grid, process.pk)
-    return HttpResponse(chart.grid_to_svg(grid), content_type="image/svg+xml")
+    svg = svg_with_titles_as_written(chart.grid_to_svg(grid), grid)
+    return HttpResponse(svg, content_type="image/svg+xml")

@@ -22,8 +22,7 @@ from django.views.decorators.http import require_GET
 from accounts.models import Role
 from accounts.types import AuthenticatedHttpRequest
 from audit.services import read_accesses_record
-from notifications.selectors import notification_text
-from notifications.services import notification_link
+from notifications.links import screen_notifications
 from workspace import selectors
 from workspace.forms import CaseFilterForm, TeamFilterForm
 
@@ -38,8 +37,8 @@ def _log_reads(request: HttpRequest, case_ids: set[int], *, view: str, now: Any)
         read_accesses_record(user=request.user, case_ids=sorted(case_ids), view=view, now=now)
 
 
-def _notes(rows: list[Any]) -> list[tuple[Any, str, str]]:
-    return [(n, notification_text(n), notification_link(n)) for n in rows]
+def _notes(request: HttpRequest, rows: list[Any]) -> list[Any]:
+    return screen_notifications(user=request.user, notifications=rows, now=timezone.now())
 
 
 def render_dashboard(request: AuthenticatedHttpRequest, *, view: str) -> HttpResponse:
@@ -59,7 +58,7 @@ def render_dashboard(request: AuthenticatedHttpRequest, *, view: str) -> HttpRes
                 "day": day,
                 "today": today,
                 "review_days": settings.LOTSE_REVIEW_REMINDER_DAYS,
-                "notifications": _notes(day.notifications),
+                "notifications": _notes(request, day.notifications),
             },
         )
     if user.role == Role.SUPERVISOR:
@@ -67,7 +66,7 @@ def render_dashboard(request: AuthenticatedHttpRequest, *, view: str) -> HttpRes
         return render(
             request,
             "workspace/dashboard_team.html",
-            {"team": team, "today": today, "notifications": _notes(team.notifications)},
+            {"team": team, "today": today, "notifications": _notes(request, team.notifications)},
         )
     raise Http404
 

@@ -76,7 +76,7 @@ def test_auditor_sees_the_timeline_in_german_and_the_visit_is_logged(world, who)
     assert "Schritt „Plan vereinbart“: Status Planung → In Umsetzung." in html
     assert html.index("Hat den Fall erfasst") < html.index("Schritt „Plan vereinbart“")
     # The visit itself is logged first, so the timeline already shows it.
-    assert "Hat die Falldaten angesehen (Ansicht audit.timeline)." in html
+    assert "Hat die Falldaten angesehen: Fallverlauf (Prüfung)." in html
     assert "Hat einem Ziel einen Schritt hinzugefügt." in html
     assert "geändert (Inhalt nicht protokolliert)" in html
     assert "Deutschkurs" not in html  # the goal's title is client content
@@ -118,7 +118,7 @@ def test_timeline_filters_by_kind_actor_and_period(world) -> None:
     future = client.get(f"/pruefung/fall/{world.case.pk}/", {"von": "2099-01-01"})
 
     assert only_reads.content.decode().count("Hat die Falldaten angesehen") == 2
-    assert "workflows.case" in only_reads.content.decode()
+    assert "Aufgaben des Falls" in only_reads.content.decode()  # workflows.case, by name
     assert "Hat eine Beratung erfasst" not in only_reads.content.decode()
     # the auditor's own two visits so far, not the owner's read
     assert by_auditor.content.decode().count("Hat die Falldaten angesehen") == 2

@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,14 @@ import pytest
 from django.db import connections
 from django.utils import timezone
 
-from cases.models import Case, CaseStatus, Consultation, ExtensionRequest, ExtensionStatus
+from cases.models import (
+    Case,
+    CaseStatus,
+    Consultation,
+    ExtensionRequest,
+    ExtensionStatus,
+    Person,
+)
 from tests.cases.factories import ensure_catalogues
 from tests.handover.factories import member, submitted
 from tests.handover.factories import world as handover_world
@@ -163,8 +170,13 @@ def test_a_case_from_handover_to_closure_in_the_browser(browser: Any, live_serve
         accept.get_by_role("button", name="Annehmen und Fall registrieren").click()
     case = Case.objects.get(person__family_name="Haddad")
     case_page = f"/faelle/{case.pk}/"
-    manager.page.get_by_role("link", name="Fallakte").click()
     assert manager.page.url.endswith(case_page)
+    # The period must be near its end, so the story began three years ago:
+    # the handover and the arrival lie before the first consultation (the
+    # forms refuse dates before them, cases.dates).
+    began = timezone.make_aware(datetime.combine(first_day - timedelta(days=7), time(9)))
+    Case.objects.filter(pk=case.pk).update(registered_at=began)
+    Person.objects.filter(pk=case.person_id).update(au_allocation_date=began.date())
 
     # --- first consultation (from the case page's main action) -----------------
     manager.page.get_by_role("link", name="Nächster Schritt: Erstberatung").click()
@@ -291,6 +303,9 @@ def test_a_case_from_handover_to_closure_in_the_browser(browser: Any, live_serve
     closing.get_by_label("Warum der Fall abgeschlossen wird").select_option("CLIENT_REQUEST")
     with manager.page.expect_navigation():
         closing.locator("button[type=submit]").click()
+    manager.shot("confirm-start-closing")  # an irreversible step asks first
+    with manager.page.expect_navigation():
+        manager.page.get_by_role("button", name="Ja, Abschluss beginnen").click()
     manager.go(case_page)
     manager.page.get_by_role("link", name=re.compile("Nächster Schritt: Abschließende")).click()
     close = manager.form("close")
@@ -301,6 +316,8 @@ def test_a_case_from_handover_to_closure_in_the_browser(browser: Any, live_serve
     close.get_by_label("Wie", exact=True).select_option("WRITTEN_REFERRAL")
     manager.shot("final-referral")
     manager.submit(close)
+    with manager.page.expect_navigation():
+        manager.page.get_by_role("button", name="Ja, Fall abschließen").click()
     case.refresh_from_db()
     assert case.status == CaseStatus.CLOSED
     assert case.referrals.get(is_final=True).target_service.key == "jobcenter"

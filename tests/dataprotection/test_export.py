@@ -117,3 +117,61 @@ def test_overview_lists_erasures_without_content() -> None:
     html = page.content.decode()
     assert "Löschprotokoll" in html
     assert 'href="/datenschutz/personen/12/auskunft.pdf"' in html
+
+
+def test_dpo_finds_a_person_by_name_and_the_lookup_is_logged() -> None:
+    from audit.models import ReadAccess
+
+    owner = manager_in(TeamFactory())
+    case = journey_to(CaseStatus.ACTIVE, owner=owner)
+    person = case.person
+    stranger = journey_to(CaseStatus.ACTIVE, owner=manager_in(TeamFactory()))
+    dpo_user = _dpo(owner.traeger)
+    dpo = _client(dpo_user)
+
+    by_name = dpo.get(
+        "/datenschutz/", {"person": f"{person.given_names.lower()} {person.family_name}"}
+    )
+    by_number = dpo.get("/datenschutz/", {"person": str(person.pk)})
+    nobody = dpo.get("/datenschutz/", {"person": "Niemandsname"})
+
+    html = by_name.content.decode()
+    assert by_name.status_code == 200
+    assert f"{person.family_name}, {person.given_names}" in html
+    assert f'href="/datenschutz/personen/{person.pk}/auskunft.pdf"' in html
+    assert f"/datenschutz/personen/{stranger.person.pk}/" not in html  # another Träger's
+    assert f"{person.family_name}, {person.given_names}" in by_number.content.decode()
+    assert "Keine Person Ihres Trägers passt." in nobody.content.decode()
+    assert list(
+        ReadAccess.objects.filter(user=dpo_user, view="dataprotection.lookup").values_list(
+            "case_id", flat=True
+        )
+    ) == [case.pk, case.pk]
+
+
+def test_the_art15_pdf_speaks_german_with_local_times_and_no_codes() -> None:
+    import io
+    import re
+
+    from django.utils import timezone
+    from pypdf import PdfReader
+
+    owner = manager_in(TeamFactory())
+    case = journey_to(CaseStatus.ACTIVE, owner=owner)
+    dpo = _client(_dpo(owner.traeger))
+
+    pdf = dpo.get(f"/datenschutz/personen/{case.person.pk}/auskunft.pdf")
+    data = dpo.get(f"/datenschutz/personen/{case.person.pk}/auskunft.json").json()
+
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
+    flat = " ".join(text.split())
+    assert "Auskunft nach Art. 15 DSGVO" in flat
+    assert "Familienname" in flat
+    assert "In Umsetzung" in flat  # the case's status by its label
+    assert "Verarbeitung der Falldaten" in flat  # the consent's scope
+    assert re.findall(r"\b[A-Z]{2,}_[A-Z_]+\b", text) == []
+    assert re.findall(r"\b[a-z]+_[a-z_]+\b", text) == []
+    assert "+00:00" not in text
+    assert re.findall(r"\d{4}-\d{2}-\d{2}", text) == []  # dates as 01.02.2026
+    offset = timezone.localtime(timezone.now()).strftime("%z")
+    assert data["generated_at"].endswith(f"{offset[:3]}:{offset[3:]}")  # local, not UTC

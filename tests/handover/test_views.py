@@ -3,6 +3,7 @@ return, the import page, the templates and the handover on the case page."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -146,7 +147,7 @@ def test_manager_sees_incoming_and_accepts_with_the_duplicate_choice() -> None:
     assert undecided.status_code == 400
     case = Case.objects.get()
     assert accepted.status_code == 302
-    assert accepted["Location"] == f"/aufgaben/fall/{case.pk}/"
+    assert accepted["Location"] == f"/faelle/{case.pk}/"  # the case, not its flow diagram
     assert case.person == known
 
 
@@ -230,3 +231,64 @@ def test_seed_demo_shows_submitted_handovers_to_the_demo_managers() -> None:
     page = web_for(User.objects.get(username="manager")).get("/uebergaben/").content.decode()
     assert "Saleh, Mariam" in page
     assert "Ahmadi, Farid" in page
+
+
+def test_import_report_names_file_problems_in_a_sentence_and_columns_in_german() -> None:
+    w = world()
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    header_only = (
+        b"external_reference;gemeinde_ags;au_allocation_date;family_name;consent_given;"
+        b"gu_contact_name\n"
+    )
+    empty = web_for(w.gu).post(
+        "/uebergaben/import/",
+        {"file": SimpleUploadedFile("u.csv", header_only), "dry_run": "on"},
+    )
+    bad_date = (
+        "external_reference;gemeinde_ags;au_allocation_date;family_name;consent_given;"
+        f"gu_contact_name\nR-2;{w.gemeinde.ags};2025-13-01;Kovalenko;nein;Gül\n"
+    ).encode()
+    with time_machine.travel(T0, tick=False):
+        dated = web_for(w.gu).post(
+            "/uebergaben/import/",
+            {"file": SimpleUploadedFile("u.csv", bad_date), "dry_run": "on"},
+        )
+
+    html = empty.content.decode()
+    assert "Die Datei insgesamt: Die Datei hat eine Kopfzeile, aber keine Zeilen." in html
+    assert "<td data-label" not in html  # no table of rows for a file problem
+    dated_html = dated.content.decode()
+    assert (
+        '<td data-label="Zeile">2</td>'
+        '<td data-label="Spalte">Datum der Zuweisung in die Anschlussunterbringung</td>'
+    ) in dated_html
+
+
+def test_the_form_presets_no_relation_or_sex_but_the_contact_persons_role() -> None:
+    w = world()
+
+    html = web_for(w.gu).get("/uebergaben/neu/").content.decode()
+
+    first_relation = re.search(r'<select name="members-0-relation".*?</select>', html, re.S)[0]
+    second_relation = re.search(r'<select name="members-1-relation".*?</select>', html, re.S)[0]
+    second_sex = re.search(r'<select name="members-1-sex".*?</select>', html, re.S)[0]
+    assert '<option value="HEAD" selected>' in first_relation
+    assert '<option value="" selected>— bitte wählen —</option>' in second_relation
+    assert '<option value="" selected>— bitte wählen —</option>' in second_sex
+    assert " selected>" not in second_sex.replace('<option value="" selected>', "")
+
+
+def test_a_further_member_without_relation_is_asked_for_it_at_the_field() -> None:
+    w = world()
+
+    response = web_for(w.gu).post(
+        "/uebergaben/neu/", form_data(w.gemeinde.ags, **{"members-1-relation": None})
+    )
+
+    assert response.status_code == 400
+    assert (
+        "Bitte wählen Sie, in welcher Beziehung diese Person zur Ansprechperson steht."
+        in response.content.decode()
+    )
+    assert Handover.objects.count() == 0

@@ -271,7 +271,11 @@ def body_for(node: str) -> dict[str, Any]:
     """A POST that would do something if it got past the access checks."""
     return {
         "accept_handover": {"action": "accept"},
-        "first_consultation": {"action": "reject", "rejection_reason": "NOT_TARGET_GROUP"},
+        "first_consultation": {
+            "action": "reject",
+            "rejection_reason": "NOT_TARGET_GROUP",
+            "confirmed": "1",
+        },
         "needs_assessment": {"action": "assess", "assessed_on": today(), "need_language": "HIGH"},
         "integration_plan": {"action": "decline", "decline_reason": "Qzx keine Zeit"},
         "review_plan": {"action": "review", "reviewed_on": today(), "notes": "Qzx"},
@@ -284,7 +288,11 @@ def body_for(node: str) -> dict[str, Any]:
             "consultation_form": "office",
             "topics": ["language"],
         },
-        "final_referral": {"action": "close", "closure_reason": "goals_achieved"},
+        "final_referral": {
+            "action": "close",
+            "closure_reason": "goals_achieved",
+            "confirmed": "1",
+        },
     }.get(node, {})
 
 
@@ -862,7 +870,7 @@ class TestTaskAccess(WorldTestCase):
         assert (
             client.post(
                 reverse("workflows:case_action", args=[case_pk, "start_closing"]),
-                {"ground": "CLIENT_REQUEST"},
+                {"ground": "CLIENT_REQUEST", "confirmed": "1"},
             ).status_code
             == 403
         )

@@ -69,3 +69,22 @@ def test_a_taken_approval_passes_to_the_team_when_its_supervisor_leaves(departur
         ("workflows.task.assigned", second.pk),
         ("workflows.task.completed", second.pk),
     ]
+
+
+def test_after_deciding_the_supervisor_lands_on_the_approvals_where_more_wait():
+    first_case = journey_to(CaseStatus.ACTIVE)
+    second_case = journey_to(CaseStatus.ACTIVE, owner=first_case.owner)
+    now = T0 + timedelta(days=1)
+    for case in (first_case, second_case):
+        services.extension_request_submit(
+            case=case, actor=case.owner, now=now, reason="illiteracy", months=6, justification="B"
+        )
+    boss = Client()
+    boss.force_login(supervisor_of(first_case.owner.team))
+
+    response = boss.post(execute_url(approval_task(first_case)), {"decision": "approve"})
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("workflows:approvals")
+    rows = boss.get(response["Location"]).context["rows"]
+    assert [row.task.pk for row in rows] == [approval_task(second_case).pk]

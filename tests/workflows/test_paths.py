@@ -427,7 +427,8 @@ def test_consent_withdrawn(manager):
         unchanged(case, S.ACTIVE, ["extension_timer", "review_plan"])
         ok(
             web.post(
-                action_url(case, "withdraw_consent"), {"channel": "IN_PERSON", "confirm": "on"}
+                action_url(case, "withdraw_consent"),
+                {"channel": "IN_PERSON", "confirm": "on", "confirmed": "1"},
             )
         )
         expect(
@@ -527,6 +528,7 @@ def test_period_expiry(manager):
                 url_of(case, "final_referral"),
                 {
                     "action": "close",
+                    "confirmed": "1",
                     f"goal_{goal.pk}": "PARTIALLY_ACHIEVED",
                     "target_service": "mbe",
                     "mode": "APPOINTMENT_ARRANGED",
@@ -569,7 +571,11 @@ def test_reopen(manager):
         case = start(manager)
         web = login(manager)
         to_active(web, case, manager)
-        ok(web.post(action_url(case, "start_closing"), {"ground": "CLIENT_REQUEST"}))
+        ok(
+            web.post(
+                action_url(case, "start_closing"), {"ground": "CLIENT_REQUEST", "confirmed": "1"}
+            )
+        )
         expect(
             case,
             S.CLOSING,
@@ -583,6 +589,7 @@ def test_reopen(manager):
                 url_of(case, "final_referral"),
                 {
                     "action": "close",
+                    "confirmed": "1",
                     f"goal_{goal.pk}": "ACHIEVED",
                     "closure_reason": "goals_achieved",
                     "no_further_need": "on",
