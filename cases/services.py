@@ -27,6 +27,7 @@ from django_fsm import can_proceed
 from accounts.models import Role, User
 from audit.services import SYSTEM_ROLE, audit_event_record
 from cases import history
+from cases.atomic import service_atomic
 from cases.models import (
     CLOCK_STATES,
     FINAL_GOAL_STATES,
@@ -1055,7 +1056,7 @@ def case_transition(
     error nothing is written.
     """
     spec = TRANSITIONS.get(name)
-    with transaction.atomic():
+    with service_atomic():
         locked = _lock_case(case=case, actor=actor, now=now)
         if spec is None:
             raise UnknownTransition(MESSAGES["unknown_transition"])

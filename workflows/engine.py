@@ -44,12 +44,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from viewflow.workflow.fields import import_task_by_ref
 from viewflow.workflow.models import Process, Task
-from viewflow.workflow.nodes import (
-    EndActivation,
-    SplitActivation,
-    SwitchActivation,
-    TimerActivation,
-)
+from viewflow.workflow.nodes import EndActivation, SplitActivation
 from viewflow.workflow.nodes.start import StartHandleActivation
 from viewflow.workflow.status import PROCESS, STATUS
 from viewflow.workflow.token import Token
@@ -220,7 +215,7 @@ def flow_plan(process: CaseProcess, *, clock: datetime) -> list[PlannedTask]:
     the process). Raises ValueError on a node whose start behaviour this
     walk does not reproduce; the flow then needs the walk extended.
     """
-    from workflows.nodes import CaseTask, CaseTaskActivation
+    from workflows.nodes import CaseTask, CaseTaskActivation, SwitchActivation, TimerActivation
 
     activation = SimpleNamespace(process=process)
     start_node = process.flow_class.start
