@@ -23,7 +23,7 @@ from locust import HttpUser, between, events, task
 PLAN: dict[str, Any] = json.loads(Path(os.environ["BENCH_LOAD_PLAN"]).read_text())
 WAIT = PLAN["wait"]
 HOSTS = PLAN["hosts"]
-RESUME_LINK = re.compile(r"/aufgaben/ablauf/(\d+)/resume/(\d+)/execute/")
+RESUME_LINK = re.compile(r"/aufgaben/ablauf/(\d+)/resume/(\d+)/")  # the task's detail link
 _next_node = itertools.count()
 _next_manager = itertools.count()
 _next_lead = itertools.count()
@@ -140,7 +140,7 @@ class Manager(Office):
         found = RESUME_LINK.search(self.page(f"/aufgaben/fall/{case}/", "/aufgaben/fall/[case]/"))
         if found is None:
             return  # the page failed (counted) or shows no task yet
-        path = found.group(0)
+        path = found.group(0) + "execute/"
         name = "/aufgaben/ablauf/[process]/resume/[task]/execute/"
         self.page(path, name)
         if self.post(path, "POST " + name, {"action": "resume", **PLAN["consultation"]}):
