@@ -211,7 +211,8 @@ def measure(lotse: Callable[[], Any], floor: Callable[[], Any]) -> tuple[float, 
 
 
 def run(url: str, stdout: Any = None) -> bool:
-    """Print the figures; return whether Lotse stays within TARGET_RATIO."""
+    """Print the figures; return whether Lotse stays within TARGET_RATIO of
+    its floor and under each goal."""
     from django.conf import settings
     from django.db import connection
 
@@ -272,8 +273,8 @@ def run(url: str, stdout: Any = None) -> bool:
             print(
                 f"  {kind:5}  Lotse {lotse_s:6.3f} s   floor (hand-written SQL) {floor_s:6.3f} s"
                 f"   ratio {ratio:4.2f} (target <= {TARGET_RATIO})"
-                f"   goal < {goal} s: {'met' if lotse_s < goal else 'missed'}",
+                f"   goal < {goal} s: {'met' if lotse_s < goal else 'MISSED'}",
                 file=stdout,
             )
-            ok = ok and ratio <= TARGET_RATIO
+            ok = ok and ratio <= TARGET_RATIO and lotse_s < goal
     return ok

@@ -14,11 +14,11 @@ page has a floor measured in the same run, alternating with Lotse: the
 bare SQL such a page needs, hand-written for PostgreSQL and sent through
 psycopg (count, one page of rows, and the read log or the caseload: 3
 statements). Goals: at most 10 queries and under 150 ms per page. The run
-fails above 10 queries (load cannot change that count) or above
-COLLAPSE_RATIO times the floor: a page that reads every case instead of the
-team's or the manager's own (as a search folding names in SQL once did, at
-65 to 220 times the floor) fails however loaded the machine is; the time
-goal itself is printed, met or missed, and depends on the machine's load.
+fails above 10 queries (load cannot change that count), above
+COLLAPSE_RATIO times the floor (a page that reads every case instead of the
+team's or the manager's own, as a search folding names in SQL once did, at
+65 to 220 times the floor), or at 150 ms or more (which also depends on the
+machine's load: see the load average printed with the part).
 """
 
 from __future__ import annotations
@@ -445,7 +445,7 @@ def run(url: str, now: datetime) -> bool:
                 f"(collapse > {COLLAPSE_RATIO:.0f})   goal <= {GOAL_QUERIES} queries, "
                 f"< {GOAL_MS:.0f} ms: {verdict}"
             )
-            ok = ok and queries <= GOAL_QUERIES and ratio <= COLLAPSE_RATIO
+            ok = ok and queries <= GOAL_QUERIES and ratio <= COLLAPSE_RATIO and lotse_ms < GOAL_MS
     if os.environ.get("BENCH_EXPLAIN"):
         explain(manager, lead, now)
     return ok

@@ -8,15 +8,16 @@ node it reads by its stored reference, `EXTENSION_CHECK_REF`).
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
-from django.db.models import Exists, OuterRef
+from django.db import connection
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
 from cases.models import Case, ExtensionRequest, ExtensionStatus, IntegrationPlan
 from workflows import context
-from workflows.models import EXTENSION_CHECK_REF
+from workflows.models import EXTENSION_CHECK_REF, CaseProcess
 
 
 def case_of(activation: Any) -> Case:
@@ -69,9 +70,8 @@ class CaseFacts:
         return self.known[name]
 
     def read_all(self) -> None:
-        """Read every fact in one query (a restart asks them all)."""
-        exists = {name: Exists(rows) for name, rows in _fact_rows(OuterRef("pk")).items()}
-        self.known.update(Case.objects.filter(pk=self.case_id).values(**exists).get())
+        """Read every fact in one statement (a restart asks them all)."""
+        self.known.update(all_facts(self.case_id))
 
 
 def case_facts(activation: Any) -> CaseFacts:
@@ -87,3 +87,49 @@ def case_facts(activation: Any) -> CaseFacts:
 def forget_case(process: Any) -> None:
     process.__dict__.pop("_lotse_case", None)
     process.__dict__.pop("_lotse_facts", None)
+
+
+# --- every fact in one statement (the restart) -------------------------------
+# A flow restart (every case change outside a guided task) asks all of them.
+# The statement is plain SQL written once, as the restart's other statements
+# (workflows.fastpaths): the ORM's compilation of four EXISTS subqueries cost
+# more than running them, and its join from the task through viewflow's
+# process table to the case's processes read every process row once the
+# planner's statistics lagged. Here the case's processes are found by their
+# `case_id` index and their tasks by `process_id`. `CaseFacts` reads the same
+# facts one by one through the ORM on guided steps; tests/workflows/test_facts.py
+# checks that both agree.
+
+NAMES = ("agreed_plan", "request_waiting", "request_approved", "extension_checked")
+
+
+@functools.cache
+def _statement() -> tuple[str, tuple[Any, ...]]:
+    """The SQL (one %s per case id) and the constant parameters around it."""
+    plan, request = IntegrationPlan._meta.db_table, ExtensionRequest._meta.db_table
+    sql = (
+        f"SELECT EXISTS (SELECT 1 FROM {plan} WHERE case_id = %s AND status = %s),"  # noqa: S608
+        f" EXISTS (SELECT 1 FROM {request} WHERE case_id = %s AND status = %s),"
+        f" EXISTS (SELECT 1 FROM {request} WHERE case_id = %s AND status = %s),"
+        f" EXISTS (SELECT 1 FROM {CaseProcess._meta.db_table} cp"
+        f" JOIN {Task._meta.db_table} t ON t.process_id = cp.process_ptr_id"
+        " WHERE cp.case_id = %s AND t.flow_task = %s AND t.status = %s)"
+    )
+    constants = (
+        IntegrationPlan.Status.AGREED.value,
+        ExtensionStatus.SUBMITTED.value,
+        ExtensionStatus.APPROVED.value,
+        EXTENSION_CHECK_REF,
+        STATUS.DONE.value,
+    )
+    return sql, constants
+
+
+def all_facts(case_id: int) -> dict[str, bool]:
+    """Return every gateway fact of the case (see `_fact_rows`)."""
+    sql, (agreed, submitted, approved, check, done) = _statement()
+    params = [case_id, agreed, case_id, submitted, case_id, approved, case_id, check, done]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return {name: bool(value) for name, value in zip(NAMES, row, strict=True)}

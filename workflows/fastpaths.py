@@ -56,19 +56,14 @@ from typing import Any
 from django.db import connection
 from viewflow.workflow.fields import import_task_by_ref
 from viewflow.workflow.models import Process, Task
-from viewflow.workflow.nodes import (
-    EndActivation,
-    SplitActivation,
-    SwitchActivation,
-    TimerActivation,
-)
+from viewflow.workflow.nodes import EndActivation, SplitActivation
 from viewflow.workflow.nodes.start import StartHandleActivation
 from viewflow.workflow.status import PROCESS, STATUS
 from viewflow.workflow.token import Token
 
 from workflows import context
 from workflows.models import CaseProcess
-from workflows.nodes import CaseTask, CaseTaskActivation
+from workflows.nodes import CaseTask, CaseTaskActivation, SwitchActivation, TimerActivation
 from workflows.selectors import OPEN_TASK_STATES
 
 # The versions this module (and docs/FASTPATHS.md) was last reviewed for.
@@ -286,6 +281,30 @@ _TASK_FIELDS = (
 )
 
 
+_PROCESS_FIELDS = ("flow_class", "status", "created", "finished", "data")
+
+
+def _insert_case_process(process: CaseProcess, row: tuple[Any, ...]) -> int:
+    """Insert the process row (values of _PROCESS_FIELDS) and its case link;
+    return the process pk. One statement on PostgreSQL."""
+    if connection.vendor != "postgresql":
+        [pk] = _insert(Process, _PROCESS_FIELDS, [row])
+        _insert(CaseProcess, ("process_ptr", "case"), [(pk, process.case_id)], returning=False)
+        return pk
+    fields = [Process._meta.get_field(name) for name in _PROCESS_FIELDS]
+    insert = _insert_sql(_P, tuple(field.column for field in fields), 1, Process._meta.pk.column)
+    sql = (
+        f"WITH p AS ({insert}) INSERT INTO {_CP} (process_ptr_id, case_id)"  # noqa: S608
+        " SELECT id, %s FROM p RETURNING process_ptr_id"
+    )
+    params = [
+        field.get_db_prep_save(value, connection) for field, value in zip(fields, row, strict=True)
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, process.case_id])
+        return cursor.fetchone()[0]
+
+
 def process_write(process: CaseProcess, planned: list[PlannedTask], *, clock: datetime) -> None:
     """Write the process and its planned rows as the engine's start would:
     the process, the task rows (one INSERT per split depth, since tokens
@@ -295,12 +314,9 @@ def process_write(process: CaseProcess, planned: list[PlannedTask], *, clock: da
     if not any(row.is_open for row in planned):  # every branch reached an End
         process.status = PROCESS.DONE  # viewflow row, not a case
         process.finished = clock
-    [process.pk] = _insert(
-        Process,
-        ("flow_class", "status", "created", "finished", "data"),
-        [(process.flow_class, process.status, clock, process.finished, {})],
+    process.pk = _insert_case_process(
+        process, (process.flow_class, process.status, clock, process.finished, {})
     )
-    _insert(CaseProcess, ("process_ptr", "case"), [(process.pk, process.case_id)], returning=False)
     for depth in sorted({row.depth for row in planned}):
         rows = [row for row in planned if row.depth == depth]
         pks = _insert(
@@ -361,19 +377,29 @@ def same_work(tasks: list[TaskRow], planned: list[PlannedTask]) -> bool:
 
 def open_work_cancel(tasks: list[TaskRow], *, case_id: int, now: datetime) -> None:
     """Cancel `tasks` (the case's open tasks) and every open process of the
-    case, one UPDATE each, and audit the cancelled human tasks."""
+    case, one UPDATE each (in one statement on PostgreSQL), and audit the
+    cancelled human tasks."""
     finished = connection.ops.adapt_datetimefield_value(now)
+    processes = [
+        PROCESS.CANCELED.value,
+        finished,
+        PROCESS.DONE.value,
+        PROCESS.CANCELED.value,
+        case_id,
+    ]
     with connection.cursor() as cursor:
         if tasks:
             marks = ", ".join(["%s"] * len(tasks))
-            cursor.execute(
-                f"UPDATE {_T} SET status = %s, finished = %s WHERE id IN ({marks})",  # noqa: S608
-                [STATUS.CANCELED.value, finished, *(t.pk for t in tasks)],
-            )
-        cursor.execute(
-            _CANCEL_PROCESSES_SQL,
-            [PROCESS.CANCELED.value, finished, PROCESS.DONE.value, PROCESS.CANCELED.value, case_id],
-        )
+            update = f"UPDATE {_T} SET status = %s, finished = %s WHERE id IN ({marks})"  # noqa: S608
+            params = [STATUS.CANCELED.value, finished, *(t.pk for t in tasks)]
+            if connection.vendor == "postgresql":  # both in one round trip
+                both = f"WITH tasks AS ({update}) {_CANCEL_PROCESSES_SQL}"
+                cursor.execute(both, params + processes)
+                processes = []
+            else:
+                cursor.execute(update, params)
+        if processes:
+            cursor.execute(_CANCEL_PROCESSES_SQL, processes)
     for task in tasks:
         # The tasks viewflow's cancel transition takes (new or assigned
         # human tasks) are audited, as `CaseTaskActivation.cancel` does;

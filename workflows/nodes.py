@@ -17,25 +17,28 @@ Every route a node offers is either guarded here or removed:
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any, cast
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
 from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from viewflow.utils import is_owner
-from viewflow.workflow import flow
+from viewflow.workflow import flow, nodes
 from viewflow.workflow.activation import Activation
-from viewflow.workflow.exceptions import FlowLockFailed
+from viewflow.workflow.context import context as viewflow_context
+from viewflow.workflow.exceptions import FlowLockFailed, FlowRuntimeError
 from viewflow.workflow.models import Task
 from viewflow.workflow.nodes.view import ViewActivation
 
 from accounts.models import Role
 from accounts.selectors import deputy_principal_ids
+from cases.atomic import all_or_nothing
 from workflows import context
 from workflows.facts import case_of, forget_case
 from workflows.selectors import task_get_for_user, waiting_extension_request
@@ -122,6 +125,7 @@ def guarded(
             with (
                 context.acting(actor=request.user, now=now, case_id=case.pk),
                 node.flow_class.lock(process_pk),
+                all_or_nothing(),  # every error below rolls back the whole request
             ):
                 # Decide on the row as it is now that nobody else can change it.
                 process = task.process
@@ -274,6 +278,53 @@ class CaseTask(flow.View):
         return self.can_execute(user, task) or self.can_assign(user, task)
 
 
+def _node_atomic() -> transaction.Atomic:
+    """The transaction of a gateway's or timer's activation.
+
+    viewflow sets a savepoint there so that a failed node can be marked
+    ERROR while the rest of the step goes on. That happens only where
+    exceptions do not propagate: the timer dispatcher
+    (`Context(propagate_exception=False)`), which keeps its savepoint. On a
+    guided step the exception propagates and the whole request rolls back,
+    so the savepoint (two statements per node) protects nothing.
+    """
+    return transaction.atomic(savepoint=not viewflow_context.propagate_exception)
+
+
+class SwitchActivation(nodes.SwitchActivation):
+    """viewflow's switch, with a savepoint only where it can matter."""
+
+    @Activation.status.super()
+    def activate(self) -> None:
+        with self.exception_guard(), _node_atomic():
+            for node, condition in self.flow_task._branches:  # as viewflow's
+                if condition:
+                    if condition(self):
+                        self.next_task = node
+                        break
+                else:
+                    self.next_task = node
+            if not self.next_task:
+                raise FlowRuntimeError(f"No next task available for {self.flow_task.name}")
+
+
+class TimerActivation(nodes.TimerActivation):
+    """viewflow's database timer, with a savepoint only where it can matter."""
+
+    @Activation.status.super()
+    def activate(self) -> None:
+        with self.exception_guard(), _node_atomic():
+            delay = self.flow_task._delay  # as viewflow's
+            if callable(delay):
+                delay = delay(self)
+            if isinstance(delay, timedelta):
+                delay = timezone.now() + delay
+            if not isinstance(delay, datetime):
+                raise ValueError(f"Timer delay must be a timedelta or datetime, got {delay!r}")
+            self.task.scheduled = delay
+            self.task.save()
+
+
 class _NoRoutes:
     index_path = None
     detail_path = None
@@ -288,7 +339,7 @@ class StartHandle(_NoRoutes, flow.StartHandle):
 
 
 class Switch(_NoRoutes, flow.Switch):
-    pass
+    activation_class = SwitchActivation
 
 
 class Split(_NoRoutes, flow.Split):
@@ -296,7 +347,7 @@ class Split(_NoRoutes, flow.Split):
 
 
 class Timer(_NoRoutes, flow.Timer):
-    pass
+    activation_class = TimerActivation
 
 
 class End(_NoRoutes, flow.End):

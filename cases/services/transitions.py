@@ -9,12 +9,12 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from django_fsm import can_proceed
 
 from accounts.models import User
 from cases import history
+from cases.atomic import service_atomic
 from cases.clock import (
     add_months,
     local_date,
@@ -611,7 +611,7 @@ def case_transition(
     error nothing is written.
     """
     spec = TRANSITIONS.get(name)
-    with transaction.atomic():
+    with service_atomic():
         locked = _lock_case(case=case, actor=actor, now=now)
         if spec is None:
             raise UnknownTransition(MESSAGES["unknown_transition"])
