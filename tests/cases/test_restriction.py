@@ -417,7 +417,8 @@ def test_a_step_that_archives_the_case_leads_to_the_inbox_not_to_a_404(people) -
 
     response = browser.post(
         f"/aufgaben/fall/{case.pk}/aktion/withdraw_consent/",
-        {"channel": "PHONE", "confirm": "on"},
+        # The second submit of the confirmation step (workflows.confirm).
+        {"channel": "PHONE", "confirm": "on", "confirmed": "1"},
         follow=True,
     )
 

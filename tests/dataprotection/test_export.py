@@ -109,14 +109,16 @@ def test_unknown_or_malformed_person_is_404() -> None:
 
 def test_overview_lists_erasures_without_content() -> None:
     owner = manager_in(TeamFactory())
+    person = journey_to(CaseStatus.ACTIVE, owner=owner).person
     dpo = _client(_dpo(owner.traeger))
 
-    page = dpo.get("/datenschutz/?person=12")
+    # The lookup lists persons of the DPO's Träger only (by number or name).
+    page = dpo.get(f"/datenschutz/?person={person.pk}")
 
     assert page.status_code == 200
     html = page.content.decode()
     assert "Löschprotokoll" in html
-    assert 'href="/datenschutz/personen/12/auskunft.pdf"' in html
+    assert f'href="/datenschutz/personen/{person.pk}/auskunft.pdf"' in html
 
 
 def test_dpo_finds_a_person_by_name_and_the_lookup_is_logged() -> None:

@@ -282,7 +282,7 @@ def test_a_mail_failing_past_the_limit_becomes_an_incident_and_can_be_retried(
     reject_as_supervisor(new_case())
     notification = Notification.objects.get()
 
-    with mock.patch("notifications.services.delivery._mail", side_effect=OSError("smtp down")):
+    with mock.patch("notifications.services._mail", side_effect=OSError("smtp down")):
         for _ in range(5):
             services.notifications_relay(now=T0)
 
