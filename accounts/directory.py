@@ -88,7 +88,7 @@ def directory_assignment(*, groups: Iterable[str]) -> Assignment:
 
 def _apply(user: User, assignment: Assignment) -> None:
     user.role = assignment.role
-    user.traeger_id = assignment.traeger_id
+    user.traeger_id = assignment.traeger_id  # not a copied source
     user.team_id = assignment.team_id
     user.kreis_id = assignment.kreis_id
     user.is_staff = user.is_superuser = assignment.role == Role.ADMINISTRATOR

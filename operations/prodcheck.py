@@ -413,7 +413,7 @@ def journey(stack: Stack) -> dict[str, Any]:
         raise CheckFailed(f"case list on B answered {status}")
     cases = _results(_json(body))
     case = next(
-        (c for c in cases if c["status"] in {"ACTIVE", "PLANNING", "INITIAL_COUNSELLING"}), None
+        (c for c in cases if c["status"] in {"active", "planning", "initial_counselling"}), None
     )
     if case is None:
         raise CheckFailed("the demo manager has no case open for consultations")

@@ -3,6 +3,8 @@ node names or raw codes."""
 
 from __future__ import annotations
 
+import pytest
+
 from types import SimpleNamespace
 
 from django.utils import translation
@@ -46,6 +48,7 @@ def test_codes_are_shown_by_their_label() -> None:
     assert "SIGNATURE" not in agreed
 
 
+@pytest.mark.django_db  # an unknown code is looked up among the catalogue labels first
 def test_an_unknown_code_is_shown_as_it_is() -> None:
     line = event_line(_event("cases.consultation.recorded", "SOMETHING_NEW"))
 

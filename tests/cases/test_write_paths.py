@@ -40,6 +40,7 @@ ALLOWED: dict[str, str] = {
         "cases then go through the case services; never runs in production"
     ),
     "bench/__main__.py": "benchmark data generator (make bench), never in production",
+    "bench/load.py": "synthetic Kreis for the load test (make bench), never in production",
 }
 
 

@@ -17,6 +17,7 @@ import pytest
 from django.core.management import call_command
 
 from accounts.demo import DEMO_PASSWORD, USERS
+from tests.cases.factories import ensure_catalogues
 from tests.cases.test_browser_journey import browser  # noqa: F401 - the fixture
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "artifacts" / "screens"
@@ -67,6 +68,7 @@ def test_main_pages_of_every_role_fit_phone_tablet_and_laptop(
     browser: Any,  # noqa: F811 - the fixture imported above
     live_server: Any,
 ) -> None:
+    ensure_catalogues()  # a transactional test before may have flushed them
     call_command("seed_demo")
     problems: list[str] = []
     for user in USERS:

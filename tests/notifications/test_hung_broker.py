@@ -73,7 +73,7 @@ def test_a_hung_broker_delays_notifications_but_no_request() -> None:
                 started = time.monotonic()
                 response = client.post(
                     f"/api/v1/cases/{case_id}/transitions/reject_ineligible/",
-                    {"reason": "NOT_TARGET_GROUP"},
+                    {"reason": "not_target_group"},
                     format="json",
                 )
                 answers.append((response.status_code, time.monotonic() - started))
