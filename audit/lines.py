@@ -138,7 +138,8 @@ def _catalogue_key_label(key: str) -> str:
             .first()
         )
         if entry is None:
-            return str(_("(no longer in the catalogue)"))
+            # The recorded code stays readable for the auditor.
+            return str(_("%(code)s (no longer in the catalogue)") % {"code": key})
         _CATALOGUE_BY_KEY[key] = entry
     return _catalogue_text(_CATALOGUE_BY_KEY[key])
 

@@ -3,10 +3,9 @@ node names or raw codes."""
 
 from __future__ import annotations
 
-import pytest
-
 from types import SimpleNamespace
 
+import pytest
 from django.utils import translation
 
 from audit.lines import event_line

@@ -66,6 +66,14 @@ def test_a_hung_broker_delays_notifications_but_no_request() -> None:
                 broker_connection_timeout=settings.CELERY_BROKER_CONNECTION_TIMEOUT,
             )
             assert tasks.heartbeat_task.apply_async(kwargs={}).id  # connected
+            # Warm the path (imports, serializers) with a refused body that
+            # writes nothing, so the timings below measure the broker alone.
+            warm = client.post(
+                f"/api/v1/cases/{case_ids[0]}/transitions/reject_ineligible/",
+                {"reason": "no_such_reason"},
+                format="json",
+            )
+            assert warm.status_code == 400
             os.kill(redis.process.pid, signal.SIGSTOP)  # hung, not refused
 
             answers = []
