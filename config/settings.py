@@ -491,7 +491,9 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
 # Beat only ever enqueues short sweeps; deadlines live in database columns,
 # never in broker countdowns (RELIABILITY.md C6).
-LOTSE_RELAY_SECONDS = _int("LOTSE_RELAY_SECONDS", 60)
+# Requests never publish to the broker: the relay delivers what they wrote to
+# the outbox, so this is the longest a notification waits for its mail.
+LOTSE_RELAY_SECONDS = _int("LOTSE_RELAY_SECONDS", 10)
 LOTSE_SWEEP_SECONDS = _int("LOTSE_SWEEP_SECONDS", 900)
 LOTSE_REMINDER_SECONDS = _int("LOTSE_REMINDER_SECONDS", 3600)
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
@@ -512,7 +514,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "workflows.tasks.fire_due_timers_task",
         "schedule": timedelta(seconds=_int("WORKFLOW_TIMER_SECONDS", 60)),
     },
-    # The outbox relay sends what the on-commit publish could not (broker
+    # The outbox relay delivers what requests wrote (they never publish) and
+    # what a worker's on-commit publish could not (broker
     # down, worker lost); sweeps and reminders read their deadlines from
     # database columns, so a missed run only delays them.
     "outbox-relay": {

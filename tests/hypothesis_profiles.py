@@ -40,7 +40,7 @@ class Budget:
 # extension_request_approve never succeeded), so the fuzz carries the saving.
 BUDGETS = {
     "fast": Budget(machine_examples=500, machine_steps=20, fuzz_examples=30),
-    "deep": Budget(machine_examples=2000, machine_steps=30, fuzz_examples=120),
+    "deep": Budget(machine_examples=1000, machine_steps=30, fuzz_examples=120),
     "explore": Budget(machine_examples=2000, machine_steps=30, fuzz_examples=120),
 }
 

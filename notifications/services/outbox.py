@@ -1,5 +1,12 @@
-"""The outbox: notification rows written inside the caller's transaction,
-published to the broker after commit (never raising into the caller)."""
+"""The outbox: notification rows written inside the caller's transaction.
+
+A web request never talks to the broker: it writes the rows and returns, and
+the relay (`notifications_relay_task`, sent by beat every
+LOTSE_RELAY_SECONDS) delivers them from the worker. Work that already runs
+in the worker (sweeps, reminders, the relay itself) hands its rows to the
+broker after commit, bounded by LOTSE_BROKER_TIMEOUT_SECONDS and never
+raising into the caller. With eager tasks (tests, a `manage.py shell`)
+delivery runs at once in the caller's thread."""
 
 from __future__ import annotations
 
@@ -11,7 +18,7 @@ from datetime import datetime
 from time import monotonic as time_monotonic
 from typing import Any
 
-from celery import current_app
+from celery import current_app, current_task
 from django.db import IntegrityError, connection, transaction
 
 from accounts.models import Role, User
@@ -50,10 +57,21 @@ BROKER_BACKOFF_SECONDS = 5.0
 _broker_failed_at: list[float] = []
 
 
+def _in_worker_task() -> bool:
+    """True inside a Celery task the worker runs (not a direct call)."""
+    task = current_task
+    return bool(task) and not task.request.called_directly
+
+
 def _publish(*, notification_ids: list[int] | None = None, relay: bool = False) -> None:
-    """Hand delivery to the broker; never raise (the relay sweep catches up)."""
+    """Hand delivery to the broker from the worker; never raise (the relay
+    sweep catches up). On a request's path this does nothing: the request
+    has written the outbox, the relay sends it (issue 22, finding 2)."""
     from notifications import tasks
 
+    app = current_app._get_current_object()
+    if not app.conf.task_always_eager and not _in_worker_task():
+        return
     if _broker_failed_at and time_monotonic() - _broker_failed_at[-1] < BROKER_BACKOFF_SECONDS:
         return
 
@@ -66,7 +84,7 @@ def _publish(*, notification_ids: list[int] | None = None, relay: bool = False) 
             tasks.notifications_relay_task.apply_async(kwargs={}, retry=False)
 
     try:
-        call_bounded(publish, app=current_app._get_current_object())
+        call_bounded(publish, app=app)
     except Exception as exc:  # noqa: BLE001 - a broker outage must not fail the change
         _broker_failed_at[:] = [time_monotonic()]
         logger.warning("broker unavailable, outbox keeps the rows: %s", type(exc).__name__)

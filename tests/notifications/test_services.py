@@ -136,6 +136,61 @@ def test_the_broker_being_down_fails_nothing_and_the_relay_sends_later(
     assert Notification.objects.get().delivery == Delivery.SENT
 
 
+@pytest.fixture
+def celery_not_eager():
+    """The production setting: tasks go through the broker, not inline."""
+    from celery import current_app
+
+    app = current_app._get_current_object()
+    app.conf.task_always_eager = False
+    try:
+        yield app
+    finally:
+        app.conf.task_always_eager = True
+
+
+def test_a_request_writes_the_outbox_and_never_publishes(
+    django_capture_on_commit_callbacks, celery_not_eager
+) -> None:
+    # Issue 22 finding 2: a request's latency must not depend on the broker,
+    # so the request path hands nothing to it; the relay delivers later.
+    case = new_case()
+    with (
+        mock.patch("notifications.tasks.notification_deliver_task.apply_async") as deliver,
+        mock.patch("notifications.tasks.notifications_relay_task.apply_async") as relay,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        reject_as_supervisor(case)
+
+    assert (deliver.call_count, relay.call_count) == (0, 0)
+    assert Notification.objects.get().delivery == Delivery.PENDING
+    assert mail.outbox == []
+
+    assert services.notifications_relay(now=T0) == 1
+    assert Notification.objects.get().delivery == Delivery.SENT
+    assert len(mail.outbox) == 1
+
+
+def test_work_in_the_worker_still_hands_its_rows_to_the_broker(celery_not_eager) -> None:
+    from notifications.services import outbox
+
+    services._broker_failed_at.clear()
+    with mock.patch("notifications.tasks.notification_deliver_task.apply_async") as deliver:
+        outbox._publish(notification_ids=[1])  # a request: nothing
+        assert deliver.call_count == 0
+
+        @celery_not_eager.task(name="tests.publish_from_worker")
+        def from_worker() -> None:
+            outbox._publish(notification_ids=[1])
+
+        try:
+            from_worker.apply()  # run as the worker runs it (not called directly)
+        finally:
+            celery_not_eager.tasks.pop(from_worker.name)
+
+    assert deliver.call_count == 1
+
+
 def test_delivering_twice_sends_one_mail() -> None:
     reject_as_supervisor(new_case())
     pk = Notification.objects.get().pk
