@@ -47,8 +47,10 @@ services:
 fonts:
 	bash scripts/ensure_fonts.sh
 
+# Long files first, each on one worker (tests/conftest.py LONG_FIRST), the
+# rest spread test by test: both workers finish together.
 test: $(STAMP) browser services fonts
-	$(PY) -m pytest -n auto
+	$(PY) -m pytest -n auto --dist loadgroup --no-loadscope-reorder
 
 test-deep: $(STAMP)
 	LOTSE_HYPOTHESIS_PROFILE=$${LOTSE_HYPOTHESIS_PROFILE:-deep} $(PY) -m pytest -n auto -m property

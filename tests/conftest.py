@@ -26,8 +26,46 @@ def pytest_report_header(config: pytest.Config) -> str:
     )
 
 
+# The suite's long files, longest first (`make test` timings on two workers).
+# They run first, each file on one worker (`--dist loadgroup`: a file's
+# module-scoped stack or seeded data is built once), while the other worker
+# takes the short tests one by one; so both workers finish together instead
+# of one waiting minutes for a long file that happened to come last.
+LONG_FIRST = (
+    "tests/cases/test_state_machine.py",
+    "tests/operations/test_prodcheck.py",
+    "tests/cases/test_api_fuzz.py",
+    "tests/operations/test_backup.py",
+    "tests/config/test_screens.py",
+    "tests/config/test_screenshots.py",
+    "tests/notifications/test_hung_broker.py",
+    "tests/notifications/test_broker_outage.py",
+    "tests/cases/test_browser_journey.py",
+)
+
+
+def _long_first(items: list[pytest.Item]) -> None:
+    """Reorder `items` in place: the LONG_FIRST files, then browser tests,
+    then the rest in collection order; one xdist group per long file."""
+
+    def rank(item: pytest.Item) -> int:
+        path = item.nodeid.split("::", 1)[0]
+        if path in LONG_FIRST:
+            return LONG_FIRST.index(path)
+        return len(LONG_FIRST) + (0 if item.get_closest_marker("browser") else 1)
+
+    for item in items:
+        path = item.nodeid.split("::", 1)[0]
+        if path in LONG_FIRST and not item.get_closest_marker("xdist_group"):
+            item.add_marker(pytest.mark.xdist_group(path))
+    items[:] = sorted(items, key=rank)  # stable: collection order within a rank
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Skip PostgreSQL-only tests on SQLite, except in CI where it fails."""
+    """Long files first; skip PostgreSQL-only tests on SQLite, except in CI
+    where it fails."""
+    _long_first(items)
     needs_pg = [item for item in items if item.get_closest_marker("postgres")]
     if not needs_pg or _on_postgres():
         return
