@@ -8,8 +8,9 @@ come from one profile, chosen by `LOTSE_HYPOTHESIS_PROFILE`:
 - `fast` (the default; `make test`, CI): derandomized, so every run
   generates exactly the same sequences and checks the same invariants, with
   bounded examples and steps;
-- `deep` (`make test-deep`): the same operations and invariants with four
-  times the examples and longer sequences, still derandomized;
+- `deep` (`make test-deep`): the same operations and invariants with twice
+  the W5 lifecycles at 1.5 times their length (three times the commands)
+  and four times the fuzz examples, still derandomized;
 - `explore`: the deep budget with a fresh random seed per run (Hypothesis
   prints it on a failure; replay with `pytest --hypothesis-seed=<seed>`).
 
