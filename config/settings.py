@@ -522,6 +522,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "notifications.tasks.notifications_relay_task",
         "schedule": timedelta(seconds=LOTSE_RELAY_SECONDS),
     },
+    # Large handover files wait for the worker (requests never publish).
+    "import-jobs": {
+        "task": "handover.tasks.import_jobs_run_task",
+        "schedule": timedelta(seconds=LOTSE_RELAY_SECONDS),
+    },
     "reminders": {
         "task": "notifications.tasks.reminders_task",
         "schedule": timedelta(seconds=LOTSE_REMINDER_SECONDS),
@@ -743,6 +748,10 @@ LOTSE_EVIDENCE_MAX_BYTES = _int("LOTSE_EVIDENCE_MAX_BYTES", 10 * 1024 * 1024)
 # Handover file import: largest file and most rows per upload.
 LOTSE_HANDOVER_IMPORT_MAX_BYTES = _int("LOTSE_HANDOVER_IMPORT_MAX_BYTES", 5 * 1024 * 1024)
 LOTSE_HANDOVER_IMPORT_MAX_ROWS = _int("LOTSE_HANDOVER_IMPORT_MAX_ROWS", 20000)
+# Files up to this size are imported in the request; larger ones by the
+# worker, with progress shown, within LOTSE_IMPORT_TIME_LIMIT_SECONDS.
+LOTSE_IMPORT_INLINE_MAX_BYTES = _int("LOTSE_IMPORT_INLINE_MAX_BYTES", 256 * 1024)
+LOTSE_IMPORT_TIME_LIMIT_SECONDS = _int("LOTSE_IMPORT_TIME_LIMIT_SECONDS", 300)
 # XLSX archives are checked before parsing (handover.limits): unpacked size
 # of all parts, cells of the worksheet, characters of the longest cell.
 LOTSE_IMPORT_MAX_UNPACKED_BYTES = _int("LOTSE_IMPORT_MAX_UNPACKED_BYTES", 50 * 1024 * 1024)

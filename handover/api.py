@@ -36,10 +36,11 @@ from config.api import error_responses, reject_empty_parameters
 from config.api_enums import ContractModelSerializer, EnumField, EnumFilter
 from config.errors import InvalidInput
 from handover import services
-from handover.models import Handover, HandoverMember, HandoverStatus, ReturnReason
+from handover.models import Handover, HandoverMember, HandoverStatus, ImportJob, ReturnReason
 from handover.selectors import (
     handover_get_for_user,
     handover_list_for_user,
+    import_job_get_for_user,
     member_candidates,
 )
 
@@ -214,6 +215,29 @@ class ImportOut(serializers.Serializer):
     errors = serializers.ListField(child=serializers.DictField())
 
 
+class ImportJobOut(ContractModelSerializer):
+    """A large file's import in the worker; `report` once it has ended."""
+
+    report = ImportOut(allow_null=True, read_only=True)
+
+    class Meta:
+        model = ImportJob
+        fields = [
+            "id",
+            "status",
+            "phase",
+            "rows_done",
+            "rows_total",
+            "dry_run",
+            "filename",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "message",
+            "report",
+        ]
+
+
 def _valid(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
     if not isinstance(request.data, dict):
         raise InvalidInput(_("The body must be a JSON object."))
@@ -354,9 +378,11 @@ class HandoverImportView(APIView):
         parameters=[
             OpenApiParameter("dry_run", OpenApiTypes.BOOL, description="only check, save nothing")
         ],
-        responses={201: ImportOut, 200: ImportOut, **WRITE_ERRORS},
+        responses={201: ImportOut, 200: ImportOut, 202: ImportJobOut, **WRITE_ERRORS},
         description="CSV (UTF-8, UTF-8 with BOM or Windows-1252; ; or ,) or XLSX. All or "
-        "nothing: 400 with `errors` (line, field, message) if any row is bad.",
+        "nothing: 400 with `errors` (line, field, message) if any row is bad. A file larger "
+        "than LOTSE_IMPORT_INLINE_MAX_BYTES is read by the worker: 202 with the job; follow "
+        "it at `GET /api/v1/handovers/import/{id}/`.",
     )
     def post(self, request: AuthenticatedRequest) -> Response:
         """Import handovers from a file; `?dry_run=true` checks only."""
@@ -373,13 +399,24 @@ class HandoverImportView(APIView):
         limit = settings.LOTSE_HANDOVER_IMPORT_MAX_BYTES
         content = upload.read(limit + 1)
         dry_run = raw in ("true", "1")
-        report = services.handover_import(
+        result = services.handover_import_submit(
             actor=request.user,
             now=timezone.now(),
             content=content,
             filename=upload.name or "",
             dry_run=dry_run,
         )
+        if isinstance(result, ImportJob):  # a large file: the worker reads it
+            return Response(ImportJobOut(result).data, status=status.HTTP_202_ACCEPTED)
         return Response(
-            report.as_dict(), status=status.HTTP_200_OK if dry_run else status.HTTP_201_CREATED
+            result.as_dict(), status=status.HTTP_200_OK if dry_run else status.HTTP_201_CREATED
         )
+
+
+class HandoverImportJobView(APIView):
+    @extend_schema(responses={200: ImportJobOut, **error_responses(404)})
+    def get(self, request: AuthenticatedRequest, job_id: str) -> Response:
+        """A large file's import: status, progress, and the report once ended
+        (the report of a refused file has `errors`, as the 400 would)."""
+        job = import_job_get_for_user(user=request.user, job_id=job_id)
+        return Response(ImportJobOut(job).data)

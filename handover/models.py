@@ -220,3 +220,52 @@ class HandoverMember(models.Model):
 
     def __str__(self) -> str:
         return f"Member {self.position} of handover {self.handover_id}"
+
+
+class ImportJob(models.Model):
+    """A large handover file import, run by the worker (issue 22 finding 3).
+
+    The request stores the file and returns; the worker parses it within
+    the time bound (LOTSE_IMPORT_TIME_LIMIT_SECONDS; the archive check
+    bounds its memory before parsing) and writes its progress here, so the
+    page and `GET /api/v1/handovers/import/{id}/` can show it. The file is
+    dropped when the job ends; the report stays for its sender.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "QUEUED", _("waiting for the worker")
+        RUNNING = "RUNNING", _("running")
+        DONE = "DONE", _("done")
+        FAILED = "FAILED", _("not imported")
+
+    class Phase(models.TextChoices):
+        READING = "READING", _("reading the rows")
+        CHECKING = "CHECKING", _("checking the rows")
+        SAVING = "SAVING", _("saving")
+
+    id = models.UUIDField(primary_key=True, editable=False)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    filename = models.CharField(_("file name"), max_length=255, blank=True)
+    content = models.BinaryField(_("file"), null=True, editable=False)
+    dry_run = models.BooleanField(_("dry run"), default=False)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.QUEUED
+    )
+    phase = models.CharField(_("phase"), max_length=10, choices=Phase.choices, blank=True)
+    rows_done = models.PositiveIntegerField(_("rows done"), default=0)
+    rows_total = models.PositiveIntegerField(_("rows in all"), default=0)
+    report = models.JSONField(_("report"), null=True, blank=True)
+    message = models.CharField(_("message"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("created at"))
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("handover import")
+        verbose_name_plural = _("handover imports")
+        indexes = [models.Index(fields=["status", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"Import {self.pk}"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -26,7 +27,7 @@ from accounts.models import Role
 from cases.models import Person
 from cases.selectors import parse_pk, restricted_q
 from config.errors import NotFound
-from handover.models import Handover, HandoverMember, HandoverStatus
+from handover.models import Handover, HandoverMember, HandoverStatus, ImportJob
 
 
 class HandoverNotFound(NotFound):
@@ -290,3 +291,15 @@ def member_candidates(*, handover: Handover, traeger_id: int) -> dict[int, list[
         )
         for member in handover.members.order_by("position")
     }
+
+
+def import_job_get_for_user(*, user: Any, job_id: Any) -> ImportJob:
+    """A worker import job, for its sender only (everyone else: 404)."""
+    try:
+        pk = uuid.UUID(str(job_id))
+    except ValueError:
+        raise HandoverNotFound(_("This import does not exist.")) from None
+    job = ImportJob.objects.filter(pk=pk, submitted_by_id=user.pk).first()
+    if job is None:
+        raise HandoverNotFound(_("This import does not exist."))
+    return job

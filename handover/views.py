@@ -23,11 +23,12 @@ from accounts.types import AuthenticatedHttpRequest
 from config.errors import ApplicationError
 from handover import services
 from handover.forms import AcceptForm, HandoverForm, ImportForm, MemberFormSet, ReturnForm
-from handover.models import Handover, HandoverStatus
+from handover.models import Handover, HandoverStatus, ImportJob
 from handover.selectors import (
     HandoverNotFound,
     handover_get_for_user,
     handover_list_for_user,
+    import_job_get_for_user,
     member_candidates,
 )
 
@@ -248,7 +249,7 @@ def handover_import_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
-            report = services.handover_import(
+            result = services.handover_import_submit(
                 actor=request.user,
                 now=timezone.now(),
                 content=upload.read(settings.LOTSE_HANDOVER_IMPORT_MAX_BYTES + 1),
@@ -258,6 +259,10 @@ def handover_import_view(request: AuthenticatedHttpRequest) -> HttpResponse:
         except services.ImportInvalid as error:
             report = error.report
             status = 400
+        else:
+            if isinstance(result, ImportJob):  # a large file: the worker reads it
+                return redirect("handover:import_job", job_id=result.pk)
+            report = result
     elif request.method == "POST":
         status = 400
     return render(
@@ -265,6 +270,25 @@ def handover_import_view(request: AuthenticatedHttpRequest) -> HttpResponse:
         "handover/import.html",
         {"form": form, "report": report.as_dict() if report else None},
         status=status,
+    )
+
+
+@login_required
+def import_job_view(request: AuthenticatedHttpRequest, job_id: str) -> HttpResponse:
+    """A large file's import in the worker: its progress, then its report."""
+    _require_role(request, (Role.GU_SOCIAL_WORKER,))
+    try:
+        job = import_job_get_for_user(user=request.user, job_id=job_id)
+    except HandoverNotFound:
+        raise Http404 from None
+    return render(
+        request,
+        "handover/import_job.html",
+        {
+            "job": job,
+            "report": job.report,
+            "running": job.status in (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING),
+        },
     )
 
 

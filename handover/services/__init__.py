@@ -64,6 +64,11 @@ from handover.services.common import (
     _invalid,
     _save,
 )
+from handover.services.import_jobs import (
+    handover_import_submit,
+    import_job_run,
+    import_jobs_run,
+)
 from handover.services.imports import (
     _FORMULA,
     COLUMNS,
@@ -157,11 +162,14 @@ __all__ = [
     "handover_clean",
     "handover_create",
     "handover_import",
+    "handover_import_submit",
     "handover_not_found",
     "handover_return",
     "handover_submit",
     "handovers_visible_to",
     "identity_key",
+    "import_job_run",
+    "import_jobs_run",
     "import_template_csv",
     "import_template_xlsx",
     "names_key",

@@ -5,8 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from time import monotonic
 from typing import Any
 
 from django.conf import settings
@@ -115,6 +119,43 @@ TEMPLATE_ROWS = [
 _FORMULA = re.compile(r"^[=@\t\r]|^[+\-](?![0-9 ()/.\-]*$)")
 
 
+# --- progress and time bound (the worker's import job) ----------------------
+
+
+class ImportTimedOut(Exception):
+    """The import ran past its time bound (LOTSE_IMPORT_TIME_LIMIT_SECONDS)."""
+
+
+@dataclass(frozen=True)
+class _Watch:
+    report: Callable[[str, int, int], None]  # phase, done, total
+    deadline: float  # time.monotonic()
+
+
+_watch: ContextVar[_Watch | None] = ContextVar("lotse_import_watch", default=None)
+TICK_ROWS = 200
+
+
+@contextmanager
+def import_watched(report: Callable[[str, int, int], None], *, seconds: float) -> Iterator[None]:
+    """Within this block an import reports its progress to `report` and
+    raises ImportTimedOut once it has run `seconds`."""
+    token = _watch.set(_Watch(report=report, deadline=monotonic() + seconds))
+    try:
+        yield
+    finally:
+        _watch.reset(token)
+
+
+def _tick(phase: str, done: int, total: int = 0) -> None:
+    watch = _watch.get()
+    if watch is None:
+        return
+    if monotonic() > watch.deadline:
+        raise ImportTimedOut
+    watch.report(phase, done, total)
+
+
 @dataclass
 class ImportReport:
     """What an import does (dry run) or did: the same for both."""
@@ -178,6 +219,8 @@ def _csv_rows(content: bytes, report: ImportReport) -> list[tuple[int, list[Any]
     try:
         for cells in reader:
             rows.append((reader.line_num, cells))
+            if len(rows) % TICK_ROWS == 0:
+                _tick("READING", len(rows))
             if len(rows) > settings.LOTSE_HANDOVER_IMPORT_MAX_ROWS + 1:
                 break
     except csv.Error:
@@ -195,9 +238,13 @@ def _xlsx_rows(content: bytes, report: ImportReport) -> list[tuple[int, list[Any
         rows = []
         for number, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
             rows.append((number, list(cells)))
+            if number % TICK_ROWS == 0:
+                _tick("READING", number)
             if len(rows) > settings.LOTSE_HANDOVER_IMPORT_MAX_ROWS + 1:
                 break
         workbook.close()
+    except ImportTimedOut:
+        raise
     except Exception:  # noqa: BLE001 - openpyxl raises many types for broken files
         report.error(0, "file", gettext("The file could not be read as an XLSX workbook."))
         return None
@@ -319,7 +366,9 @@ def _plan_import(
     seen_in_file: dict[tuple[Any, ...], tuple[str, int]] = {}
     gemeinden: dict[str, tuple[Gemeinde | None, bool]] = {}
     planned = []
-    for reference, group in groups.items():
+    for index, (reference, group) in enumerate(groups.items()):
+        if index % TICK_ROWS == 0:
+            _tick("CHECKING", index, len(groups))
         first_line, first = group[0]
         for line, row in group[1:]:
             for name in HANDOVER_COLUMNS:
@@ -398,18 +447,21 @@ def handover_import(
     event each.
     """
     _require_sender(actor)
-    with transaction.atomic():
-        report, planned = _plan_import(
-            actor=actor, now=now, content=content, filename=filename, dry_run=dry_run
+    # Checking only reads, so it runs before the transaction: a worker's
+    # progress (import_watched) is committed and seen while it checks.
+    report, planned = _plan_import(
+        actor=actor, now=now, content=content, filename=filename, dry_run=dry_run
+    )
+    if report.errors:
+        raise ImportInvalid(
+            _("The file was not imported: %(n)d problems. Nothing was saved.")
+            % {"n": len(report.errors)},
+            report=report,
         )
-        if report.errors:
-            raise ImportInvalid(
-                _("The file was not imported: %(n)d problems. Nothing was saved.")
-                % {"n": len(report.errors)},
-                report=report,
-            )
-        if dry_run:
-            return report
+    if dry_run:
+        return report
+    _tick("SAVING", len(planned), len(planned))
+    with transaction.atomic():
         handovers = [
             _build(item.cleaned, actor=actor, now=now, source=Handover.Source.IMPORT, submit=True)
             for item in planned

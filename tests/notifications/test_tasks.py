@@ -18,6 +18,7 @@ from viewflow.workflow.models import Task
 from audit.models import AuditEvent
 from cases.models import Case, CaseStatus
 from config.celery import app
+from handover.models import ImportJob
 from notifications import services, tasks
 from notifications.models import (
     Digest,
@@ -49,6 +50,9 @@ def state() -> dict[str, Any]:
         "heartbeats": sorted(Heartbeat.objects.values_list("name", "beat_at", "worker")),
         "incidents": sorted(Incident.objects.values_list("source", "key", "attempts")),
         "flow_tasks": sorted(Task.objects.values_list("pk", "status")),
+        "import_jobs": sorted(
+            ImportJob.objects.values_list("pk", "status", "rows_done", "finished_at")
+        ),
         "mails": [(m.to, m.subject) for m in mail.outbox],
     }
 
@@ -107,6 +111,14 @@ def retention_elapsed() -> dict[str, Any]:
     return {"now": NOW.isoformat()}
 
 
+def import_waiting() -> dict[str, Any]:
+    from tests.handover.test_import_jobs import queued_job
+
+    queued_job()
+    assert ImportJob.objects.get().status == ImportJob.Status.QUEUED
+    return {"now": NOW.isoformat()}
+
+
 def nothing() -> dict[str, Any]:
     return {"now": NOW.isoformat()}
 
@@ -121,6 +133,7 @@ SETUPS = {
     "workflows.tasks.fire_due_timers_task": due_timer,
     "dataprotection.tasks.retention_sweep_task": retention_elapsed,
     "notifications.tasks.audit_anchor_task": nothing,
+    "handover.tasks.import_jobs_run_task": import_waiting,
 }
 
 
