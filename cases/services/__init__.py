@@ -85,7 +85,19 @@ from cases.services.extensions import (
     extension_request_submit,
     extension_request_withdraw,
 )
+from cases.services.intake import NewPerson, PossibleDuplicate, case_register
 from cases.services.network import network_contact_record
+from cases.services.people import (
+    HouseholdNotFound,
+    PersonNotFound,
+    StaleVersion,
+    household_member_add,
+    household_member_case_open,
+    household_member_relation_set,
+    household_member_remove,
+    household_update,
+    person_update,
+)
 from cases.services.plans import goal_add, goal_update, measure_add, plan_new_version
 from cases.services.referrals import referral_record, referral_update
 from cases.services.steps import (
@@ -205,4 +217,17 @@ __all__ = [
     "referral_update",
     "regular_end_for",
     "retention_deadline",
+    # intake without a handover, persons and households (cases.services.intake, .people)
+    "HouseholdNotFound",
+    "NewPerson",
+    "PersonNotFound",
+    "PossibleDuplicate",
+    "StaleVersion",
+    "case_register",
+    "household_member_add",
+    "household_member_case_open",
+    "household_member_relation_set",
+    "household_member_remove",
+    "household_update",
+    "person_update",
 ]
