@@ -63,7 +63,8 @@ def test_post_cases_registers_a_household_and_the_duplicate_warning_is_answered(
     body = _family(api, w)
     case = Case.objects.get(pk=body["case_id"])
     assert case.intake_channel == Case.IntakeChannel.SELF_REFERRAL
-    assert body["case_ids"] == [case.pk] and len(body["person_ids"]) == 3
+    assert body["case_ids"] == [case.pk]
+    assert len(body["person_ids"]) == 3
     assert body["household_id"] == case.household_id
 
     again = _register(api, w, [_person(family_name="Karimy")])
@@ -75,10 +76,9 @@ def test_post_cases_registers_a_household_and_the_duplicate_warning_is_answered(
 
     someone_else = _register(api, w, [_person(family_name="Karimy", not_known=True)])
     assert someone_else.status_code == 201
-    same = _register(
-        api, w, [_person(family_name="Karimy", known_person_id=body["person_ids"][0])]
-    )
-    assert same.status_code == 409 and same.json()["code"] == "open_case_exists"
+    same = _register(api, w, [_person(family_name="Karimy", known_person_id=body["person_ids"][0])])
+    assert same.status_code == 409
+    assert same.json()["code"] == "open_case_exists"
 
 
 def test_post_cases_refuses_bad_input_with_400_and_writes_nothing() -> None:
@@ -117,7 +117,8 @@ def test_a_person_is_read_with_its_etag_and_a_stale_if_match_is_412() -> None:
     api = client_for(w.manager)
     person_id = _family(api, w)["person_ids"][0]
     read = api.get(f"/api/v1/persons/{person_id}/")
-    assert read.status_code == 200 and read["ETag"] == '"1"'
+    assert read.status_code == 200
+    assert read["ETag"] == '"1"'
     assert ReadAccess.objects.filter(view="api:person").exists()
 
     changed = api.patch(
@@ -127,17 +128,21 @@ def test_a_person_is_read_with_its_etag_and_a_stale_if_match_is_412() -> None:
         HTTP_IF_MATCH='"1"',
     )
     assert changed.status_code == 200, changed.json()
-    assert changed["ETag"] == '"2"' and changed.json()["literacy"] == "limited"
+    assert changed["ETag"] == '"2"'
+    assert changed.json()["literacy"] == "limited"
     stale = api.patch(
         f"/api/v1/persons/{person_id}/", {"phone": "0"}, format="json", HTTP_IF_MATCH='"1"'
     )
-    assert stale.status_code == 412 and stale.json()["code"] == "precondition_failed"
+    assert stale.status_code == 412
+    assert stale.json()["code"] == "precondition_failed"
     stale_body = api.patch(
         f"/api/v1/persons/{person_id}/", {"phone": "0", "version": 1}, format="json"
     )
-    assert stale_body.status_code == 409 and stale_body.json()["code"] == "stale_version"
+    assert stale_body.status_code == 409
+    assert stale_body.json()["code"] == "stale_version"
     blind = api.patch(f"/api/v1/persons/{person_id}/", {"phone": "0"}, format="json")
-    assert blind.status_code == 428 and blind.json()["code"] == "precondition_required"
+    assert blind.status_code == 428
+    assert blind.json()["code"] == "precondition_required"
     assert Person.objects.get(pk=person_id).phone == "+49 7351 1"
     assert (
         AuditEvent.objects.filter(event_type="cases.person.updated").count() == 1
@@ -151,14 +156,11 @@ def test_others_get_404_for_persons_and_households() -> None:
         api = client_for(user)
         assert api.get(f"/api/v1/persons/{body['person_ids'][0]}/").status_code == 404
         assert api.get(f"/api/v1/households/{body['household_id']}/").status_code == 404
-        assert (
-            api.patch(
-                f"/api/v1/households/{body['household_id']}/",
-                {"address": "x", "version": 1},
-                format="json",
-            ).status_code
-            in (403, 404)
-        )
+        assert api.patch(
+            f"/api/v1/households/{body['household_id']}/",
+            {"address": "x", "version": 1},
+            format="json",
+        ).status_code in (403, 404)
     assert Household.objects.get(pk=body["household_id"]).address == "Hauptstr. 1"
     assert client_for(w.manager).get("/api/v1/households/abc/").status_code == 404
 
@@ -169,14 +171,16 @@ def test_household_edits_members_and_a_second_adults_case_through_the_api() -> N
     body = _family(api, w)
     url = f"/api/v1/households/{body['household_id']}/"
     view = api.get(url)
-    assert view.status_code == 200 and view["ETag"] == '"1"'
+    assert view.status_code == 200
+    assert view["ETag"] == '"1"'
     members = view.json()["members"]
     assert [m["relation"] for m in members] == ["head", "spouse", "child"]
     assert [len(m["cases"]) for m in members] == [1, 0, 0]
     assert [m["may_open_case"] for m in members] == [False, True, False]
 
     moved = api.patch(url, {"address": "Neue Str. 5"}, format="json", HTTP_IF_MATCH='"1"')
-    assert moved.status_code == 200 and moved.json()["address"] == "Neue Str. 5"
+    assert moved.status_code == 200
+    assert moved.json()["address"] == "Neue Str. 5"
     added = api.post(
         url + "members/",
         {"family_name": "Karimi", "given_names": "Lina", "relation": "child", "version": 2},
@@ -192,14 +196,17 @@ def test_household_edits_members_and_a_second_adults_case_through_the_api() -> N
     opened = api.post(f"{url}members/{spouse}/case/", {}, format="json")
     assert opened.status_code == 201
     second = Case.objects.get(pk=opened.json()["case_id"])
-    assert second.person_id == spouse and second.household_id == body["household_id"]
+    assert second.person_id == spouse
+    assert second.household_id == body["household_id"]
     child = body["person_ids"][2]
     assert api.post(f"{url}members/{child}/case/", {}, format="json").status_code == 400
     view = api.get(url).json()
     cases_of = {m["person"]["id"]: [c["id"] for c in m["cases"]] for m in view["members"]}
-    assert cases_of[spouse] == [second.pk] and cases_of[body["person_ids"][0]] == [body["case_id"]]
+    assert cases_of[spouse] == [second.pk]
+    assert cases_of[body["person_ids"][0]] == [body["case_id"]]
     removed = api.delete(f"{url}members/{child}/?version=4")
-    assert removed.status_code == 200 and len(removed.json()["members"]) == 3
+    assert removed.status_code == 200
+    assert len(removed.json()["members"]) == 3
     assert api.delete(f"{url}members/{child}/?version=4").status_code in (404, 409)
 
 

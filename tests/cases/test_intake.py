@@ -46,9 +46,7 @@ def _family(w: Any, **kwargs: Any) -> services.case_register:  # type: ignore[va
         people=[
             NewPerson(facts=_adult(), relation=R.HEAD),
             NewPerson(facts=_adult(given="Zahra", sex="FEMALE"), relation=R.SPOUSE),
-            NewPerson(
-                facts=_adult(given="Ali", date_of_birth=date(2015, 2, 2)), relation=R.CHILD
-            ),
+            NewPerson(facts=_adult(given="Ali", date_of_birth=date(2015, 2, 2)), relation=R.CHILD),
         ],
         **kwargs,
     )
@@ -67,16 +65,19 @@ def test_a_walk_in_household_is_registered_with_its_channel_and_history() -> Non
     case = intake.case
     assert case.status == CaseStatus.REGISTERED
     assert case.intake_channel == Case.IntakeChannel.SELF_REFERRAL
-    assert case.owner == w.manager and case.handover_accepted_at is None
+    assert case.owner == w.manager
+    assert case.handover_accepted_at is None
     assert [c.pk for c in intake.cases] == [case.pk]
     household = Household.objects.get(pk=case.household_id)
-    assert household.address == "Hauptstr. 1" and household.gemeinde == w.gemeinde
+    assert household.address == "Hauptstr. 1"
+    assert household.gemeinde == w.gemeinde
     assert sorted(household.memberships.values_list("relation", flat=True)) == sorted(
         [R.HEAD, R.SPOUSE, R.CHILD]
     )
     assert intake.people[0].address == "Hauptstr. 1"
     created = _events(case, "cases.case.created")
-    assert len(created) == 1 and created[0].reason == Case.IntakeChannel.SELF_REFERRAL
+    assert len(created) == 1
+    assert created[0].reason == Case.IntakeChannel.SELF_REFERRAL
     assert case_replay(case_id=case.pk).rows == case_data_current(case_id=case.pk)
 
 
@@ -89,7 +90,8 @@ def test_a_supervisor_registers_for_a_manager_of_the_team_a_manager_only_for_the
         intake_channel=Case.IntakeChannel.AUTHORITY_ALLOCATION,
         people=[NewPerson(facts=_adult())],
     )
-    assert intake.case.owner == w.colleague and intake.case.household_id is None
+    assert intake.case.owner == w.colleague
+    assert intake.case.household_id is None
     persons = Person.objects.count()
     with pytest.raises(services.TransitionForbidden):
         services.case_register(
@@ -122,7 +124,8 @@ def test_the_handover_channel_and_bad_facts_are_refused_and_nothing_is_written()
             people=[NewPerson(facts=_adult(family="", sex="X"))],
         )
     assert {"people.0.sex", "people.0.family_name"} & set(refused.value.fields)
-    assert not Case.objects.exists() and not Person.objects.exists()
+    assert not Case.objects.exists()
+    assert not Person.objects.exists()
 
 
 def test_a_known_person_is_a_duplicate_warning_until_the_user_decides() -> None:
@@ -140,7 +143,8 @@ def test_a_known_person_is_a_duplicate_warning_until_the_user_decides() -> None:
             people=[walk_in],
         )
     body = warned.value.as_dict()
-    assert body["code"] == "possible_duplicate" and warned.value.http_status == 409
+    assert body["code"] == "possible_duplicate"
+    assert warned.value.http_status == 409
     assert [c["id"] for c in body["candidates"]["people.0"]] == [known.pk]
     assert body["candidates"]["people.0"][0]["kind"] == "person"
     assert Case.objects.count() == cases
@@ -209,7 +213,8 @@ def test_a_person_in_a_waiting_handover_is_a_duplicate_candidate() -> None:
             people=[NewPerson(facts=member(family_name="Hadad", given_names="Amal"))],
         )
     (candidate,) = warned.value.as_dict()["candidates"]["people.0"]
-    assert candidate["kind"] == "handover" and candidate["id"] == handover.pk
+    assert candidate["kind"] == "handover"
+    assert candidate["id"] == handover.pk
 
 
 def test_adult_members_chosen_get_their_own_case_minors_never() -> None:
@@ -263,15 +268,18 @@ def test_a_person_edit_is_audited_field_by_field_in_each_case_of_the_person() ->
         literacy=Person.Literacy.LIMITED,
         residence_status=status.key,
     )
-    assert updated.version == 2 and updated.phone == "+49 7351 1234"
+    assert updated.version == 2
+    assert updated.phone == "+49 7351 1234"
     (event,) = _events(case, "cases.person.updated")
     (change,) = event.data["changes"]
-    assert change["model"] == "cases.person" and change["id"] == head.pk
+    assert change["model"] == "cases.person"
+    assert change["id"] == head.pk
     assert change["fields"]["literacy"] == {"old": "UNKNOWN", "new": "LIMITED"}
     assert change["fields"]["residence_status_id"] == {"old": None, "new": status.pk}
     assert change["fields"]["version"] == {"old": 1, "new": 2}
     # The phone identifies the client: only that it changed, and a digest.
-    assert change["fields"]["phone"]["changed"] is True and "old" not in change["fields"]["phone"]
+    assert change["fields"]["phone"]["changed"] is True
+    assert "old" not in change["fields"]["phone"]
     assert case_replay(case_id=case.pk).rows == case_data_current(case_id=case.pk)
 
 
@@ -282,9 +290,11 @@ def test_a_stale_person_edit_is_refused_and_changes_nothing() -> None:
     events = AuditEvent.objects.count()
     with pytest.raises(services.StaleVersion) as refused:
         services.person_update(person=head, actor=w.manager, now=T0, version=1, phone="2")
-    assert refused.value.code == "stale_version" and refused.value.http_status == 409
+    assert refused.value.code == "stale_version"
+    assert refused.value.http_status == 409
     head.refresh_from_db()
-    assert head.phone == "1" and head.version == 2
+    assert head.phone == "1"
+    assert head.version == 2
     assert AuditEvent.objects.count() == events
     with pytest.raises(services.InvalidArguments):
         services.person_update(person=head, actor=w.manager, now=T0, version=None, phone="3")
@@ -300,7 +310,8 @@ def test_only_a_manager_of_the_persons_open_case_edits_others_get_404_or_403() -
     with pytest.raises(services.TransitionForbidden):
         services.person_update(person=head, actor=w.supervisor, now=T0, version=1, phone="x")
     head.refresh_from_db()
-    assert head.phone == "" and head.version == 1
+    assert head.phone == ""
+    assert head.version == 1
 
 
 # --- editing a household --------------------------------------------------------
@@ -319,7 +330,8 @@ def test_a_move_changes_the_household_and_the_members_addresses_audited() -> Non
     }
     (event,) = _events(intake.case, "cases.household.updated")
     models = [change["model"] for change in event.data["changes"]]
-    assert models.count("cases.household") == 1 and models.count("cases.person") == 3
+    assert models.count("cases.household") == 1
+    assert models.count("cases.person") == 3
     with pytest.raises(services.StaleVersion):
         services.household_update(
             household=household.pk, actor=w.manager, now=T0, version=1, address="Alt"
@@ -384,7 +396,8 @@ def test_a_second_adult_gets_a_case_from_the_household() -> None:
     second = services.household_member_case_open(
         household=intake.case.household_id, person=spouse.pk, actor=w.manager, now=T0
     )
-    assert second.person == spouse and second.household_id == intake.case.household_id
+    assert second.person == spouse
+    assert second.household_id == intake.case.household_id
     assert second.intake_channel == Case.IntakeChannel.SELF_REFERRAL
     assert second.status == CaseStatus.REGISTERED
     assert len(_events(second, "cases.case.created")) == 1
