@@ -24,6 +24,15 @@ CHANNELS = [
 ]
 
 
+class DecisionField(forms.ChoiceField):
+    """The answer to the duplicate warning: "new" or a known person's id
+    (the choices are offered only once the warning is shown; the service
+    checks that the id is one of the candidates)."""
+
+    def valid_value(self, value: Any) -> bool:
+        return value == NEW or str(value).isdigit()
+
+
 class IntakeForm(forms.Form):
     intake_channel = forms.ChoiceField(label=_("How the person came"), choices=CHANNELS)
     owner = forms.ModelChoiceField(
@@ -66,7 +75,7 @@ class PersonRowForm(forms.Form):
         initial=HouseholdMembership.Relation.HEAD,
     )
     opens_case = forms.BooleanField(label=_("Own case for this adult"), required=False)
-    decision = forms.ChoiceField(
+    decision = DecisionField(
         label=_("Is this a person already known?"),
         required=False,
         widget=forms.RadioSelect,
@@ -183,7 +192,7 @@ class MemberAddForm(forms.Form):
         choices=HouseholdMembership.Relation.choices,
         initial=HouseholdMembership.Relation.CHILD,
     )
-    decision = forms.ChoiceField(
+    decision = DecisionField(
         label=_("Is this a person already known?"),
         required=False,
         widget=forms.RadioSelect,

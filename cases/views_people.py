@@ -138,7 +138,9 @@ def intake_new(request: AuthenticatedHttpRequest) -> HttpResponse:
         request,
         "cases/intake_new.html",
         {"form": form, "rows": rows, "warned": warned},
-        status=200 if data is None or not (form.errors or warned) else 400,
+        status=200
+        if data is None or not (form.errors or warned or any(row.errors for row in rows))
+        else 400,
     )
 
 
