@@ -39,6 +39,9 @@ class IntakePerson:
     relation: str
     existing: Person | None = None
     facts: dict[str, Any] = field(default_factory=dict)
+    # Another adult member who gets a case of their own (the first person
+    # always does).
+    opens_case: bool = False
 
 
 @dataclass(frozen=True)
@@ -104,7 +107,29 @@ def case_intake_from_handover(
         )
         if consent is not None:
             _handover_consent_record(case=case, actor=actor, now=now, consent=consent)
-    return Intake(case=case, people=persons, cases=[case])
+        cases = [case]
+        today = local_date(now)
+        for index, (item, person) in enumerate(zip(people, persons, strict=True)):
+            if index == 0 or not item.opens_case:
+                continue
+            if is_minor(person, today=today):
+                raise InvalidArguments(
+                    gettext("Only adults get a case of their own."),
+                    fields={"member_cases": [gettext("This person is a minor.")]},
+                )
+            cases.append(
+                case_create(
+                    person=person,
+                    owner=owner,
+                    actor=actor,
+                    now=now,
+                    intake_channel=Case.IntakeChannel.HANDOVER_FSA,
+                    gemeinde=gemeinde,
+                    household=household,
+                    handover_accepted_at=handover_accepted_at,
+                )
+            )
+    return Intake(case=case, people=persons, cases=cases)
 
 
 def _person_new(*, traeger_id: int, facts: dict[str, Any]) -> Person:

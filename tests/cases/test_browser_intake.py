@@ -70,7 +70,9 @@ def test_a_walk_in_family_is_registered_and_kept_current_in_the_browser(
     page.get_by_label("Ja: Karimi, Farid").check()
     with page.expect_navigation():
         page.get_by_role("button", name="Erfassen").click()
-    assert page.get_by_text("Für die Person gibt es in diesem Programm bereits einen offenen Fall.").is_visible()
+    assert page.get_by_text(
+        "Für die Person gibt es in diesem Programm bereits einen offenen Fall."
+    ).is_visible()
     assert Case.objects.count() == cases
     assert Person.objects.filter(family_name__in=["Karimy"]).count() == 0
 

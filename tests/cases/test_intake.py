@@ -420,3 +420,33 @@ def test_a_second_adult_gets_a_case_from_the_household() -> None:
     )
     assert len(_events(intake.case, "cases.household.updated")) == 1
     assert len(_events(second, "cases.household.updated")) == 1
+
+
+def test_accepting_a_handover_opens_cases_for_the_adults_chosen() -> None:
+    from handover import services as handover_services
+    from handover.models import HandoverMember
+
+    w = world()
+    handover = submitted(
+        w,
+        members=[
+            member(family_name="Haddad", given_names="Amal"),
+            member(family_name="Haddad", given_names="Omar", date_of_birth=date(1987, 1, 1)),
+            member(family_name="Haddad", given_names="Sami", date_of_birth=date(2016, 5, 5)),
+        ],
+    )
+    adult, child = HandoverMember.objects.filter(handover=handover).order_by("position")[1:]
+    with pytest.raises(services.InvalidArguments):
+        handover_services.handover_accept(
+            handover=handover.pk, actor=w.manager, now=T0, member_cases=[child.pk]
+        )
+    assert not Case.objects.exists()
+    accepted = handover_services.handover_accept(
+        handover=handover.pk, actor=w.manager, now=T0, member_cases=[adult.pk]
+    )
+    cases = list(Case.objects.order_by("pk"))
+    assert [c.person.given_names for c in cases] == ["Amal", "Omar"]
+    assert {c.household_id for c in cases} == {accepted.case.household_id}
+    assert all(c.handover_accepted_at == T0 for c in cases)
+    event = AuditEvent.objects.get(event_type="handover.handover.accepted")
+    assert event.data["member_case_ids"] == [cases[1].pk]
