@@ -63,6 +63,7 @@ class PersonFactsIn(serializers.Serializer):
     ukraine_displaced = StrictBooleanField(required=False)
 
 
+MAX_PEOPLE = 20
 DECISION_FIELDS = ("relation", "known_person_id", "not_known", "opens_case")
 
 
@@ -98,7 +99,14 @@ class CaseRegisterIn(serializers.Serializer):
     )
     gemeinde = StrictIntegerField(required=False, allow_null=True, min_value=1)
     address = StrictCharField(max_length=300, required=False, allow_blank=True)
-    people = IntakePersonIn(many=True, allow_empty=False, max_length=20)
+    people = IntakePersonIn(many=True, allow_empty=False)
+
+    def validate_people(self, value: list[Any]) -> list[Any]:
+        if len(value) > MAX_PEOPLE:
+            raise serializers.ValidationError(
+                _("At most %(n)d persons at once.") % {"n": MAX_PEOPLE}
+            )
+        return value
 
 
 def _new_person(data: dict[str, Any]) -> NewPerson:
@@ -134,7 +142,8 @@ def _gemeinde(value: Any) -> Gemeinde | None:
 def _owner(request: AuthenticatedRequest, value: Any) -> User:
     if value is None:
         return request.user
-    found = User.objects.filter(pk=value, traeger_id=request.user.traeger_id).first()
+    traeger_id = request.user.traeger_id or 0
+    found = User.objects.filter(pk=value, traeger_id=traeger_id).first()
     if found is None:
         raise services.InvalidArguments(
             _("Cases are owned by an active integration manager."),
@@ -183,9 +192,9 @@ class PersonDataOut(serializers.Serializer):
     literacy = EnumField(Person.Literacy)
     phone = serializers.CharField()
     address = serializers.CharField()
-    residence_status = serializers.SlugRelatedField(slug_field="key", read_only=True)
-    benefit_status = serializers.SlugRelatedField(slug_field="key", read_only=True)
-    accommodation_stage = serializers.SlugRelatedField(slug_field="key", read_only=True)
+    residence_status = serializers.CharField(source="residence_status.key", allow_null=True)
+    benefit_status = serializers.CharField(source="benefit_status.key", allow_null=True)
+    accommodation_stage = serializers.CharField(source="accommodation_stage.key", allow_null=True)
     au_allocation_date = serializers.DateField(allow_null=True)
     ukraine_displaced = serializers.BooleanField()
 

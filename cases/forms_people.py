@@ -46,11 +46,9 @@ class IntakeForm(forms.Form):
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         gemeinde_field = cast(forms.ModelChoiceField, self.fields["gemeinde"])
-        gemeinde_field.queryset = (
-            user.traeger.gemeinden.order_by("name") if user.traeger_id else Gemeinde.objects.none()
-        )
+        gemeinde_field.queryset = Gemeinde.objects.filter(traeger=user.traeger_id).order_by("name")
         owner_field = cast(forms.ModelChoiceField, self.fields["owner"])
-        if user.role == Role.SUPERVISOR:
+        if user.role == Role.SUPERVISOR and user.team_id is not None:
             owner_field.queryset = User.objects.filter(
                 team_id=user.team_id, role=Role.INTEGRATION_MANAGER, is_active=True
             ).order_by("last_name", "username")
@@ -83,7 +81,8 @@ class PersonRowForm(forms.Form):
     )
 
     def __init__(self, *args: Any, index: int, **kwargs: Any) -> None:
-        super().__init__(*args, prefix=f"p{index}", **kwargs)
+        kwargs["prefix"] = f"p{index}"
+        super().__init__(*args, **kwargs)
         self.index = index
         self.candidates: list[IntakeCandidate] = []
         if index == 0:

@@ -12,6 +12,7 @@ is logged as read (`read_accesses_record`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -72,7 +73,7 @@ class HouseholdView:
     household: Household
     members: list[Member]
     # Consultations of the visible cases with more than one participant.
-    family_consultations: list[Consultation]
+    family_consultations: Sequence[Consultation]
 
 
 def _readable_cases(*, user: Any, now: datetime, scope: Q) -> list[Case]:

@@ -135,7 +135,7 @@ def _audit_each(
         )
 
 
-def _person_locked(person: Person | int, actor: User) -> Person:
+def _person_locked(person: Person | int | str, actor: User) -> Person:
     number = parse_pk(person.pk if isinstance(person, Person) else person)
     found = (
         None
@@ -149,7 +149,7 @@ def _person_locked(person: Person | int, actor: User) -> Person:
     return found
 
 
-def _household_locked(household: Household | int, actor: User) -> Household:
+def _household_locked(household: Household | int | str, actor: User) -> Household:
     number = parse_pk(household.pk if isinstance(household, Household) else household)
     found = None if number is None else Household.objects.select_for_update().filter(pk=number)
     row = found.first() if found is not None else None
@@ -164,7 +164,7 @@ def _person_cases_filter(person: Person) -> Q:
 
 
 def person_update(
-    *, person: Person | int, actor: User, now: datetime, version: Any, **changes: Any
+    *, person: Person | int | str, actor: User, now: datetime, version: Any, **changes: Any
 ) -> Person:
     """Change a person's data (address, phone, languages, literacy,
     residence and benefit status by catalogue key, ...): only the fields
@@ -221,7 +221,7 @@ def _differs(obj: Any, name: str, value: Any) -> bool:
 
 def household_update(
     *,
-    household: Household | int,
+    household: Household | int | str,
     actor: User,
     now: datetime,
     version: Any,
@@ -280,7 +280,7 @@ def household_update(
 
 
 def household_member_add(
-    *, household: Household | int, actor: User, now: datetime, version: Any, member: NewPerson
+    *, household: Household | int | str, actor: User, now: datetime, version: Any, member: NewPerson
 ) -> HouseholdMembership:
     """Add a person to the household (a child born, a spouse joining): a
     new person, or a known one after the duplicate check (`NewPerson`).
@@ -356,7 +356,12 @@ def _membership_locked(household: Household, person: Any) -> HouseholdMembership
 
 
 def household_member_remove(
-    *, household: Household | int, person: Person | int, actor: User, now: datetime, version: Any
+    *,
+    household: Household | int | str,
+    person: Person | int | str,
+    actor: User,
+    now: datetime,
+    version: Any,
 ) -> Household:
     """Take a person out of the household (moved out, separated). Their own
     case, if any, leaves the household with them. The last member stays.
@@ -402,8 +407,8 @@ def household_member_remove(
 
 def household_member_relation_set(
     *,
-    household: Household | int,
-    person: Person | int,
+    household: Household | int | str,
+    person: Person | int | str,
     actor: User,
     now: datetime,
     version: Any,
@@ -443,8 +448,8 @@ def household_member_relation_set(
 
 def household_member_case_open(
     *,
-    household: Household | int,
-    person: Person | int,
+    household: Household | int | str,
+    person: Person | int | str,
     actor: User,
     now: datetime,
     owner: User | None = None,
