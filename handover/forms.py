@@ -183,7 +183,7 @@ class AcceptForm(forms.Form):
                 choices=[(m.pk, f"{m.family_name}, {m.given_names}") for m in others],
             )
 
-    def member_cases(self) -> list[int]:
+    def chosen_member_cases(self) -> list[int]:
         return list(self.cleaned_data.get("member_cases") or [])
 
     def persons(self) -> dict[int, int | None]:

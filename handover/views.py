@@ -197,7 +197,7 @@ def handover_accept_view(request: AuthenticatedHttpRequest, handover_pk: Any) ->
             now=timezone.now(),
             assignee=int(assignee) if assignee else None,
             persons=form.persons(),
-            member_cases=form.member_cases(),
+            member_cases=form.chosen_member_cases(),
         )
     except ApplicationError as error:
         if error.code == "possible_duplicate":
