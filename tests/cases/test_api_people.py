@@ -216,3 +216,25 @@ def test_the_schema_documents_the_new_paths() -> None:
     assert "post" in schema["paths"]["/api/v1/cases/"]
     assert "patch" in schema["paths"]["/api/v1/persons/{person_id}/"]
     assert "/api/v1/households/{household_id}/members/{person_id}/case/" in schema["paths"]
+
+
+def test_accepting_a_handover_through_the_api_opens_member_cases() -> None:
+    from handover.models import HandoverMember
+    from tests.handover.factories import member, submitted
+
+    w = world()
+    handover = submitted(
+        w, members=[member(given_names="Amal"), member(given_names="Omar", relation="SPOUSE")]
+    )
+    omar = HandoverMember.objects.get(handover=handover, given_names="Omar")
+    api = client_for(w.manager)
+    wrong = api.post(
+        f"/api/v1/handovers/{handover.pk}/accept/", {"member_cases": [10**9]}, format="json"
+    )
+    assert wrong.status_code == 400
+    assert not Case.objects.exists()
+    accepted = api.post(
+        f"/api/v1/handovers/{handover.pk}/accept/", {"member_cases": [omar.pk]}, format="json"
+    )
+    assert accepted.status_code == 201, accepted.json()
+    assert Case.objects.filter(person__given_names="Omar").exists()

@@ -122,3 +122,21 @@ def test_the_person_page_saves_and_refuses_a_stale_edit() -> None:
     person.refresh_from_db()
     assert person.phone == "0151 1"
     assert person.literacy == Person.Literacy.ILLITERATE
+
+
+def test_accepting_a_handover_on_its_page_opens_the_chosen_adults_cases() -> None:
+    from handover.models import HandoverMember
+    from tests.handover.factories import member, submitted
+
+    w = world()
+    handover = submitted(
+        w, members=[member(given_names="Amal"), member(given_names="Omar", relation="SPOUSE")]
+    )
+    omar = HandoverMember.objects.get(handover=handover, given_names="Omar")
+    page = _client(w.manager).get(f"/uebergaben/{handover.pk}/")
+    assert "Weitere Erwachsene, die einen eigenen Fall bekommen" in page.content.decode()
+    accepted = _client(w.manager).post(
+        f"/uebergaben/{handover.pk}/annehmen/", {"assignee": "", "member_cases": [omar.pk]}
+    )
+    assert accepted.status_code == 302
+    assert sorted(Case.objects.values_list("person__given_names", flat=True)) == ["Amal", "Omar"]
