@@ -140,3 +140,37 @@ def test_accepting_a_handover_on_its_page_opens_the_chosen_adults_cases() -> Non
     )
     assert accepted.status_code == 302
     assert sorted(Case.objects.values_list("person__given_names", flat=True)) == ["Amal", "Omar"]
+
+
+def test_relations_and_removal_on_the_household_page_and_others_get_404() -> None:
+    from tests.cases.test_views import PEOPLE_ROUTES
+
+    w = world()
+    client = _client(w.manager)
+    client.post(
+        "/faelle/neu/",
+        _intake(
+            w,
+            _row(0, family_name="Karimi", given_names="Farid"),
+            _row(1, family_name="Karimi", given_names="Zahra", relation="SPOUSE"),
+        ),
+    )
+    case = Case.objects.get()
+    page = f"/faelle/haushalt/{case.household_id}/"
+    zahra = Person.objects.get(given_names="Zahra")
+    member = f"{page}mitglied/{zahra.pk}/"
+    for user in (w.colleague, w.foreign_manager):
+        other = _client(user)
+        assert other.post(member + "entfernen/", {"version": 1}).status_code == 404
+        assert other.post(member + "fall/").status_code == 404
+        assert other.post(page + "mitglied/", {"version": 1, "family_name": "X"}).status_code == 404
+    changed = client.post(
+        member + "beziehung/", {f"m{zahra.pk}-version": 1, f"m{zahra.pk}-relation": "OTHER"}
+    )
+    assert changed.status_code == 302
+    removed = client.post(member + "entfernen/", {"version": 2})
+    assert removed.status_code == 302
+    assert not case.household.memberships.filter(person=zahra).exists()
+    last = client.post(f"{page}mitglied/{case.person_id}/entfernen/", {"version": 3})
+    assert last.status_code == 409
+    assert len(PEOPLE_ROUTES) == 8
