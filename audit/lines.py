@@ -52,6 +52,12 @@ EVENT_TEXTS = {
     "cases.measure.added": _("Added a step to a goal."),
     "cases.referral.recorded": _("Recorded a referral (%(reason)s)."),
     "cases.referral.updated": _("Recorded the outcome of a referral (%(reason)s)."),
+    "cases.case.duplicates_resolved": _("Decided on the possible duplicates at registration."),
+    "cases.person.updated": _("Changed the person's data."),
+    "cases.household.updated": _("Changed the household's data."),
+    "cases.household.member_added": _("Added a member to the household."),
+    "cases.household.member_removed": _("Removed a member from the household."),
+    "cases.household.relation_changed": _("Changed a member's relation in the household."),
     "workflows.task.assigned": _("Task “%(reason)s” assigned."),
     "workflows.task.completed": _("Task “%(reason)s” completed."),
     "workflows.task.cancelled": _("Task “%(reason)s” cancelled."),
@@ -281,7 +287,11 @@ def changes_text(changes: list[dict[str, Any]]) -> str:
         more = len(change["fields"]) - MAX_FIELDS_PER_LINE
         if more > 0:
             fields.append(_("%(n)d more") % {"n": more})
-        verb = {"create": _("new"), "snapshot": _("as at registration")}.get(change["op"], "")
+        verb = {
+            "create": _("new"),
+            "snapshot": _("as at registration"),
+            "delete": _("removed"),
+        }.get(change["op"], "")
         head = f"{what} {change['id']}" + (f" ({verb})" if verb else "")
         parts.append(f"{head}: {', '.join(fields)}")
     return "; ".join(parts)

@@ -106,6 +106,11 @@ def chain_replay(*, chain_key: str) -> Replay:
     for seq, data in events.values_list("seq", "data").iterator(chunk_size=2000):
         for change in (data or {}).get("changes", ()):
             label, pk, op = change["model"], str(change["id"]), change["op"]
+            if op == "delete":
+                # A row removed (a member leaving the household).
+                replay.rows.get(label, {}).pop(pk, None)
+                replay.outside.get(label, {}).pop(pk, None)
+                continue
             if op in ("create", "snapshot"):
                 row = replay.rows.setdefault(label, {}).setdefault(pk, {})
                 row.clear()

@@ -69,7 +69,7 @@ def field_change(
     """Return how an event records one changed field."""
     if kind == DIGEST:
         return {"changed": True, "digest": field_digest(label=label, pk=pk, name=name, value=new)}
-    if op == "update":
+    if op in ("update", "delete"):
         return {"old": plain(old), "new": plain(new)}
     return {"new": plain(new)}
 

@@ -42,7 +42,7 @@ from accounts.services import api_token_issue
 from accounts.types import AuthenticatedRequest
 from audit.selectors import case_events
 from audit.services import read_accesses_record
-from cases import services
+from cases import api_people, services
 from cases.api_fields import StrictBooleanField, StrictCharField, StrictIntegerField
 from cases.api_transitions import transition_arguments
 from cases.models import (
@@ -814,6 +814,11 @@ class CaseListView(GenericAPIView):
             )
         data = CaseOut(page, many=True, context={"content_case_ids": content}).data
         return self.get_paginated_response(data)
+
+    @extend_schema(**api_people.REGISTER_SCHEMA)
+    def post(self, request: AuthenticatedRequest) -> Response:
+        """Register a person or household without a handover (cases.api_people)."""
+        return api_people.case_register_post(request)
 
 
 def _detail(request: Request, case: Case) -> dict[str, Any]:

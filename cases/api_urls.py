@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from cases import api
+from cases import api, api_people
 
 urlpatterns = [
     path("auth/token/", api.AuthTokenView.as_view(), name="api-token"),
@@ -69,6 +69,31 @@ urlpatterns = [
         name="api-extension-reject",
     ),
     path("network-contacts/", api.NetworkContactListView.as_view(), name="api-network-contacts"),
+]
+
+# Persons and households kept current, a member's own case (cases.api_people).
+urlpatterns += [
+    path("persons/<str:person_id>/", api_people.PersonView.as_view(), name="api-person"),
+    path(
+        "households/<str:household_id>/",
+        api_people.HouseholdDetailView.as_view(),
+        name="api-household",
+    ),
+    path(
+        "households/<str:household_id>/members/",
+        api_people.HouseholdMembersView.as_view(),
+        name="api-household-members",
+    ),
+    path(
+        "households/<str:household_id>/members/<str:person_id>/",
+        api_people.HouseholdMemberView.as_view(),
+        name="api-household-member",
+    ),
+    path(
+        "households/<str:household_id>/members/<str:person_id>/case/",
+        api_people.HouseholdMemberCaseView.as_view(),
+        name="api-household-member-case",
+    ),
 ]
 
 # Anything else under /api/v1/ is a JSON 404 too, never Django's HTML page.

@@ -73,8 +73,15 @@ CASE_DATA_FIELDS: dict[type[models.Model], dict[str, str]] = {
         "prior_consultation_start": VALUE,
         "anonymised_at": VALUE,
         "created_at": VALUE,
+        "version": VALUE,
     },
-    Household: {"traeger_id": VALUE, "address": DIGEST, "gemeinde_id": VALUE, "members": VALUE},
+    Household: {
+        "traeger_id": VALUE,
+        "address": DIGEST,
+        "gemeinde_id": VALUE,
+        "members": VALUE,
+        "version": VALUE,
+    },
     HouseholdMembership: {"household_id": VALUE, "person_id": VALUE, "relation": VALUE},
     Case: {
         "person_id": VALUE,
@@ -301,6 +308,13 @@ def created(obj: models.Model, *, op: str = "create") -> None:
     that existed before this case, such as the person, as it is now)."""
     now_values = values_of(obj)
     _record(_row_change(type(obj), obj.pk, op, {k: (None, v) for k, v in now_values.items()}))
+
+
+def deleted(obj: models.Model) -> None:
+    """Record a row removed (a member leaving a household): its classified
+    fields as they were; a replay drops the row."""
+    old_values = values_of(obj)
+    _record(_row_change(type(obj), obj.pk, "delete", {k: (v, None) for k, v in old_values.items()}))
 
 
 def updated(obj: models.Model, before: dict[str, Any]) -> None:

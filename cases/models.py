@@ -150,6 +150,9 @@ class Person(models.Model):
     )
     anonymised_at = models.DateTimeField(_("anonymised at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    # Raised by every edit of the person's data (`person_update`): an edit
+    # made on an older version is refused (RELIABILITY.md W4).
+    version = models.PositiveIntegerField(_("version"), default=1)
 
     class Meta:
         verbose_name = _("person")
@@ -175,6 +178,8 @@ class Household(models.Model):
     members = models.ManyToManyField(
         Person, through="HouseholdMembership", related_name="households", verbose_name=_("members")
     )
+    # Raised by every edit of the household and its members (see Person).
+    version = models.PositiveIntegerField(_("version"), default=1)
 
     class Meta:
         verbose_name = _("household")

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from cases import views
+from cases import views, views_people
 
 app_name = "cases"
 
@@ -11,4 +11,38 @@ urlpatterns = [
     path("<str:case_pk>/beratung/", views.consultation_new, name="consultation_new"),
     path("<str:case_pk>/plan.pdf", views.plan_pdf, name="plan_pdf"),
     path("<str:case_pk>/einwilligung.pdf", views.consent_pdf, name="consent_pdf"),
+]
+
+# Intake without a handover, households and persons (cases.views_people).
+# "neu/" comes before "<case_pk>/", which would take it for a case number.
+urlpatterns = [
+    path("neu/", views_people.intake_new, name="intake_new"),
+    path("haushalt/<str:household_pk>/", views_people.household_detail, name="household"),
+    path(
+        "haushalt/<str:household_pk>/aendern/",
+        views_people.household_edit,
+        name="household_edit",
+    ),
+    path(
+        "haushalt/<str:household_pk>/mitglied/",
+        views_people.household_member_add,
+        name="household_member_add",
+    ),
+    path(
+        "haushalt/<str:household_pk>/mitglied/<str:person_pk>/beziehung/",
+        views_people.household_member_relation,
+        name="household_member_relation",
+    ),
+    path(
+        "haushalt/<str:household_pk>/mitglied/<str:person_pk>/entfernen/",
+        views_people.household_member_remove,
+        name="household_member_remove",
+    ),
+    path(
+        "haushalt/<str:household_pk>/mitglied/<str:person_pk>/fall/",
+        views_people.household_member_case,
+        name="household_member_case",
+    ),
+    path("person/<str:person_pk>/", views_people.person_edit, name="person_edit"),
+    *urlpatterns,
 ]

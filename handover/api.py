@@ -197,6 +197,12 @@ class AcceptIn(serializers.Serializer):
         required=False,
         help_text="je übergebener Person (id): bestehende Person verknüpfen (id) oder neu (null)",
     )
+    member_cases = serializers.ListField(
+        child=StrictIntegerField(min_value=1, max_value=MAX_PK),
+        required=False,
+        max_length=20,
+        help_text="weitere erwachsene übergebene Personen (id), die einen eigenen Fall bekommen",
+    )
 
 
 class ReturnIn(serializers.Serializer):
@@ -352,6 +358,7 @@ class HandoverAcceptView(APIView):
             now=timezone.now(),
             assignee=data.get("assignee"),
             persons=_persons(data.get("persons") or {}),
+            member_cases=data.get("member_cases") or [],
         )
         return Response({"case_id": handover.case_id}, status=status.HTTP_201_CREATED)
 

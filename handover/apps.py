@@ -7,7 +7,8 @@ class HandoverConfig(AppConfig):
     verbose_name = _("Handovers")
 
     def ready(self) -> None:
-        from handover.selectors import handovers_visible_to
+        from cases.duplicates import register_intake_finder
+        from handover.selectors import handovers_visible_to, intake_candidates
         from notifications.links import register_visibility
 
         def visible_ids(user: object, ids: set[int]) -> set[int]:
@@ -16,3 +17,5 @@ class HandoverConfig(AppConfig):
             )
 
         register_visibility("handover", visible_ids)
+        # Walk-ins are checked against the waiting handovers too.
+        register_intake_finder(intake_candidates)

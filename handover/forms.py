@@ -170,6 +170,22 @@ class AcceptForm(forms.Form):
                 ],
             )
 
+    def offer_member_cases(self, members: list[Any]) -> None:
+        """Further members may get a case of their own (adults; the service
+        refuses minors)."""
+        others = members[1:]
+        if others:
+            self.fields["member_cases"] = forms.TypedMultipleChoiceField(
+                label=_("Further adults who get a case of their own"),
+                coerce=int,
+                required=False,
+                widget=forms.CheckboxSelectMultiple,
+                choices=[(m.pk, f"{m.family_name}, {m.given_names}") for m in others],
+            )
+
+    def chosen_member_cases(self) -> list[int]:
+        return list(self.cleaned_data.get("member_cases") or [])
+
     def persons(self) -> dict[int, int | None]:
         return {
             int(name.split("_", 1)[1]): None if value == "new" else int(value)

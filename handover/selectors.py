@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role
+from cases.duplicates import HANDOVER, PERSON, IntakeCandidate
 from cases.models import Person
 from cases.selectors import parse_pk, restricted_q
 from config.errors import NotFound
@@ -303,3 +304,62 @@ def import_job_get_for_user(*, user: Any, job_id: Any) -> ImportJob:
     if job is None:
         raise HandoverNotFound(_("This import does not exist."))
     return job
+def intake_candidates(
+    *,
+    traeger_id: int,
+    family_name: str,
+    given_names: str,
+    date_of_birth: date | None,
+    nationality: str = "",
+) -> list[IntakeCandidate]:
+    """The duplicate check of an intake without a handover (registered in
+    `cases.duplicates`): the Träger's persons as a handover's acceptance
+    checks them (`person_candidates`), and the persons of the handovers
+    sent to the Träger's Gemeinden that still wait for a decision."""
+    found = [
+        IntakeCandidate(
+            kind=PERSON,
+            object_id=c.person.pk,
+            family_name=c.person.family_name,
+            given_names=c.person.given_names,
+            date_of_birth=c.person.date_of_birth,
+            reasons=c.reasons,
+        )
+        for c in person_candidates(
+            traeger_id=traeger_id,
+            family_name=family_name,
+            given_names=given_names,
+            date_of_birth=date_of_birth,
+            nationality=nationality,
+        )
+    ]
+    waiting = HandoverMember.objects.filter(
+        handover__gemeinde__traeger=traeger_id, handover__status=HandoverStatus.SUBMITTED
+    )
+    if date_of_birth is not None:
+        waiting = waiting.filter(Q(date_of_birth=date_of_birth) | Q(date_of_birth__isnull=True))
+    wanted_nationality = _nationality(nationality)
+    seen: set[int] = set()
+    for member in waiting.order_by("handover_id", "position"):
+        if member.handover_id in seen:
+            continue
+        if not _names_match(family_name, given_names, member.family_name, member.given_names):
+            continue
+        theirs = _nationality(member.nationality)
+        if wanted_nationality and theirs and wanted_nationality != theirs:
+            continue
+        reasons = ["name"]
+        if date_of_birth is not None and member.date_of_birth == date_of_birth:
+            reasons.append("date_of_birth")
+        seen.add(member.handover_id)
+        found.append(
+            IntakeCandidate(
+                kind=HANDOVER,
+                object_id=member.handover_id,
+                family_name=member.family_name,
+                given_names=member.given_names,
+                date_of_birth=member.date_of_birth,
+                reasons=tuple(reasons),
+            )
+        )
+    return found

@@ -134,7 +134,9 @@ def _detail(
     candidates: dict[int, list[Any]] = {}
     if may_decide:
         candidates = member_candidates(handover=handover, traeger_id=request.user.traeger_id)
-        accept_form = accept_form or AcceptForm(actor=request.user, candidates=candidates)
+        if accept_form is None:
+            accept_form = AcceptForm(actor=request.user, candidates=candidates)
+            accept_form.offer_member_cases(list(handover.members.order_by("position")))
         return_form = return_form or ReturnForm()
     members = list(handover.members.order_by("position"))
     return render(
@@ -185,6 +187,7 @@ def handover_accept_view(request: AuthenticatedHttpRequest, handover_pk: Any) ->
     _require_role(request, DECIDERS)
     candidates = member_candidates(handover=handover, traeger_id=request.user.traeger_id)
     form = AcceptForm(request.POST, actor=request.user, candidates=candidates)
+    form.offer_member_cases(list(handover.members.order_by("position")))
     if not form.is_valid():
         return _detail(request, handover, accept_form=form, status=400)
     assignee = form.cleaned_data.get("assignee")
@@ -195,6 +198,7 @@ def handover_accept_view(request: AuthenticatedHttpRequest, handover_pk: Any) ->
             now=timezone.now(),
             assignee=int(assignee) if assignee else None,
             persons=form.persons(),
+            member_cases=form.chosen_member_cases(),
         )
     except ApplicationError as error:
         if error.code == "possible_duplicate":

@@ -85,7 +85,19 @@ from cases.services.extensions import (
     extension_request_submit,
     extension_request_withdraw,
 )
+from cases.services.intake import NewPerson, PossibleDuplicate, case_register
 from cases.services.network import network_contact_record
+from cases.services.people import (
+    HouseholdNotFound,
+    PersonNotFound,
+    StaleVersion,
+    household_member_add,
+    household_member_case_open,
+    household_member_relation_set,
+    household_member_remove,
+    household_update,
+    person_update,
+)
 from cases.services.plans import goal_add, goal_update, measure_add, plan_new_version
 from cases.services.referrals import referral_record, referral_update
 from cases.services.steps import (
@@ -133,12 +145,17 @@ __all__ = [
     "Ctx",
     "ExtensionRequestNotFound",
     "GuardFailed",
+    "HouseholdNotFound",
     "InvalidArguments",
+    "NewPerson",
     "PauseReason",
     "PeriodAlreadyExtended",
+    "PersonNotFound",
     "PlanHasNoGoals",
+    "PossibleDuplicate",
     "ReopenReason",
     "SelfApproval",
+    "StaleVersion",
     "Step",
     "TransitionForbidden",
     "TransitionNotAvailable",
@@ -179,6 +196,7 @@ __all__ = [
     "case_handover_accept",
     "case_is_visible_to",
     "case_owner_change",
+    "case_register",
     "case_reopen",
     "case_resume",
     "case_review_date_set",
@@ -195,11 +213,17 @@ __all__ = [
     "goal_add",
     "goal_update",
     "guard",
+    "household_member_add",
+    "household_member_case_open",
+    "household_member_relation_set",
+    "household_member_remove",
+    "household_update",
     "latest_end_for",
     "local_date",
     "measure_add",
     "network_contact_record",
     "no_contact_timeout_on",
+    "person_update",
     "plan_new_version",
     "referral_record",
     "referral_update",

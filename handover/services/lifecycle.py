@@ -3,7 +3,7 @@ case over) and return."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, time
 from typing import Any
 
@@ -205,6 +205,7 @@ def handover_accept(
     now: datetime,
     assignee: User | int | None = None,
     persons: Mapping[int, int | None] | None = None,
+    member_cases: Iterable[int] = (),
 ) -> Handover:
     """Accept a submitted handover: create or link the persons, the
     household and a case in `registered` for `assignee` (default: the
@@ -213,6 +214,8 @@ def handover_accept(
     `persons` maps a handed-over person (member id) to an existing person
     id to link, or None to create a new person. A member with duplicate
     candidates (see `handover.selectors.person_candidates`) must be decided.
+    `member_cases` names further adult members (member ids) who get a case
+    of their own beside the first person's (family casework).
 
     Raises HandoverNotFound (404) unless the actor's Träger serves the
     Gemeinde, HandoverNotOpen (409) when already decided (also the loser of
@@ -248,6 +251,11 @@ def handover_accept(
                     {f"persons.{member.pk}": [gettext("Not one of the proposed persons.")]}
                 )
             chosen[member.pk] = None if wanted is None else by_id[wanted]
+        with_case = set(member_cases)
+        if not with_case <= {member.pk for member in members[1:]}:
+            raise _invalid(
+                {"member_cases": [gettext("Choose further members of this handover only.")]}
+            )
         linked = [p.pk for p in chosen.values() if p is not None]
         if len(linked) != len(set(linked)):
             raise _invalid({"persons": [gettext("Each known person can be linked only once.")]})
@@ -270,6 +278,7 @@ def handover_accept(
                     relation=member.relation,
                     existing=chosen[member.pk],
                     facts=_person_facts(member, locked),
+                    opens_case=member.pk in with_case,
                 )
                 for member in members
             ],
@@ -306,6 +315,7 @@ def handover_accept(
                 "case_id": case.pk,
                 "assignee_id": owner.pk,
                 "linked_person_ids": sorted(p.pk for p in chosen.values() if p is not None),
+                "member_case_ids": [c.pk for c in intake.cases[1:]],
             },
         )
     return locked
