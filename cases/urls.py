@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from cases import views
+from cases import extension_views, views
 
 app_name = "cases"
 
@@ -11,4 +11,9 @@ urlpatterns = [
     path("<str:case_pk>/beratung/", views.consultation_new, name="consultation_new"),
     path("<str:case_pk>/plan.pdf", views.plan_pdf, name="plan_pdf"),
     path("<str:case_pk>/einwilligung.pdf", views.consent_pdf, name="consent_pdf"),
+    path(
+        "<str:case_pk>/verlaengerung/",
+        extension_views.extension_request_new,
+        name="extension_request_new",
+    ),
 ]
