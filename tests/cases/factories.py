@@ -17,7 +17,6 @@ from factory.django import DjangoModelFactory
 from accounts.models import Role, User
 from cases import demo, services
 from cases.catalogues import catalogues_load
-from cases.goal_catalogue import goal_catalogue_load
 from cases.demo import (  # noqa: F401 - re-exported for tests
     AGREEMENT,
     ELIGIBLE,
@@ -32,6 +31,7 @@ from cases.demo import (  # noqa: F401 - re-exported for tests
     to_initial_counselling,
     to_planning,
 )
+from cases.goal_catalogue import goal_catalogue_load
 from cases.models import Case, CatalogueEntry, Consent, GoalCatalogueEntry, Person
 from tests.accounts.factories import TeamFactory, UserFactory
 

@@ -89,7 +89,8 @@ def test_inside_the_window_the_request_goes_from_the_case_page_to_the_supervisor
         posted = web(case.owner).post(page_url(case), BODY)
         after = detail(case, case.owner)
 
-    assert LINK in html and f'href="{page_url(case)}"' in html
+    assert LINK in html
+    assert f'href="{page_url(case)}"' in html
     assert form.status_code == 200
     assert '<option value="illiteracy">' in form.content.decode()
     assert posted.status_code == 302
