@@ -7,6 +7,7 @@ admin mixin would fire them without their permission checks.
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
@@ -41,6 +42,13 @@ class CatalogueEntryAdmin(admin.ModelAdmin):
         return False
 
 
+class _GermanLabelChoiceField(forms.ModelChoiceField):
+    """Catalogue entries by their German label, not their code."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        return obj.label_de
+
+
 @admin.register(GoalCatalogueEntry)
 class GoalCatalogueEntryAdmin(admin.ModelAdmin):
     """The goal catalogue per field of action (K4 counts by its entries)."""
@@ -57,10 +65,9 @@ class GoalCatalogueEntryAdmin(admin.ModelAdmin):
         return obj.field_of_action.label_de
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
-        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
-        if db_field.name == "field_of_action" and field is not None:
-            field.label_from_instance = lambda entry: entry.label_de
-        return field
+        if db_field.name == "field_of_action":
+            kwargs["form_class"] = _GermanLabelChoiceField
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_readonly_fields(self, request: HttpRequest, obj: GoalCatalogueEntry | None = None):
         # Stored goals and frozen reports name the entry: key and field fixed.

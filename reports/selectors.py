@@ -716,7 +716,7 @@ def kennzahlen_development(
     """The main totals of `unit` per calendar year, `years` years up to
     `last_year` (oldest first): a year frozen for the unit is read from its
     snapshot, the others are counted now, one grouped query per figure
-    (eight queries whatever the number of years)."""
+    (at most eight queries whatever the number of years)."""
     first = last_year - years + 1
     start, end = date(first, 1, 1), date(last_year, 12, 31)
     moment_from, moment_to = Period(start, end).bounds()

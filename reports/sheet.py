@@ -254,7 +254,7 @@ def _charts_sheet(book: Any, figures: dict[str, Any]) -> None:
         )
         chart.set_categories(Reference(sheet, min_col=1, min_row=row + 1, max_row=last))
         chart.height = max(6.0, 0.6 * len(data) + 3)  # cm
-        chart.width = 18.0
+        chart.width = 18
         sheet.add_chart(chart, f"D{row}")
         # the next block starts below the taller of table and chart (a row is ~0.5 cm)
         row = max(last + 2, row + int(chart.height * 2) + 2)
@@ -285,7 +285,7 @@ def _development_sheet(book: Any, figures: dict[str, Any]) -> None:
         titles_from_data=True,
     )
     chart.set_categories(Reference(sheet, min_col=1, min_row=2, max_row=len(table)))
-    chart.height, chart.width = 9.0, 20.0
+    chart.height, chart.width = 9.0, 20
     sheet.add_chart(chart, f"A{len(table) + 3}")
 
 

@@ -71,7 +71,9 @@ def _development(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     year before the last (None where a count is suppressed or zero)."""
     charts = []
     for kpi, key, label in DEVELOPMENT_COLUMNS:
-        years = [{"label": str(row["year"]), "count": row.get(key)} for row in rows]
+        years: list[dict[str, Any]] = [
+            {"label": str(row["year"]), "count": row.get(key)} for row in rows
+        ]
         chart = _chart(f"{kpi} {label}", years)
         before, last = (years[-2]["count"], years[-1]["count"]) if len(years) > 1 else (None, None)
         chart["change"] = (
