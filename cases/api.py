@@ -57,6 +57,7 @@ from cases.models import (
     ExtensionRequest,
     ExtensionStatus,
     Goal,
+    GoalCatalogueEntry,
     GoalStatus,
     HouseholdMembership,
     IntegrationPlan,
@@ -138,6 +139,14 @@ class CatalogueEntryOut(ContractModelSerializer):
             "official_mapping",
             "report_group",
         ]
+
+
+class GoalCatalogueEntryOut(ContractModelSerializer):
+    field_of_action = KeyField()
+
+    class Meta:
+        model = GoalCatalogueEntry
+        fields = ["key", "field_of_action", "label_de", "label_en", "order", "is_active"]
 
 
 class PersonOut(ContractModelSerializer):
@@ -383,6 +392,7 @@ class MeasureOut(ContractModelSerializer):
 
 class GoalOut(ContractModelSerializer):
     field_of_action = KeyField()
+    catalogue_goal = KeyField(allow_null=True)
     measures = MeasureOut(many=True)
 
     class Meta:
@@ -390,6 +400,7 @@ class GoalOut(ContractModelSerializer):
         fields = [
             "id",
             "field_of_action",
+            "catalogue_goal",
             "title",
             "success_criterion",
             "target_date",
@@ -604,8 +615,15 @@ class AssessmentIn(serializers.Serializer):
 
 
 class GoalIn(serializers.Serializer):
-    field_of_action = StrictCharField(max_length=50)
-    title = StrictCharField(max_length=300)
+    field_of_action = StrictCharField(
+        max_length=50, required=False, help_text="Handlungsfeld; folgt sonst aus catalogue_goal."
+    )
+    catalogue_goal = StrictCharField(
+        max_length=50, required=False, help_text="Schlüssel eines Ziels aus dem Zielkatalog."
+    )
+    title = StrictCharField(
+        max_length=300, required=False, help_text="Freie Formulierung; Standard: das Katalogziel."
+    )
     success_criterion = StrictCharField(max_length=300)
     target_date = serializers.DateField()
     priority = StrictIntegerField(min_value=1, max_value=3, default=2)
@@ -740,17 +758,25 @@ class CatalogueListView(APIView):
         responses={
             200: inline_serializer(
                 "Catalogues",
-                {snake(name): CatalogueEntryOut(many=True) for name in Catalogue.values},
+                {
+                    **{snake(name): CatalogueEntryOut(many=True) for name in Catalogue.values},
+                    "goal": GoalCatalogueEntryOut(many=True),
+                },
             ),
             **READ_ERRORS,
         },
     )
     def get(self, request: Request) -> Response:
-        """All catalogues with their keys and German/English labels, in order."""
+        """All catalogues with their keys and German/English labels, in order;
+        `goal` is the goal catalogue, each entry under its field of action."""
         result: dict[str, list[dict[str, Any]]] = {snake(name): [] for name in Catalogue.values}
         entries = list(CatalogueEntry.objects.order_by("catalogue", "order", "key"))
         for entry, data in zip(entries, CatalogueEntryOut(entries, many=True).data, strict=True):
             result[snake(entry.catalogue)].append(data)
+        goals = GoalCatalogueEntry.objects.select_related("field_of_action")
+        result["goal"] = GoalCatalogueEntryOut(
+            goals.order_by("field_of_action__order", "order", "key"), many=True
+        ).data
         return Response(result)
 
 
@@ -1016,7 +1042,7 @@ def _current_plan(case: Case) -> IntegrationPlan:
         .prefetch_related(
             Prefetch(
                 "goals",
-                Goal.objects.select_related("field_of_action")
+                Goal.objects.select_related("field_of_action", "catalogue_goal")
                 .prefetch_related("measures")
                 .order_by("pk"),
             )

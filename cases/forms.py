@@ -9,7 +9,7 @@ in the order the caller passes (the most used first).
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils import timezone, translation
@@ -193,3 +193,19 @@ def _person_label(person: Any, membership: HouseholdMembership | None) -> str:
     if membership is None:
         return name
     return f"{name} ({membership.get_relation_display()})"
+
+
+class ExtensionRequestForm(forms.Form):
+    """An extension request from the case page (the same fields as the
+    guided check task; `extension_request_submit` checks every rule)."""
+
+    reason = forms.ChoiceField(label=_("Reason"))
+    months = forms.IntegerField(label=_("Months"), min_value=1, max_value=12, initial=12)
+    justification = forms.CharField(
+        label=_("Justification"), widget=forms.Textarea(attrs={"rows": 4}), max_length=5000
+    )
+
+    def __init__(self, *args: Any, reasons: list[CatalogueEntry], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = cast(forms.ChoiceField, self.fields["reason"])
+        field.choices = [("", "—"), *[(entry.key, catalogue_label(entry)) for entry in reasons]]

@@ -36,6 +36,7 @@ from cases.models import (
     Document,
     ExtensionRequest,
     Goal,
+    GoalCatalogueEntry,
     Household,
     HouseholdMembership,
     IntegrationPlan,
@@ -171,6 +172,7 @@ CASE_DATA_FIELDS: dict[type[models.Model], dict[str, str]] = {
         "plan_id": VALUE,
         "origin_id": VALUE,
         "field_of_action_id": VALUE,
+        "catalogue_goal_id": VALUE,
         "title": DIGEST,
         "success_criterion": DIGEST,
         "target_date": VALUE,
@@ -245,6 +247,7 @@ CASE_DATA_FIELDS: dict[type[models.Model], dict[str, str]] = {
 # Models of the cases app that hold no client data of a case.
 NOT_CASE_DATA: dict[type[models.Model], str] = {
     CatalogueEntry: "configuration, changed by administrators, not per case",
+    GoalCatalogueEntry: "configuration (the goal catalogue), changed by administrators",
     NetworkContact: "about no client; audited in the global chain",
     ConsultationTopic: "recorded as the consultation's `topics`; the rest are report copies",
     ConsultationParticipant: "recorded as the consultation's `participants`; the rest are copies",

@@ -719,6 +719,14 @@ class Goal(models.Model):
         verbose_name=_("same goal in the previous version"),
     )
     field_of_action = _catalogue_fk(Catalogue.FIELD_OF_ACTION, _("field of action"))
+    catalogue_goal = models.ForeignKey(
+        "GoalCatalogueEntry",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("goal from the catalogue"),
+    )
     title = models.CharField(_("goal"), max_length=300)
     success_criterion = models.CharField(_("success criterion"), max_length=300, blank=True)
     target_date = models.DateField(_("target date"), null=True, blank=True)
@@ -1139,3 +1147,27 @@ class Document(models.Model):
 
     def __str__(self) -> str:
         return f"Document {self.pk} of case {self.case_id}"
+
+
+# --- the goal catalogue ------------------------------------------------------------
+
+
+class GoalCatalogueEntry(models.Model):
+    """A goal of the catalogue, under its field of action (K4 counts the
+    goals of a plan by these entries, as the Land's sheet lists its most
+    frequent goals; a goal in free wording has none). Edited in the admin;
+    keys are fixed once created, entries are retired, never deleted."""
+
+    field_of_action = _catalogue_fk(Catalogue.FIELD_OF_ACTION, _("field of action"))
+    key = models.SlugField(_("key"), max_length=50, unique=True)
+    label_de = models.CharField(_("German label"), max_length=200)
+    label_en = models.CharField(_("English label"), max_length=200)
+    order = models.PositiveIntegerField(_("order"), default=0)
+    is_active = models.BooleanField(_("in use"), default=True)
+
+    class Meta:
+        verbose_name = _("catalogue goal")
+        verbose_name_plural = _("goal catalogue")
+
+    def __str__(self) -> str:
+        return self.label_de

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -18,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Role, User
 from accounts.selectors import deputy_principal_ids, deputy_principals
 from audit.services import read_access_record
+from cases.clock import add_months
 from cases.models import (
     CLOCK_STATES,
     OPEN_STATES,
@@ -29,6 +31,7 @@ from cases.models import (
     Consultation,
     Document,
     ExtensionRequest,
+    ExtensionStatus,
     Goal,
     HouseholdMembership,
     IntegrationPlan,
@@ -517,3 +520,27 @@ def consultation_choices_for(*, user: Any, day: date) -> ConsultationChoices:
         topics=ranked(Catalogue.CONSULTATION_TOPIC, topic_use),
         usual_minutes=usual["duration_minutes"] if usual else None,
     )
+
+
+def extension_request_offered(*, case: Case, now: datetime) -> bool:
+    """Whether the case page offers an extension request: the clock runs,
+    the regular period has not ended, the effective end lies within
+    `LOTSE_EXTENSION_REQUEST_MONTHS` months, and no request is open or
+    approved (one query at most). The service checks every rule again."""
+    today = timezone.localdate(now)
+    if case.status not in CLOCK_STATES or case.regular_end is None or case.effective_end is None:
+        return False
+    if today > case.regular_end:
+        return False
+    if case.effective_end > add_months(today, settings.LOTSE_EXTENSION_REQUEST_MONTHS):
+        return False
+    return not ExtensionRequest.objects.filter(
+        case=case,
+        status__in=[ExtensionStatus.DRAFT, ExtensionStatus.SUBMITTED, ExtensionStatus.APPROVED],
+    ).exists()
+
+
+def extension_reasons_on(*, day: date) -> list[CatalogueEntry]:
+    """The extension reasons valid on `day`, in catalogue order."""
+    entries = CatalogueEntry.objects.filter(catalogue=Catalogue.EXTENSION_REASON)
+    return [entry for entry in entries.order_by("order", "key") if entry.is_valid_on(day)]

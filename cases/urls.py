@@ -3,6 +3,7 @@
 from django.urls import path
 
 from cases import views, views_people
+from cases import extension_views, views
 
 app_name = "cases"
 
@@ -11,6 +12,11 @@ urlpatterns = [
     path("<str:case_pk>/beratung/", views.consultation_new, name="consultation_new"),
     path("<str:case_pk>/plan.pdf", views.plan_pdf, name="plan_pdf"),
     path("<str:case_pk>/einwilligung.pdf", views.consent_pdf, name="consent_pdf"),
+    path(
+        "<str:case_pk>/verlaengerung/",
+        extension_views.extension_request_new,
+        name="extension_request_new",
+    ),
 ]
 
 # Intake without a handover, households and persons (cases.views_people).

@@ -47,6 +47,7 @@ from cases.selectors import (
     case_get_for_user,
     case_relations,
     consultation_choices_for,
+    extension_request_offered,
     household_members,
     plan_for_case,
 )
@@ -121,6 +122,7 @@ def case_detail(request: AuthenticatedHttpRequest, case_pk: Any) -> HttpResponse
         "quick_entry": content and case.status in QUICK_ENTRY_STATES,
         "is_auditor": request.user.role in (Role.AUDITOR, Role.DATA_PROTECTION_OFFICER),
         "document_languages": document_language_choices(),
+        "extension_offer": content and extension_request_offered(case=case, now=now),
     }
     if content:
         show_all = request.GET.get("beratungen") == "alle"

@@ -149,6 +149,7 @@ MATRIX: dict[str, Access] = {
     "cases:consultation_new": Access(CASE, _CASE_PAGES, methods=("GET", "POST")),
     "cases:plan_pdf": Access(CASE, _CASE_PAGES),
     "cases:consent_pdf": Access(CASE, _CASE_PAGES),
+    "cases:extension_request_new": Access(CASE, _CASE_PAGES, methods=("GET", "POST")),
     # the workspace: dashboards and case lists (the user's own rows only)
     "workspace:dashboard": _role(IM, SUP, tested_in="tests/workspace/test_views.py"),
     "workspace:cases": _role(IM, tested_in="tests/workspace/test_views.py"),

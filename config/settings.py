@@ -714,6 +714,9 @@ LOTSE_REVIEW_NOTICE_DAYS = _int("LOTSE_REVIEW_NOTICE_DAYS", 14)
 LOTSE_ACCEPT_DAYS = _int("LOTSE_ACCEPT_DAYS", 7)
 # Days before the regular end of the period when the extension check is due.
 LOTSE_EXTENSION_CHECK_DAYS = _int("LOTSE_EXTENSION_CHECK_DAYS", 90)
+# Months before the effective end from which the case page offers an
+# extension request (besides the guided check task).
+LOTSE_EXTENSION_REQUEST_MONTHS = _int("LOTSE_EXTENSION_REQUEST_MONTHS", 6)
 # Days a supervisor has to decide an extension request (due date shown).
 LOTSE_APPROVAL_DAYS = _int("LOTSE_APPROVAL_DAYS", 14)
 # Reminders (DOMAIN.md "Clocks and reminders"): days before a plan review,

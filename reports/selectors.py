@@ -1,7 +1,7 @@
 """Reads of the Kennzahlen (DOMAIN.md §7, §14.3) and the caseload overview.
 
 Every figure is one SQL aggregation over the case data (no loop over cases
-in Python); a report is 16 queries whatever the size of the unit (one
+in Python); a report is 17 queries whatever the size of the unit (one
 resolves the unit: a Kreis to its Träger, a team to its managers). K1, K2
 and K2b read the report copies of the case's Träger and Gemeinde (and the
 consultation's date and status) on consultations and their links, through
@@ -44,7 +44,7 @@ from django.db.models import (
     Q,
     QuerySet,
 )
-from django.db.models.functions import Cast
+from django.db.models.functions import Cast, ExtractYear
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -63,6 +63,7 @@ from cases.models import (
     ExtensionRequest,
     ExtensionStatus,
     Goal,
+    GoalCatalogueEntry,
     GoalStatus,
     IntegrationPlan,
     NetworkContact,
@@ -82,6 +83,8 @@ REPORT_GROUPS = (
     ("counselling_service", _("Beratungsstellen")),
     ("other", _("Sonstige")),
 )
+OTHER_GOALS = "other"  # the key of K4's line of free-worded goals per field of action
+OTHER_GOALS_LABEL = "sonstige Ziele (frei formuliert)"
 OFFICIAL_FORMS = (
     ("aufsuchend", _("aufsuchend")),
     ("buero", _("im Büro")),
@@ -351,6 +354,51 @@ def _breakdown(
     return rows
 
 
+def _goal_breakdown(
+    fields: list[CatalogueEntry], counts: dict[tuple[int, int | None], int], *, total: int
+) -> list[dict[str, Any]]:
+    """K4 as the Land's sheet counts it: per field of action (in catalogue
+    order) a row per goal of the goal catalogue, then one row "other" for
+    the goals worded freely. A field without catalogue goals and without
+    goals is left out; retired entries appear only when they were counted."""
+    by_field: dict[int, list[GoalCatalogueEntry]] = {}
+    for goal in GoalCatalogueEntry.objects.order_by("order", "key"):
+        by_field.setdefault(goal.field_of_action_id, []).append(goal)
+    known = {(field_id, goal.pk) for field_id, goals in by_field.items() for goal in goals}
+    rows: list[dict[str, Any]] = []
+
+    def row(key: str, label: str, field: CatalogueEntry, count: int) -> dict[str, Any]:
+        return {
+            "key": key,
+            "label": label,
+            "field_of_action": field.key,
+            "field_label": field.label_de,
+            "count": count,
+            "share": round(count / total, 4) if total else None,
+        }
+
+    for field in fields:
+        goals = by_field.get(field.pk, [])
+        # A goal counted under another field than its entry's (the entry
+        # was moved) is counted as worded freely there: the sum stays K4.
+        other = sum(
+            n
+            for (field_id, goal_id), n in counts.items()
+            if field_id == field.pk and (goal_id is None or (field_id, goal_id) not in known)
+        )
+        field_total = sum(n for (field_id, _goal), n in counts.items() if field_id == field.pk)
+        if not goals and not field_total:
+            continue
+        if not field.is_active and not field_total:
+            continue
+        for goal in goals:
+            count = counts.get((field.pk, goal.pk), 0)
+            if goal.is_active or count:
+                rows.append(row(goal.key, goal.label_de, field, count))
+        rows.append(row(OTHER_GOALS, OTHER_GOALS_LABEL, field, other))
+    return rows
+
+
 def _top(rows: list[dict[str, Any]], n: int = TOP_N) -> list[dict[str, Any]]:
     """Top-n by count, ties in catalogue order (`sorted` is stable)."""
     return [row for row in sorted(rows, key=lambda r: -r["count"]) if row["count"]][:n]
@@ -478,13 +526,18 @@ def kennzahlen_compute(*, unit: Unit, period: Period) -> dict[str, Any]:
     goals = Goal.objects.filter(unit_scope.cases("plan__case__")).exclude(
         plan__status=IntegrationPlan.Status.SUPERSEDED
     )
-    by_field = dict(
+    # By field of action and catalogue goal (None: worded freely) at once.
+    by_field: dict[int, int] = {}
+    by_goal: dict[tuple[int, int | None], int] = {}
+    for field_id, goal_id, n in (
         goals.filter(agreed_at__gte=moment_from, agreed_at__lt=moment_to)
         .order_by()
-        .values("field_of_action_id")
+        .values("field_of_action_id", "catalogue_goal_id")
         .annotate(n=Count("pk"))
-        .values_list("field_of_action_id", "n")
-    )
+        .values_list("field_of_action_id", "catalogue_goal_id", "n")
+    ):
+        by_field[field_id] = by_field.get(field_id, 0) + n
+        by_goal[(field_id, goal_id)] = by_goal.get((field_id, goal_id), 0) + n
     by_outcome = dict(
         goals.filter(closed_at__gte=moment_from, closed_at__lt=moment_to)
         .order_by()
@@ -574,6 +627,7 @@ def kennzahlen_compute(*, unit: Unit, period: Period) -> dict[str, Any]:
     topic_rows = _breakdown(catalogues[Catalogue.CONSULTATION_TOPIC], by_topic)
     k4 = sum(by_field.values())
     field_rows = _breakdown(catalogues[Catalogue.FIELD_OF_ACTION], by_field, total=k4)
+    goal_rows = _goal_breakdown(catalogues[Catalogue.FIELD_OF_ACTION], by_goal, total=k4)
     targets = catalogues[Catalogue.REFERRAL_TARGET]
     groups = {key: 0 for key, _label in REPORT_GROUPS}
     for entry in targets:
@@ -606,6 +660,8 @@ def kennzahlen_compute(*, unit: Unit, period: Period) -> dict[str, Any]:
         "k4_goals": k4,
         "k4_by_field": field_rows,
         "k4_top_goals": _top(field_rows),
+        "k4_by_goal": goal_rows,
+        "k4_top_catalogue_goals": _top([row for row in goal_rows if row["key"] != OTHER_GOALS]),
         "k4a_goal_outcomes": _choice_rows(
             [(s.value, s.label) for s in FINAL_GOAL_OUTCOMES], by_outcome
         ),
@@ -640,6 +696,133 @@ def kennzahlen_compute(*, unit: Unit, period: Period) -> dict[str, Any]:
         ),
         "k9_ending_within_6_months": ending_soon,
     }
+
+
+# The totals compared year on year (seed 000: "eine Entwicklung aufzeigen").
+DEVELOPMENT_FIGURES = (
+    "k1_persons",
+    "k2_consultations",
+    "k3_plans",
+    "k4_goals",
+    "k5_referrals",
+    "k6_network_contacts",
+)
+DEVELOPMENT_YEARS = 3
+
+
+def kennzahlen_development(
+    *, unit: Unit, last_year: int, years: int = DEVELOPMENT_YEARS
+) -> list[dict[str, Any]]:
+    """The main totals of `unit` per calendar year, `years` years up to
+    `last_year` (oldest first): a year frozen for the unit is read from its
+    snapshot, the others are counted now, one grouped query per figure
+    (at most eight queries whatever the number of years)."""
+    first = last_year - years + 1
+    start, end = date(first, 1, 1), date(last_year, 12, 31)
+    moment_from, moment_to = Period(start, end).bounds()
+    unit_scope = _scope(unit)
+    scope = unit_scope.cases("case__")
+    zone = ZoneInfo(settings.TIME_ZONE)
+    rows: dict[int, dict[str, Any]] = {
+        year: {"year": year, "frozen": False, **dict.fromkeys(DEVELOPMENT_FIGURES, 0)}
+        for year in range(first, last_year + 1)
+    }
+
+    def put(name: str, pairs: Any) -> None:
+        for year, n in pairs:
+            if year in rows:
+                rows[year][name] = n
+
+    completed = Consultation.Status.COMPLETED
+    put(
+        "k2_consultations",
+        Consultation.objects.filter(
+            unit_scope.consultations(), held_on__range=(start, end), status=completed
+        )
+        .order_by()
+        .annotate(year=ExtractYear("held_on"))
+        .values("year")
+        .annotate(n=Count("*"))
+        .values_list("year", "n"),
+    )
+    put(
+        "k1_persons",
+        ConsultationParticipant.objects.filter(unit_scope.links(start=start, end=end))
+        .order_by()
+        .annotate(year=ExtractYear("held_on"))
+        .values("year")
+        .annotate(n=Count("person_id", distinct=True))
+        .values_list("year", "n"),
+    )
+    put(
+        "k3_plans",
+        IntegrationPlan.objects.filter(
+            scope, version=1, agreed_at__gte=moment_from, agreed_at__lt=moment_to
+        )
+        .order_by()
+        .annotate(year=ExtractYear("agreed_at", tzinfo=zone))
+        .values("year")
+        .annotate(n=Count("pk"))
+        .values_list("year", "n"),
+    )
+    put(
+        "k4_goals",
+        Goal.objects.filter(
+            unit_scope.cases("plan__case__"), agreed_at__gte=moment_from, agreed_at__lt=moment_to
+        )
+        .exclude(plan__status=IntegrationPlan.Status.SUPERSEDED)
+        .order_by()
+        .annotate(year=ExtractYear("agreed_at", tzinfo=zone))
+        .values("year")
+        .annotate(n=Count("pk"))
+        .values_list("year", "n"),
+    )
+    put(
+        "k5_referrals",
+        Referral.objects.filter(scope, referred_on__range=(start, end))
+        .order_by()
+        .annotate(year=ExtractYear("referred_on"))
+        .values("year")
+        .annotate(n=Count("pk"))
+        .values_list("year", "n"),
+    )
+    contact_scope = unit_scope.contacts()
+    if contact_scope is None:
+        for row in rows.values():
+            row["k6_network_contacts"] = None
+    else:
+        put(
+            "k6_network_contacts",
+            NetworkContact.objects.filter(contact_scope, contact_date__range=(start, end))
+            .order_by()
+            .annotate(year=ExtractYear("contact_date"))
+            .values("year")
+            .annotate(n=Count("pk"))
+            .values_list("year", "n"),
+        )
+    for snapshot in ReportSnapshot.objects.filter(
+        unit_kind=unit.kind, unit_id=unit.pk, period_from__gte=start, period_to__lte=end
+    ).only("period_from", "period_to", "figures"):
+        year = snapshot.period_from.year
+        if snapshot.period_from == date(year, 1, 1) and snapshot.period_to == date(year, 12, 31):
+            frozen = snapshot.figures
+            rows[year].update({name: frozen.get(name) for name in DEVELOPMENT_FIGURES})
+            rows[year]["frozen"] = True
+    return list(rows.values())
+
+
+def kennzahlen_development_suppress_small_cells(
+    rows: list[dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """The development with every count of 1 or 2 as None (see
+    `kennzahlen_suppress_small_cells`)."""
+    return [
+        {
+            key: None if key in DEVELOPMENT_FIGURES and _small(value) else value
+            for key, value in row.items()
+        }
+        for row in rows
+    ]
 
 
 FINAL_GOAL_OUTCOMES = (
@@ -728,7 +911,9 @@ def kennzahlen_for_user(
     """Return the unit's figures, and log the read (who, which unit and
     period, through `view`): the frozen snapshot of exactly this period if
     there is one, else computed now; small cells suppressed for roles
-    without access to the cases' metadata.
+    without access to the cases' metadata. `development` compares the main
+    totals with the previous years (`kennzahlen_development`, not frozen
+    with the figures: each year reads its own snapshot).
 
     Call only with a unit from `report_unit_get` (the access check).
     """
@@ -747,6 +932,7 @@ def kennzahlen_for_user(
         }
     else:
         figures = {**kennzahlen_compute(unit=unit, period=period), "frozen": False}
+    development = kennzahlen_development(unit=unit, last_year=period.end.year)
     report_read_record(
         user=user,
         report=KENNZAHLEN,
@@ -756,8 +942,11 @@ def kennzahlen_for_user(
         now=now,
     )
     if report_suppresses_small_cells(user=user):
-        return kennzahlen_suppress_small_cells(figures)
-    return figures
+        return {
+            **kennzahlen_suppress_small_cells(figures),
+            "development": kennzahlen_development_suppress_small_cells(development),
+        }
+    return {**figures, "development": development}
 
 
 # --- caseload and deadline overview -----------------------------------------------------

@@ -60,6 +60,64 @@ def _block(kpi: str, rows: list[dict[str, Any]] | None, *, share: bool = False) 
     ]
 
 
+def goal_item(row: dict[str, Any]) -> str:
+    """A K4 catalogue row's item: the field of action and the goal."""
+    return f"{row['field_label']}: {row['label']}"
+
+
+def _goal_rows(figures: dict[str, Any]) -> list[Row]:
+    """K4 by the goal catalogue (free wording as "other" per field of
+    action) and its five most frequent goals, as the Land's sheet lists
+    them; empty for a snapshot frozen before the catalogue existed."""
+    name = NAMES["K4"]
+    top = figures.get("k4_top_catalogue_goals") or []
+    return [
+        *[
+            (
+                "K4",
+                name,
+                _("goal: %(goal)s") % {"goal": goal_item(row)},
+                row["count"],
+                row.get("share"),
+            )
+            for row in figures.get("k4_by_goal") or []
+        ],
+        *[
+            (
+                "K4",
+                name,
+                _("rank %(n)d: %(goal)s") % {"n": n, "goal": row["label"]},
+                row["count"],
+                None,
+            )
+            for n, row in enumerate(top, start=1)
+        ],
+    ]
+
+
+# The year-on-year columns: (Kennzahl, figure, German heading).
+DEVELOPMENT_COLUMNS = (
+    ("K1", "k1_persons", "beratene Personen"),
+    ("K2", "k2_consultations", "Beratungsgespräche"),
+    ("K3", "k3_plans", "Integrationspläne"),
+    ("K4", "k4_goals", "Ziele"),
+    ("K5", "k5_referrals", "Verweisungen"),
+    ("K6", "k6_network_contacts", "Netzwerkkontakte"),
+)
+
+
+def development_rows(figures: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """The year-on-year table ("Entwicklung"): a head, one row per year."""
+    rows = figures.get("development") or []
+    if not rows:
+        return []
+    head = (_("Year"), *[f"{kpi} {label}" for kpi, _key, label in DEVELOPMENT_COLUMNS])
+    return [
+        head,
+        *[(row["year"], *[row.get(key) for _k, key, _l in DEVELOPMENT_COLUMNS]) for row in rows],
+    ]
+
+
 def kennzahlen_rows(figures: dict[str, Any]) -> list[Row]:
     """The figures as the rows of the sheet's body, in its order."""
     f = figures
@@ -85,6 +143,7 @@ def kennzahlen_rows(figures: dict[str, Any]) -> list[Row]:
         ("K3c", NAMES["K3c"], "", None, f["k3c_plan_rate"]),
         ("K4", NAMES["K4"], total, f["k4_goals"], None),
         *_block("K4", f["k4_by_field"], share=True),
+        *_goal_rows(f),
         *_block("K4a", f["k4a_goal_outcomes"]),
         ("K5", NAMES["K5"], total, f["k5_referrals"], None),
         *_block("K5", f["k5_by_group"]),
@@ -132,17 +191,108 @@ def _all_rows(figures: dict[str, Any]) -> list[tuple[Any, ...]]:
     return [*sheet_head(figures), *kennzahlen_rows(figures)]
 
 
+def _development_block(figures: dict[str, Any]) -> list[tuple[Any, ...]]:
+    table = development_rows(figures)
+    return [(), (_("Development over the years"),), *table] if table else []
+
+
 def kennzahlen_csv(figures: dict[str, Any]) -> bytes:
     """The sheet as CSV for German spreadsheets: UTF-8 with BOM, `;`."""
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    for row in _all_rows(figures):
+    for row in [*_all_rows(figures), *_development_block(figures)]:
         writer.writerow(["" if cell is None else safe_cell(cell) for cell in row])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
+# The distributions drawn in the workbook: (title, figure).
+CHARTS = (
+    ("Beratungen nach Form", "k2a_by_form"),
+    ("Beratungen nach Thema", "k2b_by_topic"),
+    ("Verweisungen nach Ziel", "k5_by_target"),
+    ("Häufigste Ziele (Zielkatalog)", "k4_top_catalogue_goals"),
+    ("Ziele nach Handlungsfeld", "k4_by_field"),
+)
+
+
+def chart_rows(figures: dict[str, Any], key: str) -> list[tuple[str, Any]]:
+    """(label, count) of a distribution, rows with a count only (a
+    suppressed count, None, is left out like a zero)."""
+    return [(row["label"], row["count"]) for row in figures.get(key) or [] if row.get("count")]
+
+
+def _put(sheet: Any, row: int, values: list[Any]) -> None:
+    for column, value in enumerate(values, start=1):
+        cell = sheet.cell(row=row, column=column, value=safe_cell(value))
+        if isinstance(cell.value, str):
+            cell.data_type = "s"  # never a formula, whatever the text
+
+
+def _charts_sheet(book: Any, figures: dict[str, Any]) -> None:
+    """A sheet "Diagramme": each distribution as a small table and a bar
+    chart beside it (openpyxl charts, drawn by Excel and LibreOffice)."""
+    from openpyxl.chart import BarChart, Reference
+    from openpyxl.styles import Font
+
+    sheet = book.create_sheet("Diagramme")
+    sheet.column_dimensions["A"].width = 45
+    sheet.column_dimensions["B"].width = 10
+    row = 1
+    for title, key in CHARTS:
+        data = chart_rows(figures, key) or [(_("no entries in this period"), 0)]
+        _put(sheet, row, [title, _("Count")])
+        sheet.cell(row=row, column=1).font = Font(bold=True)
+        for offset, (label, count) in enumerate(data, start=1):
+            _put(sheet, row + offset, [label, count])
+        last = row + len(data)
+        chart = BarChart()
+        chart.type = "bar"  # horizontal: long German labels stay readable
+        chart.title = title
+        chart.legend = None
+        chart.add_data(
+            Reference(sheet, min_col=2, min_row=row, max_row=last), titles_from_data=True
+        )
+        chart.set_categories(Reference(sheet, min_col=1, min_row=row + 1, max_row=last))
+        chart.height = max(6.0, 0.6 * len(data) + 3)  # cm
+        chart.width = 18
+        sheet.add_chart(chart, f"D{row}")
+        # the next block starts below the taller of table and chart (a row is ~0.5 cm)
+        row = max(last + 2, row + int(chart.height * 2) + 2)
+
+
+def _development_sheet(book: Any, figures: dict[str, Any]) -> None:
+    """A sheet "Entwicklung": the main totals per year and a column chart
+    comparing the years (seed 000: "eine Entwicklung aufzeigen")."""
+    from openpyxl.chart import BarChart, Reference
+
+    table = development_rows(figures)
+    if not table:
+        return
+    sheet = book.create_sheet("Entwicklung")
+    for row, values in enumerate(table, start=1):
+        # the year as text: a category of the chart, not a value
+        _put(sheet, row, [str(values[0]), *values[1:]])
+    sheet.column_dimensions["A"].width = 10
+    for index in range(2, len(table[0]) + 1):
+        sheet.column_dimensions[sheet.cell(row=1, column=index).column_letter].width = 20
+    chart = BarChart()
+    chart.type = "col"
+    chart.grouping = "clustered"
+    chart.title = _("Development over the years")
+    chart.y_axis.title = _("Count")
+    chart.add_data(
+        Reference(sheet, min_col=2, max_col=len(table[0]), min_row=1, max_row=len(table)),
+        titles_from_data=True,
+    )
+    chart.set_categories(Reference(sheet, min_col=1, min_row=2, max_row=len(table)))
+    chart.height, chart.width = 9.0, 20
+    sheet.add_chart(chart, f"A{len(table) + 3}")
+
+
 def kennzahlen_xlsx(figures: dict[str, Any]) -> bytes:
-    """The sheet as an XLSX workbook with one sheet "Auswertung Zeitraum"."""
+    """The sheet as an XLSX workbook: "Auswertung Zeitraum" (the official
+    layout), "Diagramme" (the distributions as bar charts) and
+    "Entwicklung" (the years compared, as a table and a chart)."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -157,6 +307,8 @@ def kennzahlen_xlsx(figures: dict[str, Any]) -> bytes:
     sheet["A1"].font = Font(bold=True)
     for column, width in zip("ABCDE", (8, 40, 50, 10, 10), strict=True):
         sheet.column_dimensions[column].width = width
+    _charts_sheet(book, figures)
+    _development_sheet(book, figures)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

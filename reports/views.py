@@ -34,7 +34,7 @@ from reports.selectors import (
     report_unit_get,
 )
 from reports.services import FREEZERS, report_snapshot_freeze
-from reports.sheet import NAMES
+from reports.sheet import DEVELOPMENT_COLUMNS, NAMES, goal_item
 
 OVERVIEW_ROLES = (
     Role.SUPERVISOR,
@@ -64,6 +64,23 @@ def _bars(rows: list[dict[str, Any]], *, limit: int | None = None) -> list[dict[
 def _chart(title: str, rows: list[dict[str, Any]], **kw: Any) -> dict[str, Any]:
     bars = _bars(rows, **kw)
     return {"title": title, "bars": bars, "height": 24 * len(bars)}
+
+
+def _development(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per main total a small chart of its years, with the change from the
+    year before the last (None where a count is suppressed or zero)."""
+    charts = []
+    for kpi, key, label in DEVELOPMENT_COLUMNS:
+        years: list[dict[str, Any]] = [
+            {"label": str(row["year"]), "count": row.get(key)} for row in rows
+        ]
+        chart = _chart(f"{kpi} {label}", years)
+        before, last = (years[-2]["count"], years[-1]["count"]) if len(years) > 1 else (None, None)
+        chart["change"] = (
+            round(100 * (last - before) / before) if before and last is not None else None
+        )
+        charts.append(chart)
+    return charts
 
 
 def _selection(request: HttpRequest) -> tuple[str, int, int]:
@@ -118,8 +135,19 @@ def kennzahlen(request: AuthenticatedHttpRequest) -> HttpResponse:
             _chart(_("Consultations by form"), figures["k2a_by_form"]),
             _chart(_("Consultations by topic"), figures["k2b_by_topic"]),
             _chart(_("Goals by field of action"), figures["k4_by_field"]),
+            _chart(
+                _("Goals by the goal catalogue"),
+                [
+                    {"label": goal_item(row), "count": row["count"]}
+                    for row in figures.get("k4_by_goal") or []
+                ],
+                limit=15,
+            ),
             _chart(_("Referrals by group"), figures["k5_by_group"]),
+            _chart(_("Referrals by target"), figures["k5_by_target"], limit=15),
         ],
+        "goal_rows": figures.get("k4_by_goal") or [],
+        "development": _development(figures.get("development") or []),
     }
     return render(request, "reports/kennzahlen.html", context)
 

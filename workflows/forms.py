@@ -21,6 +21,7 @@ from cases.models import (
     Catalogue,
     CatalogueEntry,
     Consent,
+    GoalCatalogueEntry,
     GoalStatus,
     IntegrationPlan,
     Measure,
@@ -190,16 +191,62 @@ class AssessmentForm(CaseDateChecks, CatalogueForm):
         return [self[f"need_{key}"] for key, _label in self.fields_of_action]
 
 
+def goal_catalogue_choices() -> list[Any]:
+    """The goal catalogue's entries in use, grouped by field of action."""
+    german = (translation.get_language() or "de").startswith("de")
+    groups: dict[int, tuple[str, list[tuple[str, str]]]] = {}
+    for goal in (
+        GoalCatalogueEntry.objects.filter(is_active=True, field_of_action__is_active=True)
+        .select_related("field_of_action")
+        .order_by("field_of_action__order", "order", "key")
+    ):
+        field = goal.field_of_action
+        group = groups.setdefault(field.pk, (field.label_de if german else field.label_en, []))
+        group[1].append((goal.key, goal.label_de if german else goal.label_en))
+    return [("", _("— worded freely —")), *groups.values()]
+
+
 class GoalForm(CaseDateChecks, CatalogueForm):
+    """A goal from the catalogue (the Land's sheet counts by it) or worded
+    freely under a field of action."""
+
     target_dates = ("target_date",)
     catalogues = {"field_of_action": Catalogue.FIELD_OF_ACTION}
 
-    field_of_action = forms.ChoiceField(label=_("Field of action"))
-    title = forms.CharField(label=_("Goal"), max_length=300)
+    catalogue_goal = forms.ChoiceField(
+        label=_("Goal from the catalogue"),
+        required=False,
+        help_text=_("Or leave empty and word the goal freely below."),
+    )
+    field_of_action = forms.ChoiceField(
+        label=_("Field of action"),
+        required=False,
+        help_text=_("Follows from a goal of the catalogue."),
+    )
+    title = forms.CharField(
+        label=_("Goal"),
+        max_length=300,
+        required=False,
+        help_text=_("Empty with a goal of the catalogue: its wording."),
+    )
     success_criterion = forms.CharField(label=_("Success criterion"), max_length=300)
     target_date = forms.DateField(label=_("Target date"), widget=DateInput())
     measure = forms.CharField(label=_("First step"), max_length=300)
     responsible = forms.ChoiceField(label=_("Who does it"), choices=Measure.Responsible.choices)
+
+    def __init__(self, *args: Any, day: date, **kwargs: Any) -> None:
+        super().__init__(*args, day=day, **kwargs)
+        self._choice_field("catalogue_goal").choices = goal_catalogue_choices()
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not data.get("catalogue_goal"):
+            for name in ("field_of_action", "title"):
+                if name in data and not data[name]:
+                    self.add_error(
+                        name, _("Required when the goal is not taken from the catalogue.")
+                    )
+        return data
 
 
 class AgreeForm(CaseDateChecks, forms.Form):

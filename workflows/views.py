@@ -309,7 +309,9 @@ def _plan_goals(plan: IntegrationPlan | None) -> list[Any]:
     if plan is None:
         return []
     return list(
-        plan.goals.select_related("field_of_action").prefetch_related("measures").order_by("pk")
+        plan.goals.select_related("field_of_action", "catalogue_goal")
+        .prefetch_related("measures")
+        .order_by("pk")
     )
 
 
@@ -337,6 +339,7 @@ class PlanView(TaskView):
             actor=self.user,
             now=self.now,
             field_of_action=data["field_of_action"],
+            catalogue_goal=data["catalogue_goal"],
             title=data["title"],
             success_criterion=data["success_criterion"],
             target_date=data["target_date"],

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from cases import history
@@ -12,12 +13,14 @@ from cases.clock import (
     local_date,
 )
 from cases.errors import (
+    InvalidArguments,
     guard,
 )
 from cases.models import (
     Case,
     Catalogue,
     Goal,
+    GoalCatalogueEntry,
     GoalStatus,
     IntegrationPlan,
     Measure,
@@ -63,6 +66,7 @@ def plan_new_version(
             plan=new_plan,
             origin=goal,
             field_of_action_id=goal.field_of_action_id,
+            catalogue_goal_id=goal.catalogue_goal_id,
             title=goal.title,
             success_criterion=goal.success_criterion,
             target_date=goal.target_date,
@@ -94,13 +98,19 @@ def goal_add(
     case: Case | int,
     actor: User,
     now: datetime,
-    field_of_action: str,
-    title: str,
+    field_of_action: str = "",
+    title: str = "",
     success_criterion: str,
     target_date: date | str,
     priority: int = 2,
+    catalogue_goal: str = "",
 ) -> Goal:
-    """Add a goal to the current plan version (draft or agreed)."""
+    """Add a goal to the current plan version (draft or agreed).
+
+    The goal is either an entry of the goal catalogue (`catalogue_goal`, its
+    key: the field of action follows from it, the wording defaults to its
+    label and may be made concrete) or worded freely under a field of action.
+    """
     with transaction.atomic():
         locked = _case_for_write(case=case, actor=actor, now=now, who=CONTENT_WRITERS)
         _require_open(locked)
@@ -109,13 +119,24 @@ def goal_add(
         target = _date_arg(target_date, field_name="target_date")
         if locked.effective_end and target > locked.effective_end:
             raise guard("goal_after_period_end")
+        chosen = _catalogue_goal(catalogue_goal)
+        if chosen is not None and not field_of_action:
+            field = chosen.field_of_action
+            if not field.is_valid_on(day):
+                raise _goal_not_in_field()
+        else:
+            field = _entry(
+                Catalogue.FIELD_OF_ACTION, field_of_action, field_name="field_of_action", day=day
+            )
+            if chosen is not None and chosen.field_of_action_id != field.pk:
+                raise _goal_not_in_field()
+        wording = title if chosen is None or str(title or "").strip() else chosen.label_de
         agreed = plan.status == IntegrationPlan.Status.AGREED
         goal = Goal.objects.create(
             plan=plan,
-            field_of_action=_entry(
-                Catalogue.FIELD_OF_ACTION, field_of_action, field_name="field_of_action", day=day
-            ),
-            title=_text_arg(title, field_name="title"),
+            field_of_action=field,
+            catalogue_goal=chosen,
+            title=_text_arg(wording, field_name="title"),
             success_criterion=_text_arg(success_criterion, field_name="success_criterion"),
             target_date=target,
             priority=priority,
@@ -123,15 +144,42 @@ def goal_add(
             agreed_at=now if agreed else None,
         )
         history.created(goal)
+        data = {"plan_id": plan.pk, "field_of_action": field.key}
+        if chosen is not None:
+            data["catalogue_goal"] = chosen.key
         _audit(
             case=locked,
             actor=actor,
             now=now,
             event_type="cases.goal.added",
             obj=goal,
-            data={"plan_id": plan.pk, "field_of_action": field_of_action},
+            data=data,
         )
     return goal
+
+
+def _catalogue_goal(key: str | None) -> GoalCatalogueEntry | None:
+    """The goal catalogue's entry `key` (in use), None for a free wording."""
+    if key in (None, ""):
+        return None
+    entry = (
+        GoalCatalogueEntry.objects.select_related("field_of_action")
+        .filter(key=str(key), is_active=True)
+        .first()
+    )
+    if entry is None:
+        raise InvalidArguments(
+            _("Please choose a goal from the catalogue or word it freely."),
+            fields={"catalogue_goal": [_("Unknown or retired goal: %(key)s") % {"key": key}]},
+        )
+    return entry
+
+
+def _goal_not_in_field() -> InvalidArguments:
+    return InvalidArguments(
+        _("This goal of the catalogue belongs to another field of action."),
+        fields={"catalogue_goal": [_("Choose a goal of the chosen field of action.")]},
+    )
 
 
 def goal_update(

@@ -31,7 +31,8 @@ from cases.demo import (  # noqa: F401 - re-exported for tests
     to_initial_counselling,
     to_planning,
 )
-from cases.models import Case, CatalogueEntry, Consent, Person
+from cases.goal_catalogue import goal_catalogue_load
+from cases.models import Case, CatalogueEntry, Consent, GoalCatalogueEntry, Person
 from tests.accounts.factories import TeamFactory, UserFactory
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -63,6 +64,8 @@ def ensure_catalogues() -> None:
     """Reload the catalogues after a transactional test flushed the tables."""
     if not CatalogueEntry.objects.exists():
         catalogues_load(entry_model=CatalogueEntry)
+    if not GoalCatalogueEntry.objects.exists():
+        goal_catalogue_load(goal_model=GoalCatalogueEntry, entry_model=CatalogueEntry)
 
 
 def new_case(*, owner: User | None = None, now: datetime = T0, **kwargs: Any) -> Case:

@@ -59,6 +59,9 @@ ROUTES = {
     "cases:consultation_new": Route("cases:consultation_new", ("get", "post"), content=True),
     "cases:plan_pdf": Route("cases:plan_pdf", ("get",), content=True),
     "cases:consent_pdf": Route("cases:consent_pdf", ("get",), content=True),
+    "cases:extension_request_new": Route(
+        "cases:extension_request_new", ("get", "post"), content=True
+    ),
 }
 
 
