@@ -56,6 +56,8 @@ class CaseChange:
     actor: User | None
     now: datetime
     transition: str = ""
+    # For OWNER: who owned the case before (their notifications move on).
+    previous_owner_id: int | None = None
 
 
 Handler = Callable[[CaseChange], object]

@@ -95,6 +95,15 @@ from cases.services.steps import (
     case_reopen,
     case_resume,
 )
+from cases.services.transfer import (
+    Reassignment,
+    TransferConsentMissing,
+    TransferKind,
+    TransferNotPossible,
+    case_transfer,
+    cases_reassign,
+    transfer_kind,
+)
 from cases.services.transitions import (
     NEEDS_FINAL_REFERRAL,
     SYSTEM_TRANSITIONS,
@@ -115,6 +124,13 @@ _guard = guard
 _local_date = local_date
 
 __all__ = [
+    "Reassignment",
+    "TransferConsentMissing",
+    "TransferKind",
+    "TransferNotPossible",
+    "case_transfer",
+    "cases_reassign",
+    "transfer_kind",
     "ART9_REASONS",
     "AUDITOR",
     "CONTENT_WRITERS",
