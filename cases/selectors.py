@@ -517,3 +517,15 @@ def consultation_choices_for(*, user: Any, day: date) -> ConsultationChoices:
         topics=ranked(Catalogue.CONSULTATION_TOPIC, topic_use),
         usual_minutes=usual["duration_minutes"] if usual else None,
     )
+
+
+def transfer_consent_active(*, person_id: int, now: datetime) -> Consent | None:
+    """The person's latest consent to a transfer to a recipient that is in
+    force at `now` (for a transfer to another Träger or installation)."""
+    consents = Consent.objects.filter(
+        person_id=person_id,
+        scope=Consent.Scope.TRANSFER_TO_RECIPIENT,
+        withdrawn_at__isnull=True,
+        given_at__lte=now,
+    ).order_by("-given_at", "-pk")
+    return next((c for c in consents if c.is_active_at(now)), None)

@@ -96,10 +96,16 @@ from cases.services.steps import (
     case_resume,
 )
 from cases.services.transfer import (
+    PackageOrigin,
+    TRANSFER_KIND_LABELS,
+    TRANSFER_MESSAGES,
+    TRANSFERABLE_STATES,
     Reassignment,
     TransferConsentMissing,
     TransferKind,
     TransferNotPossible,
+    case_intake_from_package,
+    case_package_exported,
     case_transfer,
     cases_reassign,
     transfer_kind,
@@ -124,7 +130,13 @@ _guard = guard
 _local_date = local_date
 
 __all__ = [
+    "TRANSFERABLE_STATES",
+    "TRANSFER_KIND_LABELS",
+    "TRANSFER_MESSAGES",
+    "PackageOrigin",
     "Reassignment",
+    "case_intake_from_package",
+    "case_package_exported",
     "TransferConsentMissing",
     "TransferKind",
     "TransferNotPossible",

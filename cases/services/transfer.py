@@ -32,8 +32,16 @@ from cases import history
 from cases.effects import CaseChange, ChangeKind, case_changed
 from cases.errors import GuardFailed, InvalidArguments, TransitionForbidden
 from cases.models import Case, CaseStatus, Consent, Person
-from cases.selectors import SUPERVISOR, cases_visible_to, parse_pk
-from cases.services.base import _audit, _case_for_write
+from cases.selectors import (
+    SUPERVISOR,
+    case_not_found,
+    cases_visible_to,
+    parse_pk,
+    transfer_consent_active,
+)
+from cases.services.base import CONTENT_WRITERS, _audit, _case_for_write, _lock_case
+from cases.services.case import case_create
+from cases.services.intake import _person_new
 
 
 class TransferKind(enum.StrEnum):
@@ -66,6 +74,10 @@ TRANSFER_MESSAGES: dict[str, Any] = {
     ),
     "transfer_not_possible": _("A case in this state cannot be handed to someone else."),
     "nothing_to_reassign": _("There are no cases to reassign."),
+    "package_consent_missing": _(
+        "The case file leaves this installation only with the person's consent to the "
+        "transfer (scope: transfer to a recipient): record it first."
+    ),
 }
 
 # A case that is still worked on or can still be reopened moves; one that is
@@ -92,13 +104,7 @@ def transfer_kind(*, case: Case, owner: User) -> TransferKind:
 
 
 def _transfer_consent(case: Case, now: datetime) -> Consent | None:
-    consents = Consent.objects.filter(
-        person_id=case.person_id,
-        scope=Consent.Scope.TRANSFER_TO_RECIPIENT,
-        withdrawn_at__isnull=True,
-        given_at__lte=now,
-    ).order_by("-given_at", "-pk")
-    return next((c for c in consents if c.is_active_at(now)), None)
+    return transfer_consent_active(person_id=case.person_id, now=now)
 
 
 def _check_new_owner(case: Case, owner: User) -> None:
@@ -168,9 +174,15 @@ def _transfer_locked(
     return kind
 
 
+@dataclass(frozen=True)
+class Transferred:
+    case: Case
+    kind: TransferKind
+
+
 def case_transfer(
     *, case: Case | int, actor: User, now: datetime, owner: User, note: str = ""
-) -> Case:
+) -> Transferred:
     """Hand `case` to the integration manager `owner` (same team, another
     team or another Träger of this installation); a supervisor of the
     case's team does it.
@@ -184,8 +196,8 @@ def case_transfer(
     """
     with transaction.atomic():
         locked = _case_for_write(case=case, actor=actor, now=now, who=(SUPERVISOR,))
-        _transfer_locked(locked=locked, actor=actor, now=now, owner=owner, note=note)
-    return locked
+        kind = _transfer_locked(locked=locked, actor=actor, now=now, owner=owner, note=note)
+    return Transferred(case=locked, kind=kind)
 
 
 @dataclass(frozen=True)
@@ -238,8 +250,6 @@ def cases_reassign(
         found = set(visible.filter(pk__in=ids).values_list("pk", flat=True))
         missing = [pk for pk in ids if pk not in found]
         if missing:
-            from cases.selectors import case_not_found
-
             raise case_not_found()
     if not ids:
         raise InvalidArguments(
@@ -254,3 +264,99 @@ def cases_reassign(
                 locked=locked, actor=actor, now=now, owner=owner, note=note
             )
     return Reassignment(case_ids=ids, kinds=kinds)
+
+
+# --- transfer packages between installations (the transfers app) ------------
+
+
+def case_package_exported(
+    *,
+    case: Case | int,
+    actor: User,
+    now: datetime,
+    package_id: str,
+    target_installation: str,
+    key_id: str,
+    digest: str,
+) -> Consent:
+    """Record in the case's chain that its file left this installation as a
+    signed transfer package; only with the person's active transfer consent.
+
+    Called by `transfers.services.transfer_package_export` inside its
+    transaction, after the package was built. Raises CaseNotFound (404),
+    TransitionForbidden (403) unless the actor is the case's manager or
+    deputy, TransferConsentMissing (409) without the consent.
+    """
+    with transaction.atomic():
+        locked = _case_for_write(case=case, actor=actor, now=now, who=CONTENT_WRITERS)
+        consent = _transfer_consent(locked, now)
+        if consent is None:
+            raise TransferConsentMissing(TRANSFER_MESSAGES["package_consent_missing"])
+        _audit(
+            case=locked,
+            actor=actor,
+            now=now,
+            event_type="cases.case.package_exported",
+            reason=target_installation[:100],
+            data={
+                "package_id": package_id,
+                "target_installation": target_installation,
+                "key_id": key_id,
+                "sha256": digest,
+                "consent_id": consent.pk,
+            },
+        )
+    return consent
+
+
+@dataclass(frozen=True)
+class PackageOrigin:
+    """Where an imported case file came from (ids and names, no client data)."""
+
+    installation: str
+    package_id: str
+    key_id: str
+    source_case_id: int
+    exported_at: str
+
+
+def case_intake_from_package(
+    *,
+    actor: User,
+    now: datetime,
+    owner: User,
+    person_facts: dict[str, Any],
+    origin: PackageOrigin,
+) -> Case:
+    """Register the case of a person whose file came from another Lotse
+    installation: the new person (with the earlier consultation start the
+    package states, `Person.prior_consultation_start`), the case for
+    `owner` and one event naming the package's origin.
+
+    Raises what `case_create` raises (403, 400).
+    """
+    with transaction.atomic():
+        person = _person_new(traeger_id=owner.traeger_id, facts=person_facts)
+        case = case_create(
+            person=person,
+            owner=owner,
+            actor=actor,
+            now=now,
+            intake_channel=Case.IntakeChannel.REFERRAL_OTHER_SERVICE,
+        )
+        locked = _lock_case(case=case.pk, actor=None, now=now)
+        _audit(
+            case=locked,
+            actor=actor,
+            now=now,
+            event_type="cases.case.imported_from_package",
+            reason=origin.installation[:100],
+            data={
+                "source_installation": origin.installation,
+                "package_id": origin.package_id,
+                "key_id": origin.key_id,
+                "source_case_id": origin.source_case_id,
+                "exported_at": origin.exported_at,
+            },
+        )
+    return locked
