@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from cases import services as case_services
-from cases.models import Case, Catalogue, CatalogueEntry, Person
+from cases.models import Case, Catalogue, CatalogueEntry, Person, PersonClockFact
 from cases.selectors import DEPUTY, OWNER, case_get_for_user, transfer_consent_active
 from transfers import signing
 from transfers.models import TransferPackage
@@ -171,11 +171,38 @@ def _person_facts(payload: dict[str, Any]) -> dict[str, Any]:
             CatalogueEntry.objects.filter(catalogue=catalogue, key=key).first() if key else None
         )
     assert set(facts) >= set(PERSON_FIELDS)
-    clock = payload.get("clock") if isinstance(payload.get("clock"), dict) else {}
-    facts["prior_consultation_start"] = _date(
-        clock.get("first_consultation_on"), "first_consultation_on"
-    )
     return facts
+
+
+def _clock_facts(payload: dict[str, Any]) -> dict[str, Any]:
+    """The arguments of `person_clock_fact_record` the package states: the
+    person's first consultation and the extension they used (its reason
+    when this installation knows the key)."""
+    clock = payload.get("clock") if isinstance(payload.get("clock"), dict) else {}
+    facts: dict[str, Any] = {}
+    start = _date(clock.get("first_consultation_on"), "first_consultation_on")
+    if start is not None:
+        facts["first_consultation_on"] = start
+    extension = clock.get("extension")
+    if isinstance(extension, dict) and extension.get("months") is not None:
+        months = extension.get("months")
+        if not isinstance(months, int) or not 1 <= months <= 12:
+            raise _content_invalid("extension")
+        facts["extension_months"] = months
+        reason = extension.get("reason")
+        if reason and CatalogueEntry.objects.filter(
+            catalogue=Catalogue.EXTENSION_REASON, key=reason
+        ).exists():
+            facts["extension_reason"] = reason
+    return facts
+
+
+def _evidence(origin: case_services.PackageOrigin) -> str:
+    return (
+        f"Übergabepaket {origin.package_id} von {origin.installation} "
+        f"(Fall {origin.source_case_id} dort, exportiert {origin.exported_at}, "
+        f"Signaturschlüssel {origin.key_id}, Signatur geprüft)"
+    )
 
 
 def _origin(opened: OpenedPackage) -> case_services.PackageOrigin:
@@ -224,6 +251,17 @@ def transfer_package_import(
             person_facts=facts,
             origin=origin,
         )
+        clock = _clock_facts(opened.payload)
+        if clock:
+            # The clock facts of the sending installation, with their origin.
+            case_services.person_clock_fact_record(
+                person=case.person_id,
+                actor=actor,
+                now=now,
+                source=PersonClockFact.Source.TRANSFER,
+                evidence=_evidence(origin),
+                **clock,
+            )
         return TransferPackage.objects.create(
             direction=TransferPackage.Direction.IMPORTED,
             package_id=origin.package_id,

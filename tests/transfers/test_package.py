@@ -23,13 +23,14 @@ from django.utils import translation
 
 from audit.models import AuditEvent
 from cases import services
-from cases.models import Case, CaseStatus, Consent, Person
+from cases.models import Case, CaseStatus, Consent, Person, PersonClockFact
+from cases.person_clock import person_clock
 from tests.accounts.factories import TeamFactory
 from tests.cases.factories import T0, give_consent, journey_to, manager_in, supervisor_of
 from tests.cases.factories import ensure_catalogues
 from transfers import signing
 from transfers.models import TransferPackage
-from transfers.package import PackageRefused
+from transfers.package import PackageRefused, package_seal
 from transfers.services import transfer_package_export, transfer_package_import
 
 SENDER_KEY = signing.key_generate()
@@ -175,8 +176,17 @@ def test_round_trip_between_two_installations(receiving_database: str) -> None:
             person.family_name,
             person.date_of_birth,
         )
-        # The clock fact: the first consultation at A starts the period at B.
+        # The clock fact: the first consultation at A starts the period at B,
+        # recorded with where it came from.
         assert imported.person.prior_consultation_start == clock[0]
+        [fact] = PersonClockFact.objects.filter(person=imported.person)
+        assert (fact.source, fact.first_consultation_on, fact.recorded_by_id) == (
+            PersonClockFact.Source.TRANSFER,
+            clock[0],
+            lead.pk,
+        )
+        assert "lotse.kreis-a.example" in fact.evidence and payload["package_id"] in fact.evidence
+        assert person_clock(person=imported.person, today=T0.date()).start == clock[0]
         assert (record.source_installation, record.key_id, record.payload["clock"]) == (
             "lotse.kreis-a.example",
             envelope["key_id"],
@@ -300,3 +310,33 @@ def test_export_needs_the_transfer_consent_and_the_case_manager() -> None:
         409,
         "transfer_not_configured",
     )
+
+
+@pytest.mark.django_db
+def test_an_extension_used_elsewhere_comes_along_as_a_clock_fact() -> None:
+    ensure_catalogues()
+    case = _consenting_case()
+    content = _export(case)
+    envelope = json.loads(content)
+    payload = json.loads(base64.b64decode(envelope["payload"]))
+    payload["clock"]["extension"] = {
+        "months": 6,
+        "reason": "illiteracy",
+        "approved_at": T0.isoformat(),
+        "resulting_effective_end": None,
+    }
+    with override_settings(**SENDER):
+        resealed = package_seal(payload).content
+    manager = manager_in(TeamFactory())
+
+    with override_settings(**RECEIVER):
+        record = transfer_package_import(content=resealed, actor=manager, now=T0)
+
+    fact = PersonClockFact.objects.get(person__cases=record.case_id)
+    assert (fact.first_consultation_on, fact.extension_months, fact.extension_reason.key) == (
+        case.consultation_start,
+        6,
+        "illiteracy",
+    )
+    clock = person_clock(person=fact.person_id, today=T0.date())
+    assert (clock.start, clock.extension_months) == (case.consultation_start, 6)
