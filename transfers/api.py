@@ -59,7 +59,12 @@ def _manager(value: Any, field: str) -> User:
 
 class TransferIn(serializers.Serializer):
     owner_id = StrictIntegerField(min_value=1, help_text="Die neue Integrationsmanagerin.")
-    note = StrictCharField(max_length=300, required=False, allow_blank=True, default="")
+    reason = serializers.ChoiceField(
+        [c.lower() for c in case_services.TransferReason.values],
+        required=False,
+        default="other",
+        help_text="Grund: leaving, absence, person_moved, caseload, other.",
+    )
 
 
 TransferOut = inline_serializer(
@@ -82,7 +87,7 @@ class CaseTransferView(APIView):
         owner = _manager(data["owner_id"], "owner_id")
         now = timezone.now()
         moved = case_services.case_transfer(
-            case=case_id, actor=request.user, now=now, owner=owner, note=data["note"]
+            case=case_id, actor=request.user, now=now, owner=owner, reason=data["reason"].upper()
         )
         return Response(
             {"case_id": moved.case.pk, "owner_id": owner.pk, "kind": moved.kind.lower()}
@@ -99,7 +104,12 @@ class ReassignIn(serializers.Serializer):
         max_length=10000,
         help_text="Nur diese Fälle; ohne: alle Fälle der ausscheidenden Person.",
     )
-    note = StrictCharField(max_length=300, required=False, allow_blank=True, default="")
+    reason = serializers.ChoiceField(
+        [c.lower() for c in case_services.TransferReason.values],
+        required=False,
+        default="leaving",
+        help_text="Grund: leaving (Standard), absence, person_moved, caseload, other.",
+    )
 
 
 ReassignOut = inline_serializer(
@@ -120,7 +130,7 @@ class ReassignView(APIView):
             from_owner=_manager(data["from_owner_id"], "from_owner_id"),
             owner=_manager(data["owner_id"], "owner_id"),
             case_ids=data.get("case_ids"),
-            note=data["note"],
+            reason=data["reason"].upper(),
         )
         return Response({"case_ids": result.case_ids, "count": len(result.case_ids)})
 

@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
+from cases.services import TransferReason
 
 
 class ManagerChoiceField(forms.ModelChoiceField):
@@ -27,7 +28,9 @@ class TransferForm(forms.Form):
             "A manager of another Träger takes the case only with the person's transfer consent."
         ),
     )
-    note = forms.CharField(label=_("Note (reason for the handover)"), required=False, max_length=300)
+    reason = forms.ChoiceField(
+        label=_("Reason for the handover"), choices=TransferReason.choices, initial="OTHER"
+    )
 
     def __init__(self, *args: Any, owners: QuerySet[User], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -54,7 +57,9 @@ class ReassignForm(forms.Form):
         label=_("Cases"), required=False, widget=forms.CheckboxSelectMultiple
     )
     owner = ManagerChoiceField(queryset=User.objects.none(), label=_("New integration manager"))
-    note = forms.CharField(label=_("Note (reason for the handover)"), required=False, max_length=300)
+    reason = forms.ChoiceField(
+        label=_("Reason for the handover"), choices=TransferReason.choices, initial="LEAVING"
+    )
 
     def __init__(
         self, *args: Any, owners: QuerySet[User], case_choices: list[tuple[str, str]], **kwargs: Any

@@ -103,7 +103,7 @@ def case_transfer(request: AuthenticatedHttpRequest, case_pk: Any) -> HttpRespon
                     actor=request.user,
                     now=timezone.now(),
                     owner=form.cleaned_data["owner"],
-                    note=form.cleaned_data["note"],
+                    reason=form.cleaned_data["reason"],
                 )
             except ApplicationError as error:
                 _show(form, error)
@@ -151,7 +151,7 @@ def reassign(request: AuthenticatedHttpRequest) -> HttpResponse:
                         from_owner=leaving,
                         owner=form.cleaned_data["owner"],
                         case_ids=form.selected_ids(),
-                        note=form.cleaned_data["note"],
+                        reason=form.cleaned_data["reason"],
                     )
                 except ApplicationError as error:
                     _show(form, error)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role, User
@@ -39,6 +39,7 @@ from cases.selectors import (
     parse_pk,
     transfer_consent_active,
 )
+from cases.services.args import _choice_arg
 from cases.services.base import CONTENT_WRITERS, _audit, _case_for_write, _lock_case
 from cases.services.case import case_create
 from cases.services.intake import _person_new
@@ -57,6 +58,16 @@ TRANSFER_KIND_LABELS = {
     TransferKind.OTHER_TEAM: _("to another team"),
     TransferKind.OTHER_TRAEGER: _("to another Träger"),
 }
+
+
+class TransferReason(models.TextChoices):
+    """Why a case changes hands (recorded as a code in the case's event)."""
+
+    LEAVING = "LEAVING", _("the manager leaves")
+    ABSENCE = "ABSENCE", _("absence or illness")
+    PERSON_MOVED = "PERSON_MOVED", _("the person moved")
+    CASELOAD = "CASELOAD", _("caseload balance")
+    OTHER = "OTHER", _("other reason")
 
 
 class TransferConsentMissing(GuardFailed):
@@ -121,7 +132,7 @@ def _check_new_owner(case: Case, owner: User) -> None:
 
 
 def _transfer_locked(
-    *, locked: Case, actor: User, now: datetime, owner: User, note: str
+    *, locked: Case, actor: User, now: datetime, owner: User, reason: str
 ) -> TransferKind:
     """Move the locked case to `owner`: the rows, one audit event, the effects."""
     if locked.status not in TRANSFERABLE_STATES:
@@ -159,7 +170,7 @@ def _transfer_locked(
             "old_traeger_id": previous_traeger,
             "new_traeger_id": owner.traeger_id,
             "consent_id": consent.pk if consent else None,
-            "note_given": bool(note),
+            "reason": reason,
         },
     )
     case_changed(
@@ -181,7 +192,12 @@ class Transferred:
 
 
 def case_transfer(
-    *, case: Case | int, actor: User, now: datetime, owner: User, note: str = ""
+    *,
+    case: Case | int,
+    actor: User,
+    now: datetime,
+    owner: User,
+    reason: str = TransferReason.OTHER,
 ) -> Transferred:
     """Hand `case` to the integration manager `owner` (same team, another
     team or another Träger of this installation); a supervisor of the
@@ -195,8 +211,9 @@ def case_transfer(
     person's transfer consent.
     """
     with transaction.atomic():
+        code = _choice_arg(reason or TransferReason.OTHER, TransferReason, field_name="reason")
         locked = _case_for_write(case=case, actor=actor, now=now, who=(SUPERVISOR,))
-        kind = _transfer_locked(locked=locked, actor=actor, now=now, owner=owner, note=note)
+        kind = _transfer_locked(locked=locked, actor=actor, now=now, owner=owner, reason=code)
     return Transferred(case=locked, kind=kind)
 
 
@@ -215,7 +232,7 @@ def cases_reassign(
     from_owner: User,
     owner: User,
     case_ids: Iterable[Any] | None = None,
-    note: str = "",
+    reason: str = TransferReason.LEAVING,
 ) -> Reassignment:
     """Move the cases of `from_owner` to `owner`, all or none.
 
@@ -226,6 +243,7 @@ def cases_reassign(
     """
     if actor.role != Role.SUPERVISOR:
         raise TransitionForbidden(_("Only a supervisor reassigns cases."))
+    code = _choice_arg(reason or TransferReason.LEAVING, TransferReason, field_name="reason")
     if from_owner.pk == owner.pk:
         raise InvalidArguments(
             _("Choose a manager other than the one whose cases are moved."),
@@ -261,7 +279,7 @@ def cases_reassign(
         for pk in ids:
             locked = _case_for_write(case=pk, actor=actor, now=now, who=(SUPERVISOR,))
             kinds[pk] = _transfer_locked(
-                locked=locked, actor=actor, now=now, owner=owner, note=note
+                locked=locked, actor=actor, now=now, owner=owner, reason=code
             )
     return Reassignment(case_ids=ids, kinds=kinds)
 

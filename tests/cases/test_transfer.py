@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import translation
 
+from audit.lines import event_line
 from audit.models import AuditEvent
 from audit.selectors import case_replay
 from cases import services
@@ -51,6 +52,9 @@ def test_transfer_within_the_team_moves_owner_tasks_and_one_event() -> None:
     [event] = _events(case)
     assert (event.actor_id, event.reason) == (lead.pk, "SAME_TEAM")
     assert event.data["old_owner_id"] == old.pk and event.data["new_owner_id"] == new.pk
+    assert event.data["reason"] == "OTHER"
+    with translation.override("de"):
+        assert event_line(event).startswith("Den Fall übergeben (an eine andere Person im Team).")
     assert _human_task_owners(case) == {new.pk}
     assert case_replay(case_id=case.pk).rows == case_data_current(case_id=case.pk)
     with pytest.raises(services.CaseNotFound):
@@ -98,7 +102,7 @@ def test_another_traeger_needs_the_transfer_consent_and_carries_the_clock() -> N
 
     consent = give_consent(case, scope=Consent.Scope.TRANSFER_TO_RECIPIENT)
     services.case_transfer(
-        case=case.pk, actor=lead, now=T0 + timedelta(minutes=1), owner=new, note="Umzug"
+        case=case.pk, actor=lead, now=T0 + timedelta(minutes=1), owner=new, reason="PERSON_MOVED"
     )
 
     case.refresh_from_db()
@@ -135,6 +139,9 @@ def test_the_new_owner_must_be_another_active_manager() -> None:
     old, lead = manager_in(team), supervisor_of(team)
     inactive = manager_in(team, is_active=False)
     case = journey_to(CaseStatus.ACTIVE, owner=old)
+    with pytest.raises(services.InvalidArguments) as error:
+        services.case_transfer(case=case.pk, actor=lead, now=T0, owner=old, reason="BORED")
+    assert error.value.fields.keys() == {"reason"}
     for owner in (old, lead, inactive):
         with pytest.raises(services.InvalidArguments) as error:
             services.case_transfer(case=case.pk, actor=lead, now=T0, owner=owner)
@@ -175,7 +182,8 @@ def test_bulk_reassignment_moves_every_case_tasks_and_notifications() -> None:
     for case in cases:
         case.refresh_from_db()
         assert case.owner_id == successor.pk
-        assert len(_events(case)) == 1
+        [event] = _events(case)
+        assert (event.reason, event.data["reason"]) == ("SAME_TEAM", "LEAVING")
         assert leaving.pk not in _human_task_owners(case)
     assert _human_task_owners(cases[1]) == {successor.pk}
     kept.refresh_from_db()

@@ -37,7 +37,7 @@ def test_transfer_moves_the_case_and_answers_with_the_kind() -> None:
 
     response = client_for(lead).post(
         f"/api/v1/cases/{case.pk}/transfer/",
-        {"owner_id": other_team_manager.pk, "note": "Umzug"},
+        {"owner_id": other_team_manager.pk, "reason": "person_moved"},
         format="json",
     )
 

@@ -67,7 +67,7 @@ def test_the_supervisor_reassigns_all_cases_of_a_leaving_manager(
     supervisor.page.get_by_label("Neue:r Integrationsmanager:in").select_option(
         str(successor.pk)
     )
-    supervisor.page.get_by_label("Notiz (Grund der Übergabe)").fill("Ausscheiden zum Monatsende")
+    assert supervisor.page.get_by_label("Grund der Übergabe").input_value() == "LEAVING"
     supervisor.assert_every_control_is_labelled()
     supervisor.assert_fits_the_screen()
     supervisor.shot("reassign-cases")

@@ -31,12 +31,12 @@ def test_case_page_links_and_single_transfer_with_the_consent_refusal() -> None:
     assert "Fall übergeben" in page
     assert "Übergabepaket" in web(old).get(f"/faelle/{case.pk}/").content.decode()
 
-    refused = web(lead).post(f"/fallwechsel/fall/{case.pk}/", {"owner": foreign.pk})
+    refused = web(lead).post(f"/fallwechsel/fall/{case.pk}/", {"owner": foreign.pk, "reason": "PERSON_MOVED"})
     assert refused.status_code == 409
     assert "Einwilligung der Person in die Übermittlung" in refused.content.decode()
     assert Case.objects.get(pk=case.pk).owner_id == old.pk
 
-    done = web(lead).post(f"/fallwechsel/fall/{case.pk}/", {"owner": new.pk, "note": "Urlaub"})
+    done = web(lead).post(f"/fallwechsel/fall/{case.pk}/", {"owner": new.pk, "reason": "ABSENCE"})
     assert done.status_code == 302
     assert Case.objects.get(pk=case.pk).owner_id == new.pk
     assert web(old).get(f"/faelle/{case.pk}/").status_code == 404
@@ -54,7 +54,7 @@ def test_reassign_screen_lists_the_cases_and_moves_all() -> None:
 
     moved = web(lead).post(
         f"/fallwechsel/neu-zuweisen/?manager={leaving.pk}",
-        {"scope": "alle", "owner": successor.pk},
+        {"scope": "alle", "owner": successor.pk, "reason": "LEAVING"},
     )
     assert moved.status_code == 302
     assert set(Case.objects.filter(pk__in=[c.pk for c in cases]).values_list("owner", flat=True)) == {
