@@ -9,6 +9,7 @@ key and trusted keys, as two installations would.
 from __future__ import annotations
 
 import base64
+import io
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -340,3 +341,34 @@ def test_an_extension_used_elsewhere_comes_along_as_a_clock_fact() -> None:
     )
     clock = person_clock(person=fact.person_id, today=T0.date())
     assert (clock.start, clock.extension_months) == (case.consultation_start, 6)
+
+
+@pytest.mark.django_db
+def test_the_commands_make_a_key_export_and_import(tmp_path: Any) -> None:
+    from django.core.management import CommandError, call_command
+
+    out = io.StringIO()
+    call_command("transfer_key", "--new", stdout=out)
+    assert "LOTSE_TRANSFER_SIGNING_KEY=" in out.getvalue() and "key id:" in out.getvalue()
+
+    ensure_catalogues()
+    case = _consenting_case()
+    package = tmp_path / "package.json"
+    with override_settings(**SENDER):
+        call_command(
+            "transfer_package_export",
+            str(case.pk),
+            user=case.owner.username,
+            target="lotse.kreis-b.example",
+            output=str(package),
+            stdout=io.StringIO(),
+        )
+    manager = manager_in(TeamFactory())
+    with override_settings(**RECEIVER):
+        done = io.StringIO()
+        call_command("transfer_package_import", str(package), user=manager.username, stdout=done)
+        assert "lotse.kreis-a.example" in done.getvalue()
+        package.write_bytes(_tamper(package.read_bytes(), lambda p: p.update(target_installation="x")))
+        with pytest.raises(CommandError, match="package_tampered"):
+            call_command("transfer_package_import", str(package), user=manager.username)
+    assert TransferPackage.objects.filter(direction="IMPORTED").count() == 1
