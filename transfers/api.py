@@ -27,7 +27,7 @@ from accounts.models import Role, User
 from accounts.types import AuthenticatedRequest
 from cases import services as case_services
 from cases.api_fields import StrictCharField, StrictIntegerField
-from cases.selectors import parse_pk
+from cases.selectors import case_not_found, parse_pk
 from config.api import error_responses
 from transfers import services
 from transfers.package import MESSAGES
@@ -86,8 +86,11 @@ class CaseTransferView(APIView):
         data = _valid(TransferIn, request)
         owner = _manager(data["owner_id"], "owner_id")
         now = timezone.now()
+        case_pk = parse_pk(case_id)
+        if case_pk is None:
+            raise case_not_found()
         moved = case_services.case_transfer(
-            case=case_id, actor=request.user, now=now, owner=owner, reason=data["reason"].upper()
+            case=case_pk, actor=request.user, now=now, owner=owner, reason=data["reason"].upper()
         )
         return Response(
             {"case_id": moved.case.pk, "owner_id": owner.pk, "kind": moved.kind.lower()}
@@ -114,7 +117,10 @@ class ReassignIn(serializers.Serializer):
 
 ReassignOut = inline_serializer(
     "Reassignment",
-    {"case_ids": serializers.ListField(child=serializers.IntegerField()), "count": serializers.IntegerField()},
+    {
+        "case_ids": serializers.ListField(child=serializers.IntegerField()),
+        "count": serializers.IntegerField(),
+    },
 )
 
 
@@ -194,12 +200,13 @@ class PackageImportView(APIView):
         checked (400 `package_tampered`, `package_foreign_key`,
         `package_unreadable`, `package_not_for_us`); a package taken over
         before is 409 `package_already_imported`."""
-        upload = request.data.get("file")
+        body: Any = request.data
+        upload = body.get("file")
         if upload is None or not hasattr(upload, "read"):
             raise case_services.InvalidArguments(
                 MESSAGES["package_unreadable"], fields={"file": [_("This field is required.")]}
             )
-        owner_id = request.data.get("owner_id")
+        owner_id = body.get("owner_id")
         owner = _manager(owner_id, "owner_id") if owner_id not in (None, "") else None
         # One byte over the limit is enough for the service to refuse it.
         content = upload.read(settings.LOTSE_TRANSFER_MAX_BYTES + 1)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.db.models import QuerySet
@@ -34,7 +34,7 @@ class TransferForm(forms.Form):
 
     def __init__(self, *args: Any, owners: QuerySet[User], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = owners
+        cast(forms.ModelChoiceField, self.fields["owner"]).queryset = owners
 
 
 class LeavingManagerForm(forms.Form):
@@ -44,7 +44,7 @@ class LeavingManagerForm(forms.Form):
 
     def __init__(self, *args: Any, managers: QuerySet[User], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["manager"].queryset = managers
+        cast(forms.ModelChoiceField, self.fields["manager"]).queryset = managers
 
 
 class ReassignForm(forms.Form):
@@ -65,8 +65,8 @@ class ReassignForm(forms.Form):
         self, *args: Any, owners: QuerySet[User], case_choices: list[tuple[str, str]], **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = owners
-        self.fields["case_ids"].choices = case_choices
+        cast(forms.ModelChoiceField, self.fields["owner"]).queryset = owners
+        cast(forms.ChoiceField, self.fields["case_ids"]).choices = case_choices
 
     def selected_ids(self) -> list[str] | None:
         return None if self.cleaned_data["scope"] == "alle" else self.cleaned_data["case_ids"]
@@ -77,7 +77,7 @@ class ExportForm(forms.Form):
 
     def __init__(self, *args: Any, targets: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["target"].choices = [(t, t) for t in targets]
+        cast(forms.ChoiceField, self.fields["target"]).choices = [(t, t) for t in targets]
 
 
 class ImportForm(forms.Form):
@@ -88,6 +88,6 @@ class ImportForm(forms.Form):
 
     def __init__(self, *args: Any, owners: QuerySet[User], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = owners
+        cast(forms.ModelChoiceField, self.fields["owner"]).queryset = owners
         if owners.count() == 1:
             self.fields["owner"].initial = owners.first()

@@ -221,7 +221,9 @@ def package_seal(payload: dict[str, Any]) -> SignedPackage:
     try:
         key_id, signature = signing.sign(body)
     except signing.KeyNotConfigured:
-        raise PackageNotConfigured(MESSAGES["no_signing_key"], code="transfer_not_configured")
+        raise PackageNotConfigured(
+            MESSAGES["no_signing_key"], code="transfer_not_configured"
+        ) from None
     envelope = {
         "format": FORMAT,
         "version": VERSION,
@@ -230,9 +232,7 @@ def package_seal(payload: dict[str, Any]) -> SignedPackage:
         "payload": base64.b64encode(body).decode("ascii"),
     }
     content = json.dumps(envelope, indent=1).encode("utf-8")
-    return SignedPackage(
-        content=content, key_id=key_id, sha256=hashlib.sha256(content).hexdigest()
-    )
+    return SignedPackage(content=content, key_id=key_id, sha256=hashlib.sha256(content).hexdigest())
 
 
 @dataclass(frozen=True)

@@ -110,7 +110,9 @@ def received_file_display(*, payload: dict[str, Any]) -> dict[str, Any]:
             "goals": [
                 {
                     **goal,
-                    "field_of_action": label(Catalogue.FIELD_OF_ACTION, goal.get("field_of_action")),
+                    "field_of_action": label(
+                        Catalogue.FIELD_OF_ACTION, goal.get("field_of_action")
+                    ),
                     "target_date": _day(goal.get("target_date")),
                     "status": statuses.get(goal.get("status"), goal.get("status")),
                 }

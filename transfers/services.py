@@ -26,7 +26,6 @@ from transfers import signing
 from transfers.models import TransferPackage
 from transfers.package import (
     MESSAGES,
-    PERSON_FIELDS,
     OpenedPackage,
     PackageAlreadyImported,
     PackageNotConfigured,
@@ -120,7 +119,10 @@ _TEXT_LIMITS = {
 }
 _DATES = ("date_of_birth", "au_allocation_date")
 _FLAGS = ("date_of_birth_approximate", "ukraine_displaced", "obliged_to_leave")
-_CHOICES = {"sex": Person.Sex, "literacy": Person.Literacy}
+_CHOICES: dict[str, tuple[list[str], str]] = {
+    "sex": (list(Person.Sex.values), Person.Sex.UNKNOWN),
+    "literacy": (list(Person.Literacy.values), Person.Literacy.UNKNOWN),
+}
 _CATALOGUES = {
     "residence_status": Catalogue.RESIDENCE_STATUS,
     "benefit_status": Catalogue.BENEFIT_STATUS,
@@ -160,17 +162,18 @@ def _person_facts(payload: dict[str, Any]) -> dict[str, Any]:
         facts[name] = _date(person.get(name), name)
     for name in _FLAGS:
         facts[name] = bool(person.get(name))
-    for name, choices in _CHOICES.items():
-        value = person.get(name) or choices.UNKNOWN
-        if value not in choices.values:
+    for name, (values, unknown) in _CHOICES.items():
+        value = person.get(name) or unknown
+        if value not in values:
             raise _content_invalid(name)
         facts[name] = value
     for name, catalogue in _CATALOGUES.items():
         key = person.get(name)
+        if key is not None and not isinstance(key, str):
+            raise _content_invalid(name)
         facts[name] = (
             CatalogueEntry.objects.filter(catalogue=catalogue, key=key).first() if key else None
         )
-    assert set(facts) >= set(PERSON_FIELDS)
     return facts
 
 
@@ -178,7 +181,8 @@ def _clock_facts(payload: dict[str, Any]) -> dict[str, Any]:
     """The arguments of `person_clock_fact_record` the package states: the
     person's first consultation and the extension they used (its reason
     when this installation knows the key)."""
-    clock = payload.get("clock") if isinstance(payload.get("clock"), dict) else {}
+    found = payload.get("clock")
+    clock: dict[str, Any] = found if isinstance(found, dict) else {}
     facts: dict[str, Any] = {}
     start = _date(clock.get("first_consultation_on"), "first_consultation_on")
     if start is not None:
@@ -190,9 +194,13 @@ def _clock_facts(payload: dict[str, Any]) -> dict[str, Any]:
             raise _content_invalid("extension")
         facts["extension_months"] = months
         reason = extension.get("reason")
-        if reason and CatalogueEntry.objects.filter(
-            catalogue=Catalogue.EXTENSION_REASON, key=reason
-        ).exists():
+        if (
+            isinstance(reason, str)
+            and reason
+            and CatalogueEntry.objects.filter(
+                catalogue=Catalogue.EXTENSION_REASON, key=reason
+            ).exists()
+        ):
             facts["extension_reason"] = reason
     return facts
 
@@ -209,7 +217,8 @@ def _origin(opened: OpenedPackage) -> case_services.PackageOrigin:
     payload = opened.payload
     try:
         package_id = str(uuid.UUID(str(payload.get("package_id"))))
-        source_case = int((payload.get("case") or {}).get("source_case_id"))
+        case_info: Any = payload.get("case") or {}
+        source_case = int(case_info.get("source_case_id"))
     except (TypeError, ValueError, AttributeError):
         raise _content_invalid("package_id") from None
     exported = parse_datetime(str(payload.get("created_at") or ""))

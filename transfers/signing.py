@@ -104,7 +104,9 @@ def trusted_keys() -> dict[str, TrustedKey]:
             key = Ed25519PublicKey.from_public_bytes(base64.b64decode(str(text), validate=True))
         except (ValueError, TypeError, binascii.Error):
             continue
-        keys[key_id_of(key)] = TrustedKey(installation=str(installation), key_id=key_id_of(key), key=key)
+        keys[key_id_of(key)] = TrustedKey(
+            installation=str(installation), key_id=key_id_of(key), key=key
+        )
     return keys
 
 

@@ -118,7 +118,9 @@ def case_transfer(request: AuthenticatedHttpRequest, case_pk: Any) -> HttpRespon
                 return HttpResponseRedirect(reverse("transfers:reassign"))
         else:
             status = 400
-    return render(request, "transfers/case_transfer.html", {"case": case, "form": form}, status=status)
+    return render(
+        request, "transfers/case_transfer.html", {"case": case, "form": form}, status=status
+    )
 
 
 @never_cache

@@ -51,7 +51,8 @@ def test_transfer_within_the_team_moves_owner_tasks_and_one_event() -> None:
     assert (case.consultation_start, case.regular_end, case.effective_end) == clock
     [event] = _events(case)
     assert (event.actor_id, event.reason) == (lead.pk, "SAME_TEAM")
-    assert event.data["old_owner_id"] == old.pk and event.data["new_owner_id"] == new.pk
+    assert event.data["old_owner_id"] == old.pk
+    assert event.data["new_owner_id"] == new.pk
     assert event.data["reason"] == "OTHER"
     with translation.override("de"):
         assert event_line(event).startswith("Den Fall übergeben (an eine andere Person im Team).")
@@ -187,12 +188,14 @@ def test_bulk_reassignment_moves_every_case_tasks_and_notifications() -> None:
         assert leaving.pk not in _human_task_owners(case)
     assert _human_task_owners(cases[1]) == {successor.pk}
     kept.refresh_from_db()
-    assert kept.owner_id == bystander.pk and _events(kept) == []
+    assert kept.owner_id == bystander.pk
+    assert _events(kept) == []
     # The leaving manager sees none of them and has no notification of them.
     assert not cases_visible_to(user=leaving, now=T0).exists()
     assert not Notification.objects.filter(recipient=leaving).exists()
     moved = Notification.objects.filter(recipient=successor, case=cases[3])
-    assert {n.kind for n in moved} == {"CASE_ASSIGNED"} and moved.count() == 2
+    assert {n.kind for n in moved} == {"CASE_ASSIGNED"}
+    assert moved.count() == 2
     for case in cases:
         with pytest.raises(services.CaseNotFound):
             case_get_for_user(user=leaving, case_id=case.pk, now=T0, view="test")

@@ -116,7 +116,8 @@ def test_reassign_of_a_selection_and_its_refusals() -> None:
         format="json",
     )
     assert (by_manager.status_code, foreign_case.status_code) == (403, 404)
-    assert _transferred(first) == [] and _transferred(second) == []
+    assert _transferred(first) == []
+    assert _transferred(second) == []
 
     selection = client_for(lead).post(
         url,
@@ -169,5 +170,6 @@ def test_package_export_and_import_through_the_api() -> None:
     data = imported.json()
     assert data["source_installation"] == "lotse.kreis-a.example"
     new_case = Case.objects.get(pk=data["case_id"])
-    assert new_case.owner_id == manager.pk and new_case.pk != case.pk
+    assert new_case.owner_id == manager.pk
+    assert new_case.pk != case.pk
     assert TransferPackage.objects.filter(direction="IMPORTED", case=new_case).count() == 1

@@ -11,8 +11,14 @@ import pytest
 from cases.models import Case, CaseStatus
 from notifications.models import Notification
 from tests.accounts.factories import TeamFactory
-from tests.cases.factories import T0, PersonFactory, ensure_catalogues, journey_to
-from tests.cases.factories import manager_in, supervisor_of
+from tests.cases.factories import (
+    T0,
+    PersonFactory,
+    ensure_catalogues,
+    journey_to,
+    manager_in,
+    supervisor_of,
+)
 from tests.cases.test_browser_journey import Screen, browser  # noqa: F401 - the fixture
 from workflows.engine import open_tasks
 
@@ -64,9 +70,7 @@ def test_the_supervisor_reassigns_all_cases_of_a_leaving_manager(
     for case in cases:
         assert supervisor.page.get_by_label(f"Fall #{case.pk}", exact=True).is_checked()
     supervisor.page.get_by_label("alle Fälle dieser Person").check()
-    supervisor.page.get_by_label("Neue:r Integrationsmanager:in").select_option(
-        str(successor.pk)
-    )
+    supervisor.page.get_by_label("Neue:r Integrationsmanager:in").select_option(str(successor.pk))
     assert supervisor.page.get_by_label("Grund der Übergabe").input_value() == "LEAVING"
     supervisor.assert_every_control_is_labelled()
     supervisor.assert_fits_the_screen()

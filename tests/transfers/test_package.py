@@ -27,8 +27,14 @@ from cases import services
 from cases.models import Case, CaseStatus, Consent, Person, PersonClockFact
 from cases.person_clock import person_clock
 from tests.accounts.factories import TeamFactory
-from tests.cases.factories import T0, give_consent, journey_to, manager_in, supervisor_of
-from tests.cases.factories import ensure_catalogues
+from tests.cases.factories import (
+    T0,
+    ensure_catalogues,
+    give_consent,
+    journey_to,
+    manager_in,
+    supervisor_of,
+)
 from transfers import signing
 from transfers.models import TransferPackage
 from transfers.package import PackageRefused, package_seal
@@ -161,7 +167,8 @@ def test_round_trip_between_two_installations(receiving_database: str) -> None:
         assert refused.value.code == "package_tampered"
         with translation.override("de"):
             assert "Signatur" in str(refused.value.message)
-        assert not Case.objects.exists() and not TransferPackage.objects.exists()
+        assert not Case.objects.exists()
+        assert not TransferPackage.objects.exists()
 
         record = transfer_package_import(
             content=content, actor=lead, now=T0 + timedelta(days=1), owner=manager
@@ -186,7 +193,8 @@ def test_round_trip_between_two_installations(receiving_database: str) -> None:
             clock[0],
             lead.pk,
         )
-        assert "lotse.kreis-a.example" in fact.evidence and payload["package_id"] in fact.evidence
+        assert "lotse.kreis-a.example" in fact.evidence
+        assert payload["package_id"] in fact.evidence
         assert person_clock(person=imported.person, today=T0.date()).start == clock[0]
         assert (record.source_installation, record.key_id, record.payload["clock"]) == (
             "lotse.kreis-a.example",
@@ -217,7 +225,6 @@ def test_round_trip_between_two_installations(receiving_database: str) -> None:
 
 
 # --- refusals in one database ------------------------------------------------
-
 
 
 @pytest.mark.django_db
@@ -302,11 +309,11 @@ def test_export_needs_the_transfer_consent_and_the_case_manager() -> None:
     # Only the consent was recorded: no export event, no package row.
     assert AuditEvent.objects.filter(case_id=case.pk).count() == events + 1
     assert not TransferPackage.objects.exists()
-    with override_settings(**{**SENDER, "LOTSE_TRANSFER_SIGNING_KEY": ""}):
-        with pytest.raises(services.ApplicationError) as unconfigured:
-            transfer_package_export(
-                case_id=case.pk, actor=case.owner, now=T0, target="lotse.kreis-b.example"
-            )
+    unset = {**SENDER, "LOTSE_TRANSFER_SIGNING_KEY": ""}
+    with override_settings(**unset), pytest.raises(services.ApplicationError) as unconfigured:
+        transfer_package_export(
+            case_id=case.pk, actor=case.owner, now=T0, target="lotse.kreis-b.example"
+        )
     assert (unconfigured.value.http_status, unconfigured.value.code) == (
         409,
         "transfer_not_configured",
@@ -349,7 +356,8 @@ def test_the_commands_make_a_key_export_and_import(tmp_path: Any) -> None:
 
     out = io.StringIO()
     call_command("transfer_key", "--new", stdout=out)
-    assert "LOTSE_TRANSFER_SIGNING_KEY=" in out.getvalue() and "key id:" in out.getvalue()
+    assert "LOTSE_TRANSFER_SIGNING_KEY=" in out.getvalue()
+    assert "key id:" in out.getvalue()
 
     ensure_catalogues()
     case = _consenting_case()
@@ -368,7 +376,9 @@ def test_the_commands_make_a_key_export_and_import(tmp_path: Any) -> None:
         done = io.StringIO()
         call_command("transfer_package_import", str(package), user=manager.username, stdout=done)
         assert "lotse.kreis-a.example" in done.getvalue()
-        package.write_bytes(_tamper(package.read_bytes(), lambda p: p.update(target_installation="x")))
+        package.write_bytes(
+            _tamper(package.read_bytes(), lambda p: p.update(target_installation="x"))
+        )
         with pytest.raises(CommandError, match="package_tampered"):
             call_command("transfer_package_import", str(package), user=manager.username)
     assert TransferPackage.objects.filter(direction="IMPORTED").count() == 1

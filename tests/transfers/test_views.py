@@ -31,7 +31,9 @@ def test_case_page_links_and_single_transfer_with_the_consent_refusal() -> None:
     assert "Fall übergeben" in page
     assert "Übergabepaket" in web(old).get(f"/faelle/{case.pk}/").content.decode()
 
-    refused = web(lead).post(f"/fallwechsel/fall/{case.pk}/", {"owner": foreign.pk, "reason": "PERSON_MOVED"})
+    refused = web(lead).post(
+        f"/fallwechsel/fall/{case.pk}/", {"owner": foreign.pk, "reason": "PERSON_MOVED"}
+    )
     assert refused.status_code == 409
     assert "Einwilligung der Person in die Übermittlung" in refused.content.decode()
     assert Case.objects.get(pk=case.pk).owner_id == old.pk
@@ -50,16 +52,17 @@ def test_reassign_screen_lists_the_cases_and_moves_all() -> None:
     page = web(lead).get("/fallwechsel/neu-zuweisen/", {"manager": leaving.pk})
     assert page.status_code == 200
     text = page.content.decode()
-    assert all(f'value="{c.pk}"' in text for c in cases) and "Fälle neu zuweisen" in text
+    assert all(f'value="{c.pk}"' in text for c in cases)
+    assert "Fälle neu zuweisen" in text
 
     moved = web(lead).post(
         f"/fallwechsel/neu-zuweisen/?manager={leaving.pk}",
         {"scope": "alle", "owner": successor.pk, "reason": "LEAVING"},
     )
     assert moved.status_code == 302
-    assert set(Case.objects.filter(pk__in=[c.pk for c in cases]).values_list("owner", flat=True)) == {
-        successor.pk
-    }
+    assert set(
+        Case.objects.filter(pk__in=[c.pk for c in cases]).values_list("owner", flat=True)
+    ) == {successor.pk}
     assert web(leaving).get("/fallwechsel/neu-zuweisen/").status_code == 404
     empty = web(lead).get("/fallwechsel/neu-zuweisen/", {"manager": leaving.pk})
     assert "keine" in empty.content.decode()
@@ -75,7 +78,9 @@ def test_export_download_and_import_screen_with_the_refusal_of_a_tampered_file()
         download = web(case.owner).post(
             f"/fallwechsel/fall/{case.pk}/paket/", {"target": "lotse.kreis-b.example"}
         )
-        assert web(supervisor_of(team)).get(f"/fallwechsel/fall/{case.pk}/paket/").status_code == 403
+        assert (
+            web(supervisor_of(team)).get(f"/fallwechsel/fall/{case.pk}/paket/").status_code == 403
+        )
     assert download.status_code == 200
     assert download["Content-Type"] == "application/json"
     content = download.content
@@ -94,12 +99,16 @@ def test_export_download_and_import_screen_with_the_refusal_of_a_tampered_file()
             {"file": SimpleUploadedFile("p.json", content), "owner": manager.pk},
         )
     record = TransferPackage.objects.get(direction="IMPORTED")
-    assert taken.status_code == 302 and taken["Location"] == f"/faelle/{record.case_id}/"
+    assert taken.status_code == 302
+    assert taken["Location"] == f"/faelle/{record.case_id}/"
     case_page = web(manager).get(f"/faelle/{record.case_id}/").content.decode()
     assert "Übernommen von lotse.kreis-a.example" in case_page
     received = web(manager).get(f"/fallwechsel/fall/{record.case_id}/uebernommen/")
     assert received.status_code == 200
     assert "geprüft" in received.content.decode()
-    assert web(manager_in(TeamFactory())).get(
-        f"/fallwechsel/fall/{record.case_id}/uebernommen/"
-    ).status_code == 404
+    assert (
+        web(manager_in(TeamFactory()))
+        .get(f"/fallwechsel/fall/{record.case_id}/uebernommen/")
+        .status_code
+        == 404
+    )
