@@ -27,7 +27,7 @@ from accounts.models import Role, User
 from accounts.types import AuthenticatedRequest
 from cases import services as case_services
 from cases.api_fields import StrictCharField, StrictIntegerField
-from cases.selectors import case_not_found, parse_pk
+from cases.selectors import case_not_found, cases_visible_to, parse_pk
 from config.api import error_responses
 from transfers import services
 from transfers.package import MESSAGES
@@ -39,6 +39,18 @@ def _valid(serializer_class: type[serializers.Serializer], request: Request) -> 
     serializer = serializer_class(data=request.data)
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
+
+
+def _visible_case(request: AuthenticatedRequest, case_id: Any) -> int:
+    """The case's id if the caller sees the case, else 404 (before the body
+    is looked at, so that a refusal tells nothing; nothing is read yet)."""
+    pk = parse_pk(case_id)
+    if (
+        pk is None
+        or not cases_visible_to(user=request.user, now=timezone.now()).filter(pk=pk).exists()
+    ):
+        raise case_not_found()
+    return pk
 
 
 def _manager(value: Any, field: str) -> User:
@@ -83,12 +95,10 @@ class CaseTransferView(APIView):
         """Hand a case to another integration manager of the team, of another
         team or of another Träger (then only with the person's transfer
         consent: 409 `transfer_consent_missing`); supervisors of the case."""
+        case_pk = _visible_case(request, case_id)
         data = _valid(TransferIn, request)
         owner = _manager(data["owner_id"], "owner_id")
         now = timezone.now()
-        case_pk = parse_pk(case_id)
-        if case_pk is None:
-            raise case_not_found()
         moved = case_services.case_transfer(
             case=case_pk, actor=request.user, now=now, owner=owner, reason=data["reason"].upper()
         )
@@ -159,9 +169,10 @@ class PackageExportView(APIView):
         """Export the case file as a package signed by this installation for
         the named installation; the case's manager, with the person's
         transfer consent (409 `transfer_consent_missing`)."""
+        case_pk = _visible_case(request, case_id)
         data = _valid(ExportIn, request)
         exported = services.transfer_package_export(
-            case_id=case_id,
+            case_id=case_pk,
             actor=request.user,
             now=timezone.now(),
             target=data["target_installation"],

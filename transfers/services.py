@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import User
+from accounts.models import Role, User
 from cases import services as case_services
 from cases.models import Case, Catalogue, CatalogueEntry, Person, PersonClockFact
 from cases.selectors import DEPUTY, OWNER, case_get_for_user, transfer_consent_active
@@ -245,6 +245,8 @@ def transfer_package_import(
     manager of the team) through the case services, with the clock facts
     and their origin, and keeps the received file.
     """
+    if actor.role not in (Role.INTEGRATION_MANAGER, Role.SUPERVISOR):
+        raise case_services.TransitionForbidden(case_services.MESSAGES["forbidden"])
     opened = package_open(content, max_bytes=settings.LOTSE_TRANSFER_MAX_BYTES)
     origin = _origin(opened)
     facts = _person_facts(opened.payload)
