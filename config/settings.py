@@ -447,7 +447,8 @@ SPECTACULAR_SETTINGS = {
             "HandoverStatusEnum",
             "ReturnReasonEnum",
         )
-    },
+    }
+    | {"TransferReasonEnum": "transfers.api.TRANSFER_REASONS"},
 }
 
 # --- e-mail ----------------------------------------------------------------

@@ -33,6 +33,8 @@ from transfers import services
 from transfers.package import MESSAGES
 
 ERRORS = error_responses(400, 401, 403, 404, 409, 415)
+# The reasons of a transfer as the contract spells them (snake_case).
+TRANSFER_REASONS = [code.lower() for code in case_services.TransferReason.values]
 
 
 def _valid(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
@@ -69,10 +71,10 @@ def _manager(value: Any, field: str) -> User:
     return user
 
 
-class TransferIn(serializers.Serializer):
+class CaseTransferIn(serializers.Serializer):
     owner_id = StrictIntegerField(min_value=1, help_text="Die neue Integrationsmanagerin.")
     reason = serializers.ChoiceField(
-        [c.lower() for c in case_services.TransferReason.values],
+        TRANSFER_REASONS,
         required=False,
         default="other",
         help_text="Grund: leaving, absence, person_moved, caseload, other.",
@@ -90,13 +92,13 @@ TransferOut = inline_serializer(
 
 
 class CaseTransferView(APIView):
-    @extend_schema(request=TransferIn, responses={200: TransferOut, **ERRORS})
+    @extend_schema(request=CaseTransferIn, responses={200: TransferOut, **ERRORS})
     def post(self, request: AuthenticatedRequest, case_id: str) -> Response:
         """Hand a case to another integration manager of the team, of another
         team or of another Träger (then only with the person's transfer
         consent: 409 `transfer_consent_missing`); supervisors of the case."""
         case_pk = _visible_case(request, case_id)
-        data = _valid(TransferIn, request)
+        data = _valid(CaseTransferIn, request)
         owner = _manager(data["owner_id"], "owner_id")
         now = timezone.now()
         moved = case_services.case_transfer(
@@ -107,7 +109,7 @@ class CaseTransferView(APIView):
         )
 
 
-class ReassignIn(serializers.Serializer):
+class CasesReassignIn(serializers.Serializer):
     from_owner_id = StrictIntegerField(min_value=1, help_text="Die ausscheidende Person.")
     owner_id = StrictIntegerField(min_value=1, help_text="Die neue Integrationsmanagerin.")
     case_ids = serializers.ListField(
@@ -118,7 +120,7 @@ class ReassignIn(serializers.Serializer):
         help_text="Nur diese Fälle; ohne: alle Fälle der ausscheidenden Person.",
     )
     reason = serializers.ChoiceField(
-        [c.lower() for c in case_services.TransferReason.values],
+        TRANSFER_REASONS,
         required=False,
         default="leaving",
         help_text="Grund: leaving (Standard), absence, person_moved, caseload, other.",
@@ -135,11 +137,11 @@ ReassignOut = inline_serializer(
 
 
 class ReassignView(APIView):
-    @extend_schema(request=ReassignIn, responses={200: ReassignOut, **ERRORS})
+    @extend_schema(request=CasesReassignIn, responses={200: ReassignOut, **ERRORS})
     def post(self, request: AuthenticatedRequest) -> Response:
         """Reassign all (or the named) cases of a leaving manager to another
         manager, one audited transfer per case, all or none (supervisors)."""
-        data = _valid(ReassignIn, request)
+        data = _valid(CasesReassignIn, request)
         result = case_services.cases_reassign(
             actor=request.user,
             now=timezone.now(),
@@ -151,7 +153,7 @@ class ReassignView(APIView):
         return Response({"case_ids": result.case_ids, "count": len(result.case_ids)})
 
 
-class ExportIn(serializers.Serializer):
+class TransferPackageExportIn(serializers.Serializer):
     target_installation = StrictCharField(
         max_length=200, help_text="Die empfangende Lotse-Installation (ihr Name)."
     )
@@ -159,7 +161,7 @@ class ExportIn(serializers.Serializer):
 
 class PackageExportView(APIView):
     @extend_schema(
-        request=ExportIn,
+        request=TransferPackageExportIn,
         responses={
             201: OpenApiResponse(OpenApiTypes.BINARY, description="Das signierte Paket (JSON)."),
             **ERRORS,
@@ -170,7 +172,7 @@ class PackageExportView(APIView):
         the named installation; the case's manager, with the person's
         transfer consent (409 `transfer_consent_missing`)."""
         case_pk = _visible_case(request, case_id)
-        data = _valid(ExportIn, request)
+        data = _valid(TransferPackageExportIn, request)
         exported = services.transfer_package_export(
             case_id=case_pk,
             actor=request.user,
@@ -184,7 +186,7 @@ class PackageExportView(APIView):
         return response
 
 
-class ImportIn(serializers.Serializer):
+class TransferPackageImportIn(serializers.Serializer):
     file = serializers.FileField(help_text="Das Übergabepaket (.json).")
     owner_id = StrictIntegerField(
         min_value=1, required=False, help_text="Für Teamleitungen: wer den Fall übernimmt."
@@ -205,7 +207,7 @@ ImportOut = inline_serializer(
 class PackageImportView(APIView):
     parser_classes = [MultiPartParser]
 
-    @extend_schema(request=ImportIn, responses={201: ImportOut, **ERRORS})
+    @extend_schema(request=TransferPackageImportIn, responses={201: ImportOut, **ERRORS})
     def post(self, request: AuthenticatedRequest) -> Response:
         """Take over a package from another installation: its signature is
         checked (400 `package_tampered`, `package_foreign_key`,
