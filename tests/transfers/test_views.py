@@ -112,3 +112,32 @@ def test_export_download_and_import_screen_with_the_refusal_of_a_tampered_file()
         .status_code
         == 404
     )
+
+
+@pytest.mark.parametrize("who", ["other_lead", "same_team_manager", "auditor", "gu"])
+def test_the_case_screens_are_404_for_everyone_else(who: str) -> None:
+    from accounts.models import Role
+    from tests.accounts.factories import UserFactory
+
+    team = TeamFactory()
+    case = journey_to(CaseStatus.ACTIVE, owner=manager_in(team))
+    give_consent(case, scope=Consent.Scope.TRANSFER_TO_RECIPIENT)
+    user = {
+        "other_lead": lambda: supervisor_of(TeamFactory(traeger=team.traeger)),
+        "same_team_manager": lambda: manager_in(team),
+        "auditor": lambda: UserFactory(role=Role.AUDITOR, team=None, traeger=team.traeger),
+        "gu": lambda: UserFactory(role=Role.GU_SOCIAL_WORKER, team=None, traeger=None),
+    }[who]()
+    client = web(user)
+    # The auditor of the case's Träger sees the case's metadata: its content
+    # pages are 403 (config/access_matrix.py), the supervisor's screen 404.
+    content = 403 if who == "auditor" else 404
+    for url, status in (
+        (f"/fallwechsel/fall/{case.pk}/", 404),
+        (f"/fallwechsel/fall/{case.pk}/paket/", content),
+        (f"/fallwechsel/fall/{case.pk}/uebernommen/", content),
+    ):
+        assert client.get(url).status_code == status, url
+        assert client.post(url, {"owner": user.pk, "target": "x"}).status_code == status, url
+    assert Case.objects.get(pk=case.pk).owner_id == case.owner_id
+    assert not TransferPackage.objects.exists()
