@@ -79,7 +79,7 @@ def _day(value: Any) -> Any:
 def received_file_display(*, payload: dict[str, Any]) -> dict[str, Any]:
     """The received case file with labels instead of keys and dates as
     dates, for the screen (keys unknown here are shown as sent)."""
-    from cases.models import Catalogue, CatalogueEntry, GoalStatus
+    from cases.models import Catalogue, CatalogueEntry, GoalStatus, HouseholdMembership
 
     labels = {
         (e.catalogue, e.key): e.label_de
@@ -119,7 +119,18 @@ def received_file_display(*, payload: dict[str, Any]) -> dict[str, Any]:
                 for goal in plan.get("goals") or []
             ],
         }
+    relations = dict(HouseholdMembership.Relation.choices)
+    household = [
+        {
+            **member,
+            "relation": relations.get(member.get("relation"), member.get("relation")),
+            "date_of_birth": _day(member.get("date_of_birth")),
+        }
+        for member in payload.get("household") or []
+        if isinstance(member, dict)
+    ]
     return {
+        "household": household,
         "clock": clock,
         "plan": plan,
         "consultations": [

@@ -141,3 +141,27 @@ def test_the_case_screens_are_404_for_everyone_else(who: str) -> None:
         assert client.post(url, {"owner": user.pk, "target": "x"}).status_code == status, url
     assert Case.objects.get(pk=case.pk).owner_id == case.owner_id
     assert not TransferPackage.objects.exists()
+
+
+def test_the_received_file_is_shown_with_labels_and_dates() -> None:
+    from datetime import date
+
+    from tests.cases.factories import ensure_catalogues
+    from transfers.selectors import received_file_display
+
+    ensure_catalogues()
+    shown = received_file_display(
+        payload={
+            "household": [
+                {"family_name": "A", "given_names": "B", "relation": "CHILD", "this_person": False}
+            ],
+            "clock": {"first_consultation_on": "2025-02-03", "extension": {"reason": "illiteracy"}},
+            "plan": {"goals": [{"field_of_action": "work", "status": "ACHIEVED"}]},
+            "consultations": [{"held_on": "2025-02-03", "topics": ["language"]}],
+        }
+    )
+    assert shown["household"][0]["relation"] == "Kind"
+    assert shown["clock"]["first_consultation_on"] == date(2025, 2, 3)
+    assert shown["clock"]["extension"]["reason"] != "illiteracy"
+    assert shown["plan"]["goals"][0]["field_of_action"] != "work"
+    assert shown["consultations"][0]["topics"] != ["language"]
