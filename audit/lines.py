@@ -43,6 +43,9 @@ EVENT_TEXTS = {
     "cases.case.handover_accepted": _("Accepted the handover."),
     "cases.case.review_date_changed": _("Moved the next plan review."),
     "cases.case.owner_changed": _("Handed the case to another integration manager."),
+    "cases.case.transferred": _("Handed the case over (%(reason)s)."),
+    "cases.case.package_exported": _("Exported the case file as a signed transfer package."),
+    "cases.case.imported_from_package": _("Took the case over from another Lotse installation."),
     "cases.consent.recorded": _("Recorded a consent (%(reason)s)."),
     "cases.consent.withdrawn": _("Recorded the withdrawal of a consent (%(reason)s)."),
     "cases.consultation.recorded": _("Recorded a consultation (%(reason)s)."),
@@ -112,6 +115,9 @@ _REASON_LABELS = {
     "no_show": _("no first consultation in time"),
     "period_expired": _("consultation period expired"),
     "no_contact": _("no contact"),
+    "SAME_TEAM": _("to another manager of the team"),
+    "OTHER_TEAM": _("to another team"),
+    "OTHER_TRAEGER": _("to another Träger"),
 }
 
 _CODE_LABELS = {**_choice_labels(), **_REASON_LABELS}
@@ -338,6 +344,10 @@ VIEW_LABELS = {
     "audit.timeline": _("case timeline (audit)"),
     "audit.access_report": _("access report"),
     "dataprotection.lookup": _("data protection: person lookup"),
+    "transfers.case_transfer": _("hand over the case"),
+    "transfers.package_export_form": _("transfer package (form)"),
+    "transfers.package_export": _("transfer package (export)"),
+    "transfers.package_received": _("case file taken over"),
     "audit.export_pdf": _("history export (PDF)"),
     "audit.export_csv": _("history export (CSV)"),
     "audit.export_json": _("history export (JSON)"),

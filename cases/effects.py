@@ -40,6 +40,7 @@ class ChangeKind(enum.Enum):
     EXTENSION_APPROVED = "extension_approved"
     EXTENSION_REJECTED = "extension_rejected"
     EXTENSION_WITHDRAWN = "extension_withdrawn"
+    CLOCK = "clock"  # the person's clock moved the case's period
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,8 @@ class CaseChange:
     actor: User | None
     now: datetime
     transition: str = ""
+    # For OWNER: who owned the case before (their notifications move on).
+    previous_owner_id: int | None = None
 
 
 Handler = Callable[[CaseChange], object]

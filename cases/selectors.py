@@ -544,3 +544,15 @@ def extension_reasons_on(*, day: date) -> list[CatalogueEntry]:
     """The extension reasons valid on `day`, in catalogue order."""
     entries = CatalogueEntry.objects.filter(catalogue=Catalogue.EXTENSION_REASON)
     return [entry for entry in entries.order_by("order", "key") if entry.is_valid_on(day)]
+
+
+def transfer_consent_active(*, person_id: int, now: datetime) -> Consent | None:
+    """The person's latest consent to a transfer to a recipient that is in
+    force at `now` (for a transfer to another Träger or installation)."""
+    consents = Consent.objects.filter(
+        person_id=person_id,
+        scope=Consent.Scope.TRANSFER_TO_RECIPIENT,
+        withdrawn_at__isnull=True,
+        given_at__lte=now,
+    ).order_by("-given_at", "-pk")
+    return next((c for c in consents if c.is_active_at(now)), None)

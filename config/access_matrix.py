@@ -245,6 +245,28 @@ MATRIX: dict[str, Access] = {
     "api-case-extension-requests": Access(CASE, _API_ACCESS, methods=("GET", "POST")),
     "api-extension-approve": Access(CASE, _API_ACCESS, methods=("POST",)),
     "api-extension-reject": Access(CASE, _API_ACCESS, methods=("POST",)),
+    # case transfers (transfers): hand over, reassign, transfer packages
+    "api-case-transfer": Access(CASE, _API_ACCESS, methods=("POST",)),
+    "api-case-transfer-package": Access(CASE, _API_ACCESS, methods=("POST",)),
+    # supervisors reassign (others: 403); managers and supervisors import
+    "api-cases-reassign": Access(SIGNED_IN, "tests/transfers/test_api.py", methods=("POST",)),
+    "api-transfer-package-import": Access(
+        SIGNED_IN, "tests/transfers/test_api.py", methods=("POST",)
+    ),
+    "transfers:index": _role(IM, SUP, tested_in="tests/transfers/test_views.py"),
+    "transfers:reassign": _role(
+        SUP, tested_in="tests/transfers/test_views.py", methods=("GET", "POST")
+    ),
+    "transfers:package_import": _role(
+        IM, SUP, tested_in="tests/transfers/test_views.py", methods=("GET", "POST")
+    ),
+    "transfers:case_transfer": Access(
+        CASE, "tests/transfers/test_views.py", methods=("GET", "POST")
+    ),
+    "transfers:package_export": Access(
+        CASE, "tests/transfers/test_views.py", methods=("GET", "POST")
+    ),
+    "transfers:package_received": Access(CASE, "tests/transfers/test_views.py"),
     # anything else under /api/v1/
     r"api/v1/^[\s\S]*$": Access(NOT_FOUND, "tests/cases/test_api.py"),
 }

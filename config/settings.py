@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "workflows",
     "handover",
     "reports",
+    "transfers",
     "workspace",
     # The project as a whole: its system checks (config/checks.py).
     "config.apps.LotseConfig",
@@ -446,7 +447,8 @@ SPECTACULAR_SETTINGS = {
             "HandoverStatusEnum",
             "ReturnReasonEnum",
         )
-    },
+    }
+    | {"TransferReasonEnum": "transfers.api.TRANSFER_REASONS"},
 }
 
 # --- e-mail ----------------------------------------------------------------
@@ -760,3 +762,14 @@ LOTSE_IMPORT_TIME_LIMIT_SECONDS = _int("LOTSE_IMPORT_TIME_LIMIT_SECONDS", 300)
 LOTSE_IMPORT_MAX_UNPACKED_BYTES = _int("LOTSE_IMPORT_MAX_UNPACKED_BYTES", 50 * 1024 * 1024)
 LOTSE_IMPORT_MAX_CELLS = _int("LOTSE_IMPORT_MAX_CELLS", 600_000)
 LOTSE_IMPORT_MAX_CELL_CHARS = _int("LOTSE_IMPORT_MAX_CELL_CHARS", 5000)
+
+# --- transfer packages between Lotse installations (transfers/) ------------
+# This installation's name (as the others know it), its Ed25519 signing key
+# (base64 of the raw 32 bytes, a PEM text or a PEM file's path; `manage.py
+# transfer_key` makes one) and the public keys it trusts, as a JSON object
+# {"installation name": "base64 public key"}. README "Transfer packages".
+LOTSE_INSTALLATION_NAME = env.str("LOTSE_INSTALLATION_NAME", default="")
+LOTSE_TRANSFER_SIGNING_KEY = env.str("LOTSE_TRANSFER_SIGNING_KEY", default="")
+LOTSE_TRANSFER_TRUSTED_KEYS = env.json("LOTSE_TRANSFER_TRUSTED_KEYS", default={})
+# The largest package file accepted for import.
+LOTSE_TRANSFER_MAX_BYTES = _int("LOTSE_TRANSFER_MAX_BYTES", 5 * 1024 * 1024)

@@ -229,5 +229,13 @@ def case_owner_change(*, case: Case | int, actor: User, now: datetime, owner: Us
             event_type="cases.case.owner_changed",
             data={"old_owner_id": previous, "new_owner_id": owner.pk},
         )
-        case_changed(CaseChange(case=locked, kind=ChangeKind.OWNER, actor=actor, now=now))
+        case_changed(
+            CaseChange(
+                case=locked,
+                kind=ChangeKind.OWNER,
+                actor=actor,
+                now=now,
+                previous_owner_id=previous,
+            )
+        )
     return locked

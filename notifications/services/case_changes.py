@@ -92,6 +92,8 @@ def notifications_for_case_change(change: CaseChange) -> list[Notification]:
             now=now,
             params={"request": request.pk},
         )
+    if change.kind is ChangeKind.OWNER:
+        return _notifications_follow_the_owner(change)
     if change.kind in _EXTENSION_DECISIONS:
         status = _EXTENSION_DECISIONS[change.kind]
         request = ExtensionRequest.objects.filter(case=case, status=status).order_by("-pk").first()
@@ -106,3 +108,36 @@ def notifications_for_case_change(change: CaseChange) -> list[Notification]:
             params={"request": request.pk, "decision": status},
         )
     return []
+
+
+def _notifications_follow_the_owner(change: CaseChange) -> list[Notification]:
+    """A case changed hands: the previous owner's notifications about it
+    move to the new owner (the previous owner no longer sees the case), and
+    the new owner is told about the case they took over.
+
+    A notification whose occasion the new owner already has keeps its
+    occasion with the previous owner's id appended (the key is unique per
+    recipient).
+    """
+    case, now = change.case, change.now
+    previous = change.previous_owner_id
+    if previous is not None and previous != case.owner_id:
+        taken = set(
+            Notification.objects.filter(recipient_id=case.owner_id, case_id=case.pk).values_list(
+                "key", flat=True
+            )
+        )
+        moving = Notification.objects.filter(recipient_id=previous, case_id=case.pk)
+        for key in moving.filter(key__in=taken).values_list("key", flat=True):
+            moving.filter(key=key).update(key=f"{key}:from:{previous}")
+        moving.update(recipient_id=case.owner_id)
+    actor = change.actor
+    if actor is not None and actor.pk == case.owner_id:
+        return []
+    return notification_enqueue(
+        recipients=[case.owner_id],
+        kind=K.CASE_ASSIGNED,
+        key=f"case:{case.pk}:assigned:{uuid4().hex}",
+        case=case,
+        now=now,
+    )
