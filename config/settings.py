@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "viewflow.workflow",
     "workflows",
     "handover",
+    "caseload",
     "reports",
     "workspace",
     # The project as a whole: its system checks (config/checks.py).

@@ -1,0 +1,252 @@
+"""Caseload migration import: a synthetic caseload with malformed rows,
+all or nothing, idempotent re-import, the states and flows of the cases,
+encodings, German and Excel dates."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from openpyxl import Workbook
+
+from accounts.models import Gemeinde, User
+from audit.models import AuditEvent
+from audit.selectors import case_replay
+from caseload import services
+from caseload.demo import caseload_csv, synthetic_rows
+from caseload.models import CaseloadImport, ImportedPerson
+from caseload.reading import parse_date
+from cases.history import case_data_current
+from cases.models import Case, CaseStatus, Goal, Household, IntegrationPlan, Person
+from tests.accounts.factories import GemeindeFactory, TeamFactory
+from tests.cases.factories import T0, ensure_catalogues, manager_in, supervisor_of
+from workflows.invariants import cases_with_problems, open_work
+
+pytestmark = pytest.mark.django_db
+TODAY = T0.date()
+
+
+@dataclass
+class Team:
+    supervisor: User
+    managers: list[User]
+    gemeinde: Gemeinde
+    outsider: User
+
+
+@pytest.fixture
+def team() -> Team:
+    ensure_catalogues()
+    team = TeamFactory()
+    gemeinde = GemeindeFactory()
+    team.traeger.gemeinden.add(gemeinde)
+    return Team(
+        supervisor=supervisor_of(team),
+        managers=[manager_in(team), manager_in(team)],
+        gemeinde=gemeinde,
+        outsider=manager_in(TeamFactory()),
+    )
+
+
+def rows_for(team: Team, persons: int, prefix: str = "SYN") -> list[dict[str, str]]:
+    return synthetic_rows(
+        persons,
+        managers=[m.username for m in team.managers],
+        ags=team.gemeinde.ags,
+        today=TODAY,
+        prefix=prefix,
+    )
+
+
+def run(team: Team, content: bytes, *, dry_run: bool = False, name: str = "bestand.csv") -> Any:
+    return services.caseload_import(
+        actor=team.supervisor, now=T0, content=content, filename=name, dry_run=dry_run
+    )
+
+
+def counts() -> tuple[int, ...]:
+    return (
+        Person.objects.count(),
+        Case.objects.count(),
+        Household.objects.count(),
+        IntegrationPlan.objects.count(),
+        Goal.objects.count(),
+        AuditEvent.objects.count(),
+        ImportedPerson.objects.count(),
+    )
+
+
+def test_synthetic_caseload_lands_in_its_states_with_flows_and_clocks(team: Team) -> None:
+    rows = rows_for(team, 40)
+    report = run(team, caseload_csv(rows))
+    assert report.errors == []
+    with_case = [r for r in rows if r.get("own_case") != "nein"]
+    assert len(report.cases) == len(with_case) == Case.objects.count()
+    assert Person.objects.count() == len(rows)
+    states = report.as_dict()["states"]
+    assert set(states) == {"REGISTERED", "INITIAL_COUNSELLING", "PLANNING", "ACTIVE"}
+    # Every case's open work fits its state (what verify_workflows checks).
+    assert cases_with_problems(Case.objects.all()) == {}
+    call_command("verify_workflows")
+    by_reference = {m.external_reference: m for m in ImportedPerson.objects.select_related("case")}
+    for row in with_case:
+        case = by_reference[row["external_reference"]].case
+        assert case is not None
+        start = parse_date(row["first_consultation_on"])
+        # The person's clock starts at the imported first consultation.
+        assert case.consultation_start == start
+        assert case.person.prior_consultation_start == start
+        if start is None:
+            assert case.status == CaseStatus.REGISTERED
+            assert open_work(case) == ["first_consultation"]
+            continue
+        months = int(row.get("extension_months") or 0)
+        assert case.regular_end == date(start.year + 3, start.month, start.day) - timedelta(1)
+        assert (case.effective_end - case.regular_end).days > 0 if months else True
+        if case.status == CaseStatus.ACTIVE:
+            assert case.next_review_at == parse_date(row["next_review_on"])
+            plan = IntegrationPlan.objects.get(case=case)
+            assert plan.status == IntegrationPlan.Status.AGREED
+            assert plan.goals.count() == 2
+            assert "review_timer" in open_work(case)
+        elif case.status == CaseStatus.PLANNING:
+            assert "integration_plan" in open_work(case)
+        else:
+            assert case.status == CaseStatus.INITIAL_COUNSELLING
+            assert "needs_assessment" in open_work(case)
+        # One event per case names the source; the chain reproduces the case.
+        event = AuditEvent.objects.get(case_id=case.pk, event_type="cases.case.imported")
+        assert "bestand.csv" in event.reason or "bestand.csv" in event.data["source"]
+        replay = case_replay(case_id=case.pk)
+        assert replay.conflicts == [] and replay.outside == {}
+        assert replay.rows == case_data_current(case_id=case.pk)
+    households = Household.objects.all()
+    assert households.count() == sum(1 for r in rows if r.get("own_case") == "nein")
+    assert all(h.memberships.count() == 2 for h in households)
+
+
+def test_malformed_rows_are_reported_row_by_row_and_nothing_is_written(team: Team) -> None:
+    rows = rows_for(team, 30)
+    rows[2]["first_consultation_on"] = "31.02.2024"  # line 4
+    rows[4]["manager"] = team.outsider.username  # line 6
+    rows[6]["date_of_birth"] = "gestern"  # line 8
+    rows[7]["external_reference"] = rows[3]["external_reference"]  # line 9
+    rows[8]["goal_1_field"] = "Raumfahrt"  # line 10
+    rows[9]["case_status"] = "abgeschlossen"  # line 11
+    rows[11]["family_name"] = "=HYPERLINK(1)"  # line 13
+    rows[12]["extension_months"] = "13"  # line 14
+    rows[13]["gemeinde_ags"] = "01234567"  # line 15
+    before = counts()
+    with pytest.raises(services.ImportInvalid) as raised:
+        run(team, caseload_csv(rows))
+    errors = {(e["line"], e["field"]) for e in raised.value.report.errors}
+    assert {
+        (4, "first_consultation_on"),
+        (6, "manager"),
+        (8, "date_of_birth"),
+        (9, "external_reference"),
+        (10, "goal_1_field"),
+        (11, "case_status"),
+        (13, "family_name"),
+        (14, "extension_months"),
+        (15, "gemeinde_ags"),
+    } <= errors
+    messages = {e["line"]: e["message"] for e in raised.value.report.errors}
+    assert messages[4] == "Dieses Datum gibt es nicht."
+    assert "Teams" in messages[6]
+    assert counts() == before
+
+
+def test_dry_run_reports_the_same_and_writes_nothing(team: Team) -> None:
+    content = caseload_csv(rows_for(team, 12))
+    before = counts()
+    dry = run(team, content, dry_run=True)
+    assert counts() == before
+    real = run(team, content)
+    assert [c["external_reference"] for c in dry.cases] == [
+        c["external_reference"] for c in real.cases
+    ]
+    assert all("case_id" in c for c in real.cases)
+
+
+def test_reimport_is_idempotent(team: Team) -> None:
+    content = caseload_csv(rows_for(team, 10))
+    first = run(team, content)
+    before = counts()
+    again = run(team, content)
+    assert counts() == before
+    assert again.cases == [] and len(again.skipped) == 10
+    more = caseload_csv(rows_for(team, 10) + rows_for(team, 3, prefix="NEU"))
+    third = run(team, more)
+    assert len(third.skipped) == 10 and third.persons == 3
+    assert [c["external_reference"] for c in third.cases] == ["NEU-000000", "NEU-000001"]
+    assert len(first.cases) + 2 == Case.objects.count()
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252"])
+def test_encodings_umlauts_and_excel_dates(team: Team, encoding: str) -> None:
+    row = rows_for(team, 1)[0]
+    row.update(
+        family_name="Müßig-Öztürk",
+        first_consultation_on=str((TODAY - date(1899, 12, 30)).days - 100),  # Excel serial
+        date_of_birth="01.02.85",
+    )
+    run(team, caseload_csv([row], encoding=encoding))
+    person = Person.objects.get()
+    assert person.family_name == "Müßig-Öztürk"
+    assert person.date_of_birth == date(1985, 2, 1)
+    assert Case.objects.get().consultation_start == TODAY - timedelta(days=100)
+
+
+def test_xlsx_with_date_cells(team: Team) -> None:
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(services.COLUMNS)
+    row = rows_for(team, 1)[0]
+    values = {**row, "first_consultation_on": TODAY - timedelta(days=10)}
+    sheet.append([values.get(name, "") or None for name in services.COLUMNS])
+    out = io.BytesIO()
+    workbook.save(out)
+    report = run(team, out.getvalue(), name="bestand.xlsx")
+    assert len(report.cases) == 1
+    assert Case.objects.get().consultation_start == TODAY - timedelta(days=10)
+
+
+def test_only_a_supervisor_imports(team: Team) -> None:
+    with pytest.raises(services.Forbidden):
+        services.caseload_import(
+            actor=team.managers[0],
+            now=T0,
+            content=caseload_csv(rows_for(team, 2)),
+            filename="x.csv",
+            dry_run=True,
+        )
+
+
+def test_the_worker_runs_a_stored_upload(team: Team, django_capture_on_commit_callbacks) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        stored = services.caseload_import_submit(
+            actor=team.supervisor,
+            now=T0,
+            content=caseload_csv(rows_for(team, 6)),
+            filename="bestand.csv",
+            dry_run=False,
+        )
+    stored.refresh_from_db()
+    assert stored.status == CaseloadImport.Status.DONE
+    assert stored.rows_done == stored.rows_total == 6
+    assert bytes(stored.content) == b""
+    assert len(stored.report["cases"]) == Case.objects.count() > 0
+
+
+def test_templates_import_after_filling_in_the_manager(team: Team) -> None:
+    text = services.import_template_csv().decode("utf-8-sig")
+    text = text.replace("im.beispiel", team.managers[0].username)
+    text = text.replace("08999001", team.gemeinde.ags)
+    report = run(team, text.encode("utf-8"), dry_run=True)
+    assert [c["status"] for c in report.cases] == ["ACTIVE"]
+    assert report.households == 1
