@@ -79,6 +79,17 @@ COLUMNS = [
     "next_review_on",
     *[f"goal_{n}_{part}" for n in range(1, GOALS + 1) for part in GOAL_PARTS],
 ]
+# What belongs to a case (empty for a member without one).
+CASE_COLUMNS = [
+    "intake_channel",
+    "case_status",
+    "first_consultation_on",
+    "extension_months",
+    "extension_reason",
+    "last_review_on",
+    "next_review_on",
+    *[f"goal_{n}_{part}" for n in range(1, GOALS + 1) for part in GOAL_PARTS],
+]
 REQUIRED_COLUMNS = ("external_reference", "family_name", "manager")
 # What the page explains per column (German through the catalogue).
 COLUMN_HELP = {
@@ -512,6 +523,10 @@ def _row(report: ImportReport, lookups: _Lookups, line: int, row: dict[str, Any]
         if not ags:
             check.fail("gemeinde_ags", gettext("A case needs the Gemeinde of the person."))
         case = _case_of(check, lookups, born)
+    else:
+        for column in CASE_COLUMNS:
+            if str(row.get(column, "") or "").strip():
+                check.fail(column, gettext("Only a person with a case of their own has this."))
     if reference in lookups.imported:
         # Taken over by an earlier import: the row is skipped, not compared.
         report.skipped.append({"line": line, "external_reference": reference})
@@ -850,6 +865,37 @@ def caseload_import_run(*, run_id: int) -> CaseloadImport:
     )
     run.refresh_from_db()
     return run
+
+
+def column_help() -> list[tuple[str, str]]:
+    """The columns in template order with what the page says about them."""
+    return [
+        (name, str(COLUMN_HELP[name]))
+        for name in COLUMNS
+        if name in COLUMN_HELP
+    ]
+
+
+def report_for_display(report: dict[str, Any]) -> dict[str, Any]:
+    """The stored report with the states as their German labels."""
+    labels = dict(CaseStatus.choices)
+    shown = dict(report)
+    shown["states"] = [
+        (str(labels.get(key, key)), count) for key, count in report.get("states", {}).items()
+    ]
+    shown["cases"] = [
+        {
+            **item,
+            "status_label": str(labels.get(item["status"], item["status"])),
+            "first_consultation_on": (
+                date.fromisoformat(item["first_consultation_on"]).strftime("%d.%m.%Y")
+                if item.get("first_consultation_on")
+                else ""
+            ),
+        }
+        for item in report.get("cases", [])
+    ]
+    return shown
 
 
 # --- the templates --------------------------------------------------------------

@@ -140,6 +140,7 @@ def test_malformed_rows_are_reported_row_by_row_and_nothing_is_written(team: Tea
     rows[11]["family_name"] = "=HYPERLINK(1)"  # line 13
     rows[12]["extension_months"] = "13"  # line 14
     rows[13]["gemeinde_ags"] = "01234567"  # line 15
+    rows[1]["next_review_on"] = "01.01.2026"  # line 3: a child without a case
     before = counts()
     with pytest.raises(services.ImportInvalid) as raised:
         run(team, caseload_csv(rows))
@@ -154,6 +155,7 @@ def test_malformed_rows_are_reported_row_by_row_and_nothing_is_written(team: Tea
         (13, "family_name"),
         (14, "extension_months"),
         (15, "gemeinde_ags"),
+        (3, "next_review_on"),
     } <= errors
     messages = {e["line"]: e["message"] for e in raised.value.report.errors}
     assert messages[4] == "Dieses Datum gibt es nicht."
@@ -250,3 +252,63 @@ def test_templates_import_after_filling_in_the_manager(team: Team) -> None:
     report = run(team, text.encode("utf-8"), dry_run=True)
     assert [c["status"] for c in report.cases] == ["ACTIVE"]
     assert report.households == 1
+
+
+def test_browser_page_upload_and_report(team: Team, client, django_capture_on_commit_callbacks) -> None:
+    client.force_login(team.supervisor)
+    page = client.get("/fallbestand/")
+    assert page.status_code == 200
+    assert "Vorlage" in page.content.decode() or "vorlage.csv" in page.content.decode()
+    assert client.get("/fallbestand/vorlage.xlsx").status_code == 200
+    rows = rows_for(team, 4)
+    rows[2]["first_consultation_on"] = "32.13.2024"
+    upload = io.BytesIO(caseload_csv(rows))
+    upload.name = "bestand.csv"
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = client.post("/fallbestand/", {"file": upload, "dry_run": ""})
+    assert answer.status_code == 302
+    report = client.get(answer["Location"])
+    text = report.content.decode()
+    assert "nichts wurde gespeichert" in text
+    assert "Dieses Datum gibt es nicht." in text
+    assert Case.objects.count() == 0
+    client.force_login(team.managers[0])
+    assert client.get(answer["Location"]).status_code == 404
+    assert client.get("/fallbestand/").status_code == 404
+
+
+def test_api_import_and_run(team: Team, django_capture_on_commit_callbacks) -> None:
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.force_authenticate(team.supervisor)
+    upload = io.BytesIO(caseload_csv(rows_for(team, 3)))
+    upload.name = "bestand.csv"
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = api.post("/api/v1/caseload-imports/", {"file": upload}, format="multipart")
+    # The worker runs after the request's commit: 202, then the run is done.
+    assert answer.status_code == 202, answer.json()
+    body = answer.json()
+    again = api.get(f"/api/v1/caseload-imports/{body['id']}/")
+    assert again.status_code == 200
+    assert again.json()["status"] == "done" and len(again.json()["report"]["cases"]) == 2
+    bad = io.BytesIO(caseload_csv([{**rows_for(team, 1, prefix="X")[0], "manager": "niemand"}]))
+    bad.name = "bad.csv"
+    with django_capture_on_commit_callbacks(execute=True):
+        refused = api.post("/api/v1/caseload-imports/", {"file": bad}, format="multipart")
+    failed = api.get(f"/api/v1/caseload-imports/{refused.json()['id']}/").json()
+    assert failed["status"] == "failed"
+    assert failed["report"]["errors"][0]["line"] == 2
+    assert failed["report"]["errors"][0]["field"] == "manager"
+    assert Case.objects.count() == 2
+    api.force_authenticate(team.managers[0])
+    assert api.get(f"/api/v1/caseload-imports/{body['id']}/").status_code == 404
+
+
+def test_command_imports_a_file(team: Team, tmp_path) -> None:
+    path = tmp_path / "bestand.csv"
+    path.write_bytes(caseload_csv(rows_for(team, 3)))
+    out = io.StringIO()
+    call_command("import_caseload", str(path), user=team.supervisor.username, stdout=out)
+    assert "imported 2 cases" in out.getvalue()
+    assert Case.objects.count() == 2
