@@ -56,6 +56,10 @@ class ExtensionRequestNotFound(NotFound):
     default_code = "not_found"
 
 
+class PersonNotFound(NotFound):
+    default_code = "not_found"
+
+
 # German texts come from the de catalogue; the msgids stay English.
 MESSAGES: dict[str, Any] = {
     "not_eligible": _(
@@ -110,6 +114,10 @@ MESSAGES: dict[str, Any] = {
     "open_case_exists": _("The person already has an open case in this programme."),
     "request_open": _("There is already an open extension request for this case."),
     "handover_not_open": _("There is no handover waiting to be accepted for this case."),
+    "clock_start_not_earlier": _(
+        "A start known from elsewhere may only move the start of the person's consultation "
+        "period earlier."
+    ),
 }
 
 

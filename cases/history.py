@@ -42,6 +42,7 @@ from cases.models import (
     Measure,
     NetworkContact,
     Person,
+    PersonClockFact,
     PlanReview,
     Referral,
 )
@@ -241,6 +242,10 @@ NOT_CASE_DATA: dict[type[models.Model], str] = {
     NetworkContact: "about no client; audited in the global chain",
     ConsultationTopic: "recorded as the consultation's `topics`; the rest are report copies",
     ConsultationParticipant: "recorded as the consultation's `participants`; the rest are copies",
+    PersonClockFact: (
+        "about the person across cases; its values (evidence as a digest) are in the data of "
+        "its event `cases.person.clock_fact_recorded`"
+    ),
 }
 
 _pending: ContextVar[list[dict[str, Any]] | None] = ContextVar("lotse_case_changes", default=None)

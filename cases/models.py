@@ -1134,3 +1134,64 @@ class Document(models.Model):
 
     def __str__(self) -> str:
         return f"Document {self.pk} of case {self.case_id}"
+
+
+class PersonClockFact(models.Model):
+    """A fact about the person's consultation period known from elsewhere
+    (a migrated caseload, a transfer from another installation, another
+    Träger's records): the start of their period or the extension already
+    used, with its source and evidence. Written only by
+    `cases.services.person_clock_fact_record`; the person's clock
+    (`cases.person_clock.person_clock`) takes the earliest start and the
+    one extension from these rows and from the person's own cases."""
+
+    class Source(models.TextChoices):
+        MIGRATION = "MIGRATION", _("migrated caseload")
+        TRANSFER = "TRANSFER", _("transfer from another installation")
+        OTHER_TRAEGER = "OTHER_TRAEGER", _("another Träger or Gemeinde")
+        HANDOVER = "HANDOVER", _("handover from the GU")
+
+    person = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="clock_facts", verbose_name=_("person")
+    )
+    source = models.CharField(_("source"), max_length=15, choices=Source.choices)
+    evidence = models.TextField(_("evidence"))
+    first_consultation_on = models.DateField(_("first consultation on"), null=True, blank=True)
+    extension_months = models.PositiveSmallIntegerField(
+        _("extension (months)"), null=True, blank=True
+    )
+    extension_reason = _catalogue_fk(
+        Catalogue.EXTENSION_REASON, _("extension reason"), null=True, blank=True
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    recorded_at = models.DateTimeField(_("recorded at"))
+
+    class Meta:
+        verbose_name = _("clock fact")
+        verbose_name_plural = _("clock facts")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(first_consultation_on__isnull=False)
+                | Q(extension_months__isnull=False),
+                name="clock_fact_states_something",
+            ),
+            models.CheckConstraint(
+                condition=Q(extension_months__isnull=True)
+                | Q(extension_months__gte=1, extension_months__lte=12),
+                name="clock_fact_extension_months_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(extension_reason__isnull=True) | Q(extension_months__isnull=False),
+                name="clock_fact_reason_needs_extension",
+            ),
+            models.UniqueConstraint(
+                fields=["person"],
+                condition=Q(extension_months__isnull=False),
+                name="clock_fact_one_extension_per_person",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Clock fact {self.pk} of person {self.person_id}"

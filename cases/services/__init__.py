@@ -86,6 +86,7 @@ from cases.services.extensions import (
     extension_request_withdraw,
 )
 from cases.services.network import network_contact_record
+from cases.services.person_clock import person_clock_fact_record
 from cases.services.plans import goal_add, goal_update, measure_add, plan_new_version
 from cases.services.referrals import referral_record, referral_update
 from cases.services.steps import (
@@ -200,6 +201,7 @@ __all__ = [
     "measure_add",
     "network_contact_record",
     "no_contact_timeout_on",
+    "person_clock_fact_record",
     "plan_new_version",
     "referral_record",
     "referral_update",
