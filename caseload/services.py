@@ -663,7 +663,13 @@ def _households(
             if not relation:
                 report.error(m.line, "relation", gettext("Give the relation in the household."))
             people.append(
-                MigratedPerson(facts=m.person.facts, relation=relation, case=m.person.case)
+                MigratedPerson(
+                    facts=m.person.facts,
+                    relation=relation,
+                    case=m.person.case,
+                    evidence=gettext("%(file)s, line %(line)d, reference %(reference)s")
+                    % {"file": report.source, "line": m.line, "reference": m.reference},
+                )
             )
         first = members[0]
         result.append(

@@ -36,8 +36,10 @@ from cases.models import (
     HouseholdMembership,
     IntegrationPlan,
     Person,
+    PersonClockFact,
 )
 from cases.services.base import _audit
+from cases.services.person_clock import person_clock_fact_record
 
 S = CaseStatus
 # The states a case can be taken over in: the open states with a clear
@@ -77,6 +79,7 @@ class MigratedPerson:
     facts: dict[str, Any]
     relation: str = HouseholdMembership.Relation.HEAD
     case: MigratedCase | None = None
+    evidence: str = ""  # where the clock facts come from (file, line, reference)
 
 
 @dataclass(frozen=True)
@@ -302,6 +305,22 @@ def caseload_import_write(
                     data=data,
                 )
                 case_changed(CaseChange(case=case, kind=ChangeKind.IMPORTED, actor=actor, now=now))
+                if item.case.first_consultation_on is not None:
+                    # The person's clock: the start (and the extension used)
+                    # as a fact with its source; the case already has the
+                    # period it gives, so nothing else moves.
+                    person_clock_fact_record(
+                        person=person,
+                        actor=actor,
+                        now=now,
+                        source=PersonClockFact.Source.MIGRATION,
+                        evidence=item.evidence or source,
+                        first_consultation_on=item.case.first_consultation_on,
+                        extension_months=item.case.extension_months,
+                        extension_reason=(
+                            item.case.extension_reason.key if item.case.extension_reason else None
+                        ),
+                    )
             written += 1
             if progress is not None and written % 250 == 0:
                 progress(written)

@@ -21,7 +21,16 @@ from caseload.demo import caseload_csv, synthetic_rows
 from caseload.models import CaseloadImport, ImportedPerson
 from caseload.reading import parse_date
 from cases.history import case_data_current
-from cases.models import Case, CaseStatus, Goal, Household, IntegrationPlan, Person
+from cases.models import (
+    Case,
+    CaseStatus,
+    Goal,
+    Household,
+    IntegrationPlan,
+    Person,
+    PersonClockFact,
+)
+from cases.person_clock import person_clock
 from tests.accounts.factories import GemeindeFactory, TeamFactory
 from tests.cases.factories import T0, ensure_catalogues, manager_in, supervisor_of
 from workflows.invariants import cases_with_problems, open_work
@@ -100,11 +109,23 @@ def test_synthetic_caseload_lands_in_its_states_with_flows_and_clocks(team: Team
         # The person's clock starts at the imported first consultation.
         assert case.consultation_start == start
         assert case.person.prior_consultation_start == start
+        clock = person_clock(person=case.person, today=TODAY)
+        assert clock.start == start
+        facts = PersonClockFact.objects.filter(person=case.person)
+        if start is not None:
+            fact = facts.get()
+            assert fact.source == PersonClockFact.Source.MIGRATION
+            assert fact.first_consultation_on == start
+            assert row["external_reference"] in fact.evidence
+            assert clock.effective_end == case.effective_end
+        else:
+            assert not facts.exists()
         if start is None:
             assert case.status == CaseStatus.REGISTERED
             assert open_work(case) == ["first_consultation"]
             continue
         months = int(row.get("extension_months") or 0)
+        assert clock.extension_months == (months or None)
         assert case.regular_end == date(start.year + 3, start.month, start.day) - timedelta(1)
         assert (case.effective_end - case.regular_end).days > 0 if months else True
         if case.status == CaseStatus.ACTIVE:
