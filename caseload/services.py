@@ -582,6 +582,7 @@ def _plan(
     planned: list[_Row] = []
     lines_of: dict[str, int] = {}
     identities: dict[tuple[Any, ...], int] = {}
+    rejected: set[str] = set()  # households with a bad row: no further checks
     header_checked = False
     try:
         for line, header, row in reading.rows(content, filename):
@@ -598,7 +599,10 @@ def _plan(
                     % {"n": len(header) + len(row[""]), "m": len(header)},
                 )
                 continue
+            known_errors = len(report.errors)
             item = _row(report, lookups, line, row)
+            if len(report.errors) > known_errors:
+                rejected.add(str(row.get("household_reference", "") or "").strip())
             if progress is not None and report.rows % BATCH == 0:
                 progress(report.rows)
             if item is None:
@@ -629,7 +633,8 @@ def _plan(
         report.error(0, "file", gettext("The file has a header but no rows."))
     if progress is not None:
         progress(report.rows)
-    return _households(report, planned)
+    rejected.discard("")
+    return _households(report, [item for item in planned if item.household not in rejected])
 
 
 def _households(
