@@ -10,7 +10,7 @@ from datetime import date, timedelta
 
 from caseload.services import COLUMNS
 
-SYLLABLES = "ba be di fo gu ka le mi no ra sa te vu za".split()
+SYLLABLES = ["ba", "be", "di", "fo", "gu", "ka", "le", "mi", "no", "ra", "sa", "te", "vu", "za"]
 
 
 def _name(n: int) -> str:

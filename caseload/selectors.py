@@ -35,7 +35,10 @@ def caseload_import_get_for_user(*, user: Any, run_id: Any) -> CaseloadImport:
     run = (
         None
         if number is None
-        else caseload_imports_visible_to(user=user).select_related("created_by").filter(pk=number).first()
+        else caseload_imports_visible_to(user=user)
+        .select_related("created_by")
+        .filter(pk=number)
+        .first()
     )
     if run is None:
         raise ImportNotFound(_("This import does not exist."))

@@ -268,9 +268,7 @@ class _Lookups:
         )
     )
     status: dict[str, str] = field(default_factory=lambda: _options(CaseStatus, *STATUS_ALIASES))
-    goal_status: dict[str, str] = field(
-        default_factory=lambda: _options(GoalStatus, *GOAL_ALIASES)
-    )
+    goal_status: dict[str, str] = field(default_factory=lambda: _options(GoalStatus, *GOAL_ALIASES))
 
 
 def _entries(catalogue: str, day: date) -> dict[str, CatalogueEntry]:
@@ -282,18 +280,16 @@ def _entries(catalogue: str, day: date) -> dict[str, CatalogueEntry]:
     return options
 
 
-def _lookups(actor: User, now: datetime) -> _Lookups:
+def _lookups(actor: User, now: datetime, traeger_id: int, team_id: int) -> _Lookups:
     today = timezone.localdate(now)
     managers: dict[str, User] = {}
-    for user in User.objects.filter(
-        team_id=actor.team_id, role=Role.INTEGRATION_MANAGER, is_active=True
-    ):
+    for user in User.objects.filter(team_id=team_id, role=Role.INTEGRATION_MANAGER, is_active=True):
         managers[user.username.lower()] = user
         if user.email:
             managers[user.email.lower()] = user
     traeger = actor.traeger
     gemeinden = {g.ags: g for g in traeger.gemeinden.all()} if traeger else {}
-    known = ImportedPerson.objects.filter(traeger_id=actor.traeger_id)
+    known = ImportedPerson.objects.filter(traeger_id=traeger_id)
     return _Lookups(
         actor=actor,
         today=today,
@@ -415,8 +411,6 @@ def _case_of(check: _RowCheck, lookups: _Lookups, born: date | None) -> Migrated
         check.fail("extension_reason", gettext("Name the reason of the extension."))
     if reason_raw and not months and not check.row.get("extension_months"):
         check.fail("extension_months", gettext("Give the months of the extension."))
-    if months and start is None:
-        check.fail("extension_months", gettext("An extension needs the first consultation."))
     last_review = check.date("last_review_on", lookups)
     next_review = check.date("next_review_on", lookups, future=True)
     goals = _goals(check, lookups)
@@ -426,7 +420,19 @@ def _case_of(check: _RowCheck, lookups: _Lookups, born: date | None) -> Migrated
         if raw_status
         else _derived_status(start, goals, next_review)
     )
-    if status and status not in (S.REGISTERED, S.INITIAL_COUNSELLING, S.PLANNING, S.ACTIVE, S.DORMANT):
+    if check.bad:
+        # A cell could not be read: the rules between cells would only
+        # repeat that problem in other words.
+        return None
+    if months and start is None:
+        check.fail("extension_months", gettext("An extension needs the first consultation."))
+    if status and status not in (
+        S.REGISTERED,
+        S.INITIAL_COUNSELLING,
+        S.PLANNING,
+        S.ACTIVE,
+        S.DORMANT,
+    ):
         check.fail(
             "case_status",
             gettext("Only open cases are taken over (registered to dormant); close it there."),
@@ -500,7 +506,7 @@ def _row(report: ImportReport, lookups: _Lookups, line: int, row: dict[str, Any]
     gemeinde = lookups.gemeinden.get(ags) if ags else None
     if ags and gemeinde is None:
         check.fail("gemeinde_ags", gettext("This Gemeinde is not one of your Träger's."))
-    facts = {
+    facts: dict[str, Any] = {
         "family_name": family_name,
         "given_names": check.text("given_names", 200),
         "date_of_birth": born,
@@ -578,7 +584,8 @@ def _plan(
     report: ImportReport,
     progress: Callable[[int], None] | None,
 ) -> list[tuple[MigratedHousehold, list[_Row]]]:
-    lookups = _lookups(actor, now)
+    traeger_id, team_id = _require_supervisor(actor)
+    lookups = _lookups(actor, now, traeger_id, team_id)
     planned: list[_Row] = []
     lines_of: dict[str, int] = {}
     identities: dict[tuple[Any, ...], int] = {}
@@ -657,7 +664,9 @@ def _households(
                 report.error(
                     m.line,
                     "own_case",
-                    gettext("Nobody in this household has a case; a person is taken over with a case."),
+                    gettext(
+                        "Nobody in this household has a case; a person is taken over with a case."
+                    ),
                 )
             continue
         people = []
@@ -704,9 +713,11 @@ def _households(
     return result
 
 
-def _require_supervisor(actor: User) -> None:
+def _require_supervisor(actor: User) -> tuple[int, int]:
+    """Return the supervisor's Träger and team (403 for anyone else)."""
     if actor.role != Role.SUPERVISOR or not actor.team_id or not actor.traeger_id:
         raise Forbidden(_("Only a supervisor of a team can import its caseload."))
+    return actor.traeger_id, actor.team_id
 
 
 def caseload_import(
@@ -730,7 +741,7 @@ def caseload_import(
     Only a supervisor of a team (403); the managers named must be
     integration managers of that team.
     """
-    _require_supervisor(actor)
+    traeger_id, team_id = _require_supervisor(actor)
     source = gettext("caseload import of %(file)s") % {"file": filename[:100] or "?"}
     report = ImportReport(dry_run=dry_run, source=source)
     planned = _plan(
@@ -750,8 +761,8 @@ def caseload_import(
         with transaction.atomic():
             if run is None:
                 run = CaseloadImport.objects.create(
-                    traeger_id=actor.traeger_id,
-                    team_id=actor.team_id,
+                    traeger_id=traeger_id,
+                    team_id=team_id,
                     created_by=actor,
                     created_at=now,
                     filename=filename[:200],
@@ -768,7 +779,7 @@ def caseload_import(
             cases = [c for group in result.cases for c in group]
             mapping = [
                 ImportedPerson(
-                    traeger_id=actor.traeger_id,
+                    traeger_id=traeger_id,
                     external_reference=row.reference,
                     household_reference=row.household,
                     person=person,
@@ -821,10 +832,10 @@ def caseload_import_submit(
     (`caseload.tasks.caseload_import_task`); the page shows its progress."""
     from caseload.tasks import caseload_import_task
 
-    _require_supervisor(actor)
+    traeger_id, team_id = _require_supervisor(actor)
     run = CaseloadImport.objects.create(
-        traeger_id=actor.traeger_id,
-        team_id=actor.team_id,
+        traeger_id=traeger_id,
+        team_id=team_id,
         created_by=actor,
         created_at=now,
         filename=filename[:200],
@@ -838,9 +849,9 @@ def caseload_import_submit(
 def caseload_import_run(*, run_id: int) -> CaseloadImport:
     """Run a stored upload (the worker's task); progress and the report go
     into the `CaseloadImport` row, the file is dropped at the end."""
-    claimed = CaseloadImport.objects.filter(
-        pk=run_id, status=CaseloadImport.Status.QUEUED
-    ).update(status=CaseloadImport.Status.RUNNING)
+    claimed = CaseloadImport.objects.filter(pk=run_id, status=CaseloadImport.Status.QUEUED).update(
+        status=CaseloadImport.Status.RUNNING
+    )
     run = CaseloadImport.objects.select_related("created_by").get(pk=run_id)
     if not claimed:
         return run
@@ -880,11 +891,7 @@ def caseload_import_run(*, run_id: int) -> CaseloadImport:
 
 def column_help() -> list[tuple[str, str]]:
     """The columns in template order with what the page says about them."""
-    return [
-        (name, str(COLUMN_HELP[name]))
-        for name in COLUMNS
-        if name in COLUMN_HELP
-    ]
+    return [(name, str(COLUMN_HELP[name])) for name in COLUMNS if name in COLUMN_HELP]
 
 
 def report_for_display(report: dict[str, Any]) -> dict[str, Any]:
@@ -927,8 +934,8 @@ def import_template_xlsx() -> bytes:
     from openpyxl import Workbook
 
     workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "Fallbestand"
+    sheet = workbook.create_sheet("Fallbestand", 0)
+    workbook.remove(workbook.worksheets[1])
     sheet.append(COLUMNS)
     for row in TEMPLATE_ROWS:
         sheet.append([row.get(name, "") for name in COLUMNS])

@@ -143,7 +143,8 @@ def test_synthetic_caseload_lands_in_its_states_with_flows_and_clocks(team: Team
         event = AuditEvent.objects.get(case_id=case.pk, event_type="cases.case.imported")
         assert "bestand.csv" in event.reason or "bestand.csv" in event.data["source"]
         replay = case_replay(case_id=case.pk)
-        assert replay.conflicts == [] and replay.outside == {}
+        assert replay.conflicts == []
+        assert replay.outside == {}
         assert replay.rows == case_data_current(case_id=case.pk)
     households = Household.objects.all()
     assert households.count() == sum(1 for r in rows if r.get("own_case") == "nein")
@@ -202,10 +203,12 @@ def test_reimport_is_idempotent(team: Team) -> None:
     before = counts()
     again = run(team, content)
     assert counts() == before
-    assert again.cases == [] and len(again.skipped) == 10
+    assert again.cases == []
+    assert len(again.skipped) == 10
     more = caseload_csv(rows_for(team, 10) + rows_for(team, 3, prefix="NEU"))
     third = run(team, more)
-    assert len(third.skipped) == 10 and third.persons == 3
+    assert len(third.skipped) == 10
+    assert third.persons == 3
     assert [c["external_reference"] for c in third.cases] == ["NEU-000000", "NEU-000001"]
     assert len(first.cases) + 2 == Case.objects.count()
 
@@ -275,7 +278,9 @@ def test_templates_import_after_filling_in_the_manager(team: Team) -> None:
     assert report.households == 1
 
 
-def test_browser_page_upload_and_report(team: Team, client, django_capture_on_commit_callbacks) -> None:
+def test_browser_page_upload_and_report(
+    team: Team, client, django_capture_on_commit_callbacks
+) -> None:
     client.force_login(team.supervisor)
     page = client.get("/fallbestand/")
     assert page.status_code == 200
@@ -312,7 +317,8 @@ def test_api_import_and_run(team: Team, django_capture_on_commit_callbacks) -> N
     body = answer.json()
     again = api.get(f"/api/v1/caseload-imports/{body['id']}/")
     assert again.status_code == 200
-    assert again.json()["status"] == "done" and len(again.json()["report"]["cases"]) == 2
+    assert again.json()["status"] == "done"
+    assert len(again.json()["report"]["cases"]) == 2
     bad = io.BytesIO(caseload_csv([{**rows_for(team, 1, prefix="X")[0], "manager": "niemand"}]))
     bad.name = "bad.csv"
     with django_capture_on_commit_callbacks(execute=True):
@@ -333,3 +339,26 @@ def test_command_imports_a_file(team: Team, tmp_path) -> None:
     call_command("import_caseload", str(path), user=team.supervisor.username, stdout=out)
     assert "imported 2 cases" in out.getvalue()
     assert Case.objects.count() == 2
+
+
+def test_5000_person_caseload_with_malformed_rows_is_refused_row_by_row(team: Team) -> None:
+    """The full synthetic caseload, checked (the dry run parses and checks
+    every row; the real 5,000-person run is `make bench`, part caseload)."""
+    rows = rows_for(team, 5000)
+    bad_lines = set()
+    for index in range(7, 5000, 250):
+        if rows[index].get("own_case") == "nein":
+            index += 1
+        rows[index]["first_consultation_on"] = "29.02.2023"
+        bad_lines.add(index + 2)
+    before = counts()
+    with pytest.raises(services.ImportInvalid) as raised:
+        run(team, caseload_csv(rows, encoding="cp1252"), dry_run=True)
+    report = raised.value.report
+    assert report.rows == 5000
+    assert {e["line"] for e in report.errors} == bad_lines
+    assert {e["field"] for e in report.errors} == {"first_consultation_on"}
+    assert {e["message"] for e in report.errors} == {"Dieses Datum gibt es nicht."}
+    with pytest.raises(services.ImportInvalid):
+        run(team, caseload_csv(rows))
+    assert counts() == before
