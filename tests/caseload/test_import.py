@@ -362,3 +362,13 @@ def test_5000_person_caseload_with_malformed_rows_is_refused_row_by_row(team: Te
     with pytest.raises(services.ImportInvalid):
         run(team, caseload_csv(rows))
     assert counts() == before
+
+
+def test_the_timeline_names_the_import(team: Team) -> None:
+    from audit.lines import event_line
+
+    run(team, caseload_csv(rows_for(team, 2)), name="altbestand.xlsx.csv")
+    event = AuditEvent.objects.filter(event_type="cases.case.imported").first()
+    line = event_line(event)
+    assert line.startswith("Fall aus einer Übernahme des Fallbestands übernommen")
+    assert "altbestand.xlsx.csv" in line
