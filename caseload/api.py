@@ -60,7 +60,12 @@ class CaseloadImportView(APIView):
         parameters=[
             OpenApiParameter("dry_run", OpenApiTypes.BOOL, description="only check, save nothing")
         ],
-        responses={202: ImportOut, 201: ImportOut, 200: ImportOut, **error_responses(400, 403)},
+        responses={
+            202: ImportOut,
+            201: ImportOut,
+            200: ImportOut,
+            **error_responses(400, 401, 403, 404, 409, 415),
+        },
         description="Import the existing caseload of the supervisor's team from a CSV "
         "(UTF-8, UTF-8 with BOM or Windows-1252; ; or ,) or XLSX file, in the worker: 202 "
         "while it runs (poll the run), 201 (200 for a dry run) when done, 400 with the "
@@ -111,7 +116,7 @@ def _answer(run: CaseloadImport, *, dry_run: bool) -> Response:
 
 
 class CaseloadImportDetailView(APIView):
-    @extend_schema(responses={200: ImportOut, **error_responses(404)})
+    @extend_schema(responses={200: ImportOut, **error_responses(400, 401, 404)})
     def get(self, request: AuthenticatedRequest, run_id: str) -> Response:
         """One caseload import: its progress and, once done, its report."""
         return Response(_out(caseload_import_get_for_user(user=request.user, run_id=run_id)))
