@@ -19,11 +19,18 @@ def _name(n: int) -> str:
 
 
 def synthetic_rows(
-    persons: int, *, managers: list[str], ags: str, today: date, prefix: str = "SYN"
+    persons: int,
+    *,
+    managers: list[str],
+    ags: str,
+    today: date,
+    prefix: str = "SYN",
+    first: int = 0,
 ) -> list[dict[str, str]]:
-    """Return rows for `persons` persons (households included)."""
+    """Return rows for `persons` persons (households included); `first`
+    starts the numbering elsewhere (other names, other persons)."""
     rows: list[dict[str, str]] = []
-    n = 0
+    n = first
     while len(rows) < persons:
         start = today - timedelta(days=30 + (n * 7) % 900)
         kind = n % 4  # registered, initial counselling, planning, active

@@ -338,6 +338,12 @@ class _RowCheck:
     def text(self, column: str, max_length: int) -> str:
         return self.get(column, lambda v: reading.text(v, max_length=max_length)) or ""
 
+    def required(self, column: str, max_length: int) -> str:
+        if not str(self.row.get(column, "") or "").strip():
+            self.fail(column, gettext("This field is required."))
+            return ""
+        return self.text(column, max_length)
+
     def date(self, column: str, lookups: _Lookups, *, future: bool = False) -> date | None:
         day = self.get(column, reading.parse_date)
         if day is None:
@@ -494,13 +500,13 @@ def _case_of(check: _RowCheck, lookups: _Lookups, born: date | None) -> Migrated
 
 def _row(report: ImportReport, lookups: _Lookups, line: int, row: dict[str, Any]) -> _Row | None:
     check = _RowCheck(report, line, row)
-    reference = check.text("external_reference", 100)
+    reference = check.required("external_reference", 100)
+    if reference in lookups.imported:
+        # Taken over by an earlier import: the row is skipped, not compared.
+        report.skipped.append({"line": line, "external_reference": reference})
+        return None
     household = check.text("household_reference", 100)
-    family_name = check.text("family_name", 200)
-    if not family_name and not check.bad:
-        check.fail("family_name", gettext("This field is required."))
-    if not reference and "external_reference" not in {e["field"] for e in report.errors}:
-        check.fail("external_reference", gettext("This field is required."))
+    family_name = check.required("family_name", 200)
     born = check.date("date_of_birth", lookups)
     ags = check.text("gemeinde_ags", 8)
     gemeinde = lookups.gemeinden.get(ags) if ags else None
@@ -533,10 +539,6 @@ def _row(report: ImportReport, lookups: _Lookups, line: int, row: dict[str, Any]
         for column in CASE_COLUMNS:
             if str(row.get(column, "") or "").strip():
                 check.fail(column, gettext("Only a person with a case of their own has this."))
-    if reference in lookups.imported:
-        # Taken over by an earlier import: the row is skipped, not compared.
-        report.skipped.append({"line": line, "external_reference": reference})
-        return None
     if check.bad:
         return None
     if household and household in lookups.imported_households:
@@ -640,8 +642,37 @@ def _plan(
         report.error(0, "file", gettext("The file has a header but no rows."))
     if progress is not None:
         progress(report.rows)
+    _known_persons(report, planned, traeger_id, rejected)
     rejected.discard("")
     return _households(report, [item for item in planned if item.household not in rejected])
+
+
+def _known_persons(
+    report: ImportReport, planned: list[_Row], traeger_id: int, rejected: set[str]
+) -> None:
+    """Refuse a person Lotse already knows under another reference (the
+    same names and date of birth in the Träger): never a second record."""
+    births = {item.identity[2] for item in planned if item.identity[2] is not None}
+    if not births:
+        return
+    known: dict[tuple[Any, ...], int] = {}
+    for pk, family_name, given_names, born in Person.objects.filter(
+        traeger_id=traeger_id, date_of_birth__in=births, anonymised_at__isnull=True
+    ).values_list("pk", "family_name", "given_names", "date_of_birth"):
+        known[(reading.fold(family_name), reading.fold(given_names), born)] = pk
+    for item in list(planned):
+        if item.identity in known:
+            report.error(
+                item.line,
+                "family_name",
+                gettext(
+                    "This person is already in Lotse (person %(id)d) under another "
+                    "reference; it is not taken over twice."
+                )
+                % {"id": known[item.identity]},
+            )
+            planned.remove(item)
+            rejected.add(item.household)
 
 
 def _households(

@@ -61,13 +61,14 @@ def team() -> Team:
     )
 
 
-def rows_for(team: Team, persons: int, prefix: str = "SYN") -> list[dict[str, str]]:
+def rows_for(team: Team, persons: int, prefix: str = "SYN", first: int = 0) -> list[dict[str, str]]:
     return synthetic_rows(
         persons,
         managers=[m.username for m in team.managers],
         ags=team.gemeinde.ags,
         today=TODAY,
         prefix=prefix,
+        first=first,
     )
 
 
@@ -205,11 +206,11 @@ def test_reimport_is_idempotent(team: Team) -> None:
     assert counts() == before
     assert again.cases == []
     assert len(again.skipped) == 10
-    more = caseload_csv(rows_for(team, 10) + rows_for(team, 3, prefix="NEU"))
+    more = caseload_csv(rows_for(team, 10) + rows_for(team, 3, prefix="NEU", first=1000))
     third = run(team, more)
     assert len(third.skipped) == 10
     assert third.persons == 3
-    assert [c["external_reference"] for c in third.cases] == ["NEU-000000", "NEU-000001"]
+    assert [c["external_reference"] for c in third.cases] == ["NEU-001000", "NEU-001001"]
     assert len(first.cases) + 2 == Case.objects.count()
 
 
@@ -319,7 +320,9 @@ def test_api_import_and_run(team: Team, django_capture_on_commit_callbacks) -> N
     assert again.status_code == 200
     assert again.json()["status"] == "done"
     assert len(again.json()["report"]["cases"]) == 2
-    bad = io.BytesIO(caseload_csv([{**rows_for(team, 1, prefix="X")[0], "manager": "niemand"}]))
+    bad = io.BytesIO(
+        caseload_csv([{**rows_for(team, 1, prefix="X", first=2000)[0], "manager": "niemand"}])
+    )
     bad.name = "bad.csv"
     with django_capture_on_commit_callbacks(execute=True):
         refused = api.post("/api/v1/caseload-imports/", {"file": bad}, format="multipart")
@@ -372,3 +375,30 @@ def test_the_timeline_names_the_import(team: Team) -> None:
     line = event_line(event)
     assert line.startswith("Fall aus einer Übernahme des Fallbestands übernommen")
     assert "altbestand.xlsx.csv" in line
+
+
+def test_a_known_person_under_another_reference_is_refused(team: Team) -> None:
+    rows = rows_for(team, 3)
+    run(team, caseload_csv(rows))
+    again = [{**rows[2], "external_reference": "NEUE-KENNUNG"}]
+    before = counts()
+    with pytest.raises(services.ImportInvalid) as raised:
+        run(team, caseload_csv(again))
+    [error] = raised.value.report.errors
+    assert (error["line"], error["field"]) == (2, "family_name")
+    assert error["message"].startswith("Diese Person ist schon in Lotse")
+    assert counts() == before
+
+
+def test_rows_without_reference_or_name_are_each_reported(team: Team) -> None:
+    rows = rows_for(team, 4)
+    rows[0]["external_reference"] = ""
+    rows[2]["external_reference"] = ""
+    rows[3]["family_name"] = ""
+    with pytest.raises(services.ImportInvalid) as raised:
+        run(team, caseload_csv(rows), dry_run=True)
+    assert {(e["line"], e["field"]) for e in raised.value.report.errors} >= {
+        (2, "external_reference"),
+        (4, "external_reference"),
+        (5, "family_name"),
+    }
