@@ -3,10 +3,12 @@
 from typing import Any
 
 from celery import shared_task
+from django.utils import timezone
 
 
-@shared_task(name="caseload.import")
-def caseload_import_task(run_id: int) -> Any:
-    from caseload.services import caseload_import_run
+@shared_task(name="caseload.imports_run", ignore_result=True)
+def caseload_imports_run_task(**_kwargs: Any) -> int:
+    """Run the waiting caseload uploads (beat, every LOTSE_RELAY_SECONDS)."""
+    from caseload.services import caseload_imports_run
 
-    return caseload_import_run(run_id=run_id).status
+    return caseload_imports_run(now=timezone.now())

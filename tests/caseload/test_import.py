@@ -402,3 +402,38 @@ def test_rows_without_reference_or_name_are_each_reported(team: Team) -> None:
         (4, "external_reference"),
         (5, "family_name"),
     }
+
+
+def test_beat_runs_waiting_uploads_and_fails_a_lost_one(team: Team, monkeypatch) -> None:
+    from celery import current_app
+
+    from caseload.tasks import caseload_imports_run_task
+
+    # Without eager tasks the request only stores the upload.
+    monkeypatch.setattr(current_app.conf, "task_always_eager", False)
+    waiting = services.caseload_import_submit(
+        actor=team.supervisor,
+        now=T0,
+        content=caseload_csv(rows_for(team, 3)),
+        filename="bestand.csv",
+        dry_run=False,
+    )
+    lost = CaseloadImport.objects.create(
+        traeger=team.supervisor.traeger,
+        team=team.supervisor.team,
+        created_by=team.supervisor,
+        created_at=T0 - timedelta(hours=3),
+        started_at=T0 - timedelta(hours=3),
+        filename="alt.csv",
+        dry_run=False,
+        status=CaseloadImport.Status.RUNNING,
+    )
+    waiting.refresh_from_db()
+    assert waiting.status == CaseloadImport.Status.QUEUED
+    assert caseload_imports_run_task.run() == 1
+    waiting.refresh_from_db()
+    lost.refresh_from_db()
+    assert waiting.status == CaseloadImport.Status.DONE
+    assert Case.objects.count() == 2
+    assert lost.status == CaseloadImport.Status.FAILED
+    assert lost.report["errors"][0]["message"].startswith("Die Übernahme brach unerwartet ab")
