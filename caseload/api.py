@@ -23,11 +23,11 @@ from config.api import error_responses
 from config.errors import InvalidInput
 
 
-class ImportIn(serializers.Serializer):
+class CaseloadImportIn(serializers.Serializer):
     file = serializers.FileField()
 
 
-class ImportOut(serializers.Serializer):
+class CaseloadImportOut(serializers.Serializer):
     id = serializers.CharField()
     status = serializers.ChoiceField(choices=["queued", "running", "done", "failed"])
     dry_run = serializers.BooleanField()
@@ -56,14 +56,14 @@ class CaseloadImportView(APIView):
     parser_classes = [MultiPartParser]
 
     @extend_schema(
-        request={"multipart/form-data": ImportIn},
+        request={"multipart/form-data": CaseloadImportIn},
         parameters=[
             OpenApiParameter("dry_run", OpenApiTypes.BOOL, description="only check, save nothing")
         ],
         responses={
-            202: ImportOut,
-            201: ImportOut,
-            200: ImportOut,
+            202: CaseloadImportOut,
+            201: CaseloadImportOut,
+            200: CaseloadImportOut,
             **error_responses(400, 401, 403, 404, 409, 415),
         },
         description="Import the existing caseload of the supervisor's team from a CSV "
@@ -116,7 +116,7 @@ def _answer(run: CaseloadImport, *, dry_run: bool) -> Response:
 
 
 class CaseloadImportDetailView(APIView):
-    @extend_schema(responses={200: ImportOut, **error_responses(400, 401, 404)})
+    @extend_schema(responses={200: CaseloadImportOut, **error_responses(400, 401, 404)})
     def get(self, request: AuthenticatedRequest, run_id: str) -> Response:
         """One caseload import: its progress and, once done, its report."""
         return Response(_out(caseload_import_get_for_user(user=request.user, run_id=run_id)))
