@@ -308,6 +308,15 @@ def event_line(event: Any) -> str:
     reason = _reason(event)
     if event.event_type == "cases.case.created":
         text = _("Registered the case (intake: %(reason)s).") % {"reason": reason}
+    elif event.event_type == "cases.case.imported":
+        text = _(
+            "Took the case over from a caseload import (%(source)s) in status %(to)s "
+            "(intake: %(reason)s)."
+        ) % {
+            "source": (event.data or {}).get("source", "–"),
+            "to": _state(event.to_state),
+            "reason": reason,
+        }
     elif event.transition:
         text = _("Step “%(step)s”: status %(from)s → %(to)s.") % {
             "step": STEPS.get(event.transition, event.transition),

@@ -12,6 +12,8 @@ measured in the same run.
   (bench/sweeps.py).
 - handover: import of 10,000 handover rows, time and peak memory
   (bench/handover.py).
+- caseload: migration import of 5,000 persons (cases in their states,
+  flows, clocks) against a psycopg COPY floor (bench/caseload.py).
 - reports: the Kennzahlen K1-K9 for the largest Kreis and the Land at state
   scale (bench/reports.py).
 - workspace: the manager's case list (150 own cases among 200,000) and the
@@ -364,6 +366,12 @@ def handover_part(url: str, now: datetime) -> bool:
     return handover.run(url, now)
 
 
+def caseload_part(url: str, now: datetime) -> bool:
+    from bench import caseload
+
+    return caseload.run(url, now)
+
+
 def reports_part(url: str, now: datetime) -> bool:
     from bench import reports
 
@@ -389,6 +397,7 @@ PARTS: dict[str, Callable[[str, datetime], bool]] = {
     "audit": audit_part,
     "sweeps": sweeps_part,
     "handover": handover_part,
+    "caseload": caseload_part,
     "reports": reports_part,
     "workspace": workspace_part,
     "load": load_part,

@@ -40,6 +40,7 @@ class ChangeKind(enum.Enum):
     EXTENSION_APPROVED = "extension_approved"
     EXTENSION_REJECTED = "extension_rejected"
     EXTENSION_WITHDRAWN = "extension_withdrawn"
+    IMPORTED = "imported"  # taken over from a caseload migration
     CLOCK = "clock"  # the person's clock moved the case's period
 
 

@@ -205,6 +205,15 @@ MATRIX: dict[str, Access] = {
     "api-handover": Access(OBJECT, "tests/handover/test_api.py"),
     "api-handover-accept": Access(OBJECT, "tests/handover/test_api.py", methods=("POST",)),
     "api-handover-return": Access(OBJECT, "tests/handover/test_api.py", methods=("POST",)),
+    # the caseload migration import (caseload): the team's supervisors
+    "caseload:import": _role(
+        SUP, tested_in="tests/caseload/test_import.py", methods=("GET", "POST")
+    ),
+    "caseload:template_csv": _role(SUP, tested_in="tests/caseload/test_import.py"),
+    "caseload:template_xlsx": _role(SUP, tested_in="tests/caseload/test_import.py"),
+    "caseload:run": Access(OBJECT, "tests/caseload/test_import.py"),
+    "api-caseload-imports": Access(SIGNED_IN, "tests/caseload/test_import.py", methods=("POST",)),
+    "api-caseload-import": Access(OBJECT, "tests/caseload/test_import.py"),
     # Kennzahlen and overviews (reports): the report units of one's role
     "reports:kennzahlen": Access(OBJECT, "tests/reports/test_views.py"),
     "reports:freeze": Access(OBJECT, "tests/reports/test_views.py", methods=("POST",)),

@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "viewflow.workflow",
     "workflows",
     "handover",
+    "caseload",
     "reports",
     "transfers",
     "workspace",
@@ -560,6 +561,11 @@ LOTSE_AUDIT_ANCHOR_KEY = env.str("LOTSE_AUDIT_ANCHOR_KEY", default="")
 # derived from SECRET_KEY. Never stored in the database.
 LOTSE_AUDIT_SEAL_KEY = env.str("LOTSE_AUDIT_SEAL_KEY", default="")
 LOTSE_AUDIT_ANCHOR_SECONDS = _int("LOTSE_AUDIT_ANCHOR_SECONDS", 3600)
+# Caseload uploads wait for the worker (requests never publish).
+CELERY_BEAT_SCHEDULE["caseload-imports"] = {
+    "task": "caseload.imports_run",
+    "schedule": timedelta(seconds=LOTSE_RELAY_SECONDS),
+}
 CELERY_BEAT_SCHEDULE["audit-anchor"] = {
     "task": "notifications.tasks.audit_anchor_task",
     "schedule": timedelta(seconds=LOTSE_AUDIT_ANCHOR_SECONDS),
