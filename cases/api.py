@@ -614,6 +614,10 @@ class GoalIn(serializers.Serializer):
 class GoalPatch(serializers.Serializer):
     status = EnumField(GoalStatus, required=False)
     outcome_note = StrictCharField(max_length=5000, required=False, allow_blank=True)
+    # A changed wording or date of an agreed goal makes a new plan draft.
+    title = StrictCharField(max_length=300, required=False)
+    success_criterion = StrictCharField(max_length=300, required=False)
+    target_date = serializers.DateField(required=False)
 
 
 class MeasureIn(serializers.Serializer):

@@ -87,6 +87,18 @@ from cases.services.extensions import (
 )
 from cases.services.network import network_contact_record
 from cases.services.plans import goal_add, goal_update, measure_add, plan_new_version
+from cases.services.plans import (
+    plan_change_discard,
+    plan_change_pending,
+    plan_redraft_after_decline,
+    plan_version_agree,
+)
+from cases.services.privacy import (
+    case_anonymous_mode_set,
+    case_erase_after_withdrawal,
+    case_legal_hold_set,
+    has_transfer_consent,
+)
 from cases.services.referrals import referral_record, referral_update
 from cases.services.steps import (
     case_assessment_to_plan,
@@ -115,6 +127,14 @@ _guard = guard
 _local_date = local_date
 
 __all__ = [
+    "case_anonymous_mode_set",
+    "case_erase_after_withdrawal",
+    "case_legal_hold_set",
+    "has_transfer_consent",
+    "plan_change_discard",
+    "plan_change_pending",
+    "plan_redraft_after_decline",
+    "plan_version_agree",
     "ART9_REASONS",
     "AUDITOR",
     "CONTENT_WRITERS",

@@ -76,7 +76,7 @@ BODIES: dict[str, dict[str, Any]] = {
     "api-referrals": {
         "date": "{today}",
         "target_service": "mbe",
-        "mode": "written_referral",
+        "mode": "accompanied",
     },
     "api-referral": {"outcome": "taken_up"},
     "api-case-extension-requests": {"reason": "illiteracy", "months": 3, "justification": "x"},
@@ -214,7 +214,7 @@ def world() -> World:
         now=now,
         referred_on=timezone.localdate(now),
         target_service="mbe",
-        mode="WRITTEN_REFERRAL",
+        mode="APPOINTMENT_ARRANGED",
         organisation=ORGANISATION,
     )
     consent = services.consent_record(

@@ -313,7 +313,7 @@ def test_a_case_from_handover_to_closure_in_the_browser(browser: Any, live_serve
         select.select_option("ACHIEVED")
     close.get_by_label("Grund des Fallabschlusses").select_option("goals_achieved")
     close.get_by_label("Abschließende Verweisung an").select_option("jobcenter")
-    close.get_by_label("Wie", exact=True).select_option("WRITTEN_REFERRAL")
+    close.get_by_label("Wie", exact=True).select_option("APPOINTMENT_ARRANGED")
     manager.shot("final-referral")
     manager.submit(close)
     with manager.page.expect_navigation():
