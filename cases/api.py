@@ -1012,6 +1012,7 @@ class AssessmentView(APIView):
 def _current_plan(case: Case) -> IntegrationPlan:
     plan = (
         IntegrationPlan.objects.filter(case=case)
+        .exclude(status=IntegrationPlan.Status.REVISION)  # a pending change: plan/change/
         .prefetch_related(
             Prefetch(
                 "goals",

@@ -459,4 +459,4 @@ def plan_change_discard(*, case: Case | int, actor: User, now: datetime) -> Inte
             obj=change,
             data={"plan_version": change.version},
         )
-    return change
+    return IntegrationPlan.objects.get(pk=change.pk)
