@@ -5,6 +5,7 @@ agreed plan or a plan after a decline) and the DPO's legal hold and erasure
 
 from __future__ import annotations
 
+from functools import wraps
 from typing import Any
 
 from django.conf import settings
@@ -25,7 +26,7 @@ from cases.models import Case, CaseStatus, Consent
 from cases.privacy_forms import ConsentForm, EvidenceForm, LegalHoldForm, PlanAgreeForm
 from cases.selectors import DEPUTY, DPO, OWNER, CaseNotFound, case_get_for_user
 from cases.services.privacy import TRANSFER_SCOPES
-from config.errors import ApplicationError
+from config.errors import ApplicationError, Forbidden
 
 CONTENT = frozenset({OWNER, DEPUTY})
 
@@ -37,6 +38,24 @@ def _case(request: Any, case_pk: Any, *, view: str, readers: frozenset[str]) -> 
         )
     except CaseNotFound:
         raise Http404 from None
+
+
+def _refused(view: Any) -> Any:
+    """Render a 403 (a role that may not open the page) like the case pages."""
+
+    @wraps(view)
+    def wrapper(request: Any, case_pk: Any) -> HttpResponse:
+        try:
+            return view(request, case_pk)
+        except Forbidden as error:
+            return render(
+                request,
+                "cases/refused.html",
+                {"message": error.message, "case_pk": case_pk},
+                status=error.http_status,
+            )
+
+    return wrapper
 
 
 def _next_url(request: Any, default: str) -> str:
@@ -63,6 +82,7 @@ def _fail(form: Any, error: ApplicationError) -> None:
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
+@_refused
 def consents(request: AuthenticatedHttpRequest, case_pk: Any) -> HttpResponse:
     """Record a consent of any scope (Art. 9 included), attach its scan,
     switch a fresh case to anonymous counselling."""
@@ -130,6 +150,7 @@ def consents(request: AuthenticatedHttpRequest, case_pk: Any) -> HttpResponse:
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
+@_refused
 def plan_pending(request: AuthenticatedHttpRequest, case_pk: Any) -> HttpResponse:
     """The plan waiting for the client's agreement: a change of the agreed
     plan or the plan drafted after a decline; draft, agree or discard it."""
@@ -181,6 +202,7 @@ def plan_pending(request: AuthenticatedHttpRequest, case_pk: Any) -> HttpRespons
 @never_cache
 @login_required
 @require_POST
+@_refused
 def legal_hold(request: AuthenticatedHttpRequest, case_pk: Any) -> HttpResponse:
     """The DPO sets or lifts the legal hold, or erases a withdrawn case."""
     case = _case(request, case_pk, view="cases.legal_hold", readers=frozenset({DPO}))

@@ -59,6 +59,10 @@ ROUTES = {
     "cases:consultation_new": Route("cases:consultation_new", ("get", "post"), content=True),
     "cases:plan_pdf": Route("cases:plan_pdf", ("get",), content=True),
     "cases:consent_pdf": Route("cases:consent_pdf", ("get",), content=True),
+    # Issue 18 (tests/cases/test_privacy_pages.py has their journeys).
+    "cases:consents": Route("cases:consents", ("get", "post"), content=True),
+    "cases:plan_pending": Route("cases:plan_pending", ("get", "post"), content=True),
+    "cases:legal_hold": Route("cases:legal_hold", ("post",), content=False),
 }
 
 
