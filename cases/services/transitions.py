@@ -466,15 +466,15 @@ def _prep_close(ctx: Ctx) -> Step:
         raise guard("goals_not_final")
     if Referral.objects.filter(case=case, outcome=Referral.Outcome.PENDING).exists():
         raise guard("referrals_open")
-    if reason.key in TRANSFER_CLOSURE_REASONS:
-        # The handover passes data on: only with a transfer consent (T13).
-        require_transfer_consent(case, ctx.now)
     if (
         reason.key in NEEDS_FINAL_REFERRAL
         and not no_further_need
         and not Referral.objects.filter(case=case, is_final=True).exists()
     ):
         raise guard("final_referral_missing")
+    if reason.key in TRANSFER_CLOSURE_REASONS:
+        # The handover passes data on: only with a transfer consent (T13).
+        require_transfer_consent(case, ctx.now)
 
     def after() -> None:
         plan = _current_plan(case)
