@@ -23,12 +23,23 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.types import AuthenticatedHttpRequest
 from cases import services
 from cases.models import Case, CaseStatus, Consent
-from cases.privacy_forms import ConsentForm, EvidenceForm, LegalHoldForm, PlanAgreeForm
+from cases.dates import case_dates
+from cases.models import Goal
+from cases.privacy_forms import (
+    ConsentForm,
+    EvidenceForm,
+    GoalChangeForm,
+    LegalHoldForm,
+    NewGoalForm,
+    PlanAgreeForm,
+)
+from cases.services.plans import EDITABLE_PLAN_STATES
 from cases.selectors import DEPUTY, DPO, OWNER, CaseNotFound, case_get_for_user
 from cases.services.privacy import TRANSFER_SCOPES
 from config.errors import ApplicationError, Forbidden
 
 CONTENT = frozenset({OWNER, DEPUTY})
+OPEN_FOR_PLAN = (CaseStatus.ACTIVE, CaseStatus.DORMANT)
 
 
 def _case(request: Any, case_pk: Any, *, view: str, readers: frozenset[str]) -> Case:
@@ -155,11 +166,52 @@ def plan_pending(request: AuthenticatedHttpRequest, case_pk: Any) -> HttpRespons
     """The plan waiting for the client's agreement: a change of the agreed
     plan or the plan drafted after a decline; draft, agree or discard it."""
     case = _case(request, case_pk, view="cases.plan_pending", readers=CONTENT)
+    today = timezone.localdate()
     form = PlanAgreeForm()
+    new_goal = NewGoalForm(day=today)
+    change_form = None
     if request.method == "POST":
         now = timezone.now()
         action = request.POST.get("action")
         try:
+            if action == "add_goal":
+                new_goal = NewGoalForm(request.POST, day=today)
+                new_goal.dates = case_dates(case, today=today)
+                if new_goal.is_valid():
+                    data = new_goal.cleaned_data
+                    services.goal_add_with_step(
+                        case=case,
+                        actor=request.user,
+                        now=now,
+                        field_of_action=data["field_of_action"],
+                        title=data["title"],
+                        success_criterion=data["success_criterion"],
+                        target_date=data["target_date"],
+                        measure=data["measure"],
+                        responsible=data["responsible"],
+                    )
+                    messages.success(request, _("The goal was added."))
+                    return HttpResponseRedirect(request.path)
+            if action == "change_goal":
+                change_form = GoalChangeForm(request.POST)
+                change_form.dates = case_dates(case, today=today)
+                if change_form.is_valid():
+                    data = change_form.cleaned_data
+                    goal = Goal.objects.filter(
+                        plan__case=case, pk=data["goal"], plan__status__in=EDITABLE_PLAN_STATES
+                    ).first()
+                    if goal is None:
+                        raise Http404
+                    services.goal_update(
+                        goal=goal,
+                        actor=request.user,
+                        now=now,
+                        title=data["title"],
+                        success_criterion=data["success_criterion"],
+                        target_date=data["target_date"],
+                    )
+                    messages.success(request, _("The goal was changed."))
+                    return HttpResponseRedirect(request.path)
             if action == "draft":
                 services.plan_redraft_after_decline(case=case, actor=request.user, now=now)
                 messages.success(request, _("The plan is drafted: add goals and steps."))
@@ -176,10 +228,17 @@ def plan_pending(request: AuthenticatedHttpRequest, case_pk: Any) -> HttpRespons
                     )
                     messages.success(request, _("The plan is agreed."))
                     return HttpResponseRedirect(reverse("cases:detail", args=[case.pk]))
-            else:
+            if action not in ("add_goal", "change_goal"):
                 raise Http404
         except ApplicationError as error:
-            _fail(form, error)
+            _fail(
+                new_goal
+                if action == "add_goal"
+                else (change_form or form)
+                if action == "change_goal"
+                else form,
+                error,
+            )
     change = services.plan_change_pending(case)
     current = case.plans.filter(status__in=["DRAFT", "AGREED"]).order_by("-version").first()
     pending = change or (current if case.plan_declined and current and current.status == "DRAFT" else None)
@@ -195,6 +254,14 @@ def plan_pending(request: AuthenticatedHttpRequest, case_pk: Any) -> HttpRespons
             if pending
             else [],
             "may_draft": case.plan_declined and current is None,
+            "editable": current is not None and case.status in OPEN_FOR_PLAN,
+            "shown_goals": list(
+                (pending or current).goals.select_related("field_of_action").order_by("pk")
+            )
+            if (pending or current)
+            else [],
+            "new_goal": new_goal,
+            "change_form": change_form,
         },
     )
 

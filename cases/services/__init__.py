@@ -88,6 +88,7 @@ from cases.services.extensions import (
 from cases.services.network import network_contact_record
 from cases.services.plans import goal_add, goal_update, measure_add, plan_new_version
 from cases.services.plans import (
+    goal_add_with_step,
     plan_change_discard,
     plan_change_pending,
     plan_redraft_after_decline,
@@ -131,6 +132,7 @@ __all__ = [
     "case_erase_after_withdrawal",
     "case_legal_hold_set",
     "has_transfer_consent",
+    "goal_add_with_step",
     "plan_change_discard",
     "plan_change_pending",
     "plan_redraft_after_decline",

@@ -460,3 +460,31 @@ def plan_change_discard(*, case: Case | int, actor: User, now: datetime) -> Inte
             data={"plan_version": change.version},
         )
     return IntegrationPlan.objects.get(pk=change.pk)
+
+
+def goal_add_with_step(
+    *,
+    case: Case | int,
+    actor: User,
+    now: datetime,
+    field_of_action: str,
+    title: str,
+    success_criterion: str,
+    target_date: date | str,
+    measure: str,
+    responsible: str,
+) -> Goal:
+    """Add a goal and its first step in one transaction (the browser's goal
+    form); on an agreed plan both go into the pending change."""
+    with transaction.atomic():
+        goal = goal_add(
+            case=case,
+            actor=actor,
+            now=now,
+            field_of_action=field_of_action,
+            title=title,
+            success_criterion=success_criterion,
+            target_date=target_date,
+        )
+        measure_add(goal=goal, actor=actor, now=now, description=measure, responsible=responsible)
+    return goal

@@ -119,3 +119,38 @@ def test_dpo_sets_and_lifts_the_legal_hold_in_the_browser(active) -> None:
     assert "cases.case.legal_hold_set" in types and "cases.case.legal_hold_lifted" in types
     # The owner may not set it.
     assert client_of(active.owner).post(hold, {"action": "set", "reason": "x"}).status_code == 403
+
+
+def test_goal_added_to_an_agreed_plan_in_the_browser_waits_for_agreement(active) -> None:
+    client = client_of(active.owner)
+    page = reverse("cases:plan_pending", args=[active.pk])
+    detail = reverse("cases:detail", args=[active.pk])
+    assert page in client.get(detail).content.decode()
+    target = (timezone.localdate() + timezone.timedelta(days=90)).isoformat()
+    response = client.post(
+        page,
+        {
+            "action": "add_goal",
+            "field_of_action": "work",
+            "title": "Praktikum im Handwerk",
+            "success_criterion": "Praktikumsvertrag",
+            "target_date": target,
+            "measure": "Bewerbung schreiben",
+            "responsible": "CLIENT",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    agreed = active.plans.get(status="AGREED")
+    change = active.plans.get(status="REVISION")
+    assert (agreed.goals.count(), change.goals.count()) == (1, 2)
+    html = client.get(page).content.decode()
+    assert "gilt weiter" in html
+    assert "Praktikum im Handwerk" not in client.get(detail).content.decode()
+    response = client.post(
+        page, {"action": "agree", "agreement_form": "SIGNATURE", "agreement_language": "ar"}
+    )
+    assert response.status_code == 302
+    agreed.refresh_from_db()
+    change.refresh_from_db()
+    assert (agreed.status, change.status) == ("SUPERSEDED", "AGREED")
+    assert "Praktikum im Handwerk" in client.get(detail).content.decode()
