@@ -73,17 +73,31 @@ urlpatterns = [
 
 # Voluntariness and data protection (issue 18).
 urlpatterns += [
-    path("cases/<str:case_id>/plan/draft/", api_privacy.PlanDraftView.as_view(), name="api-plan-draft"),
-    path("cases/<str:case_id>/plan/agree/", api_privacy.PlanAgreeView.as_view(), name="api-plan-agree"),
     path(
-        "cases/<str:case_id>/plan/change/", api_privacy.PlanChangeView.as_view(), name="api-plan-change"
+        "cases/<str:case_id>/plan/draft/",
+        api_privacy.PlanDraftView.as_view(),
+        name="api-plan-draft",
+    ),
+    path(
+        "cases/<str:case_id>/plan/agree/",
+        api_privacy.PlanAgreeView.as_view(),
+        name="api-plan-agree",
+    ),
+    path(
+        "cases/<str:case_id>/plan/change/",
+        api_privacy.PlanChangeView.as_view(),
+        name="api-plan-change",
     ),
     path(
         "cases/<str:case_id>/anonymous-mode/",
         api_privacy.AnonymousModeView.as_view(),
         name="api-anonymous-mode",
     ),
-    path("cases/<str:case_id>/legal-hold/", api_privacy.LegalHoldView.as_view(), name="api-legal-hold"),
+    path(
+        "cases/<str:case_id>/legal-hold/",
+        api_privacy.LegalHoldView.as_view(),
+        name="api-legal-hold",
+    ),
     path("cases/<str:case_id>/erasure/", api_privacy.ErasureView.as_view(), name="api-erasure"),
 ]
 

@@ -76,8 +76,8 @@ class NewGoalForm(CaseDateChecks, forms.Form):
     def __init__(self, *args: Any, day: date, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         field = self.fields["field_of_action"]
-        assert isinstance(field, forms.ChoiceField)
-        field.choices = [("", "—"), *field_of_action_choices(day)]
+        if isinstance(field, forms.ChoiceField):
+            field.choices = [("", "—"), *field_of_action_choices(day)]
 
 
 class GoalChangeForm(CaseDateChecks, forms.Form):

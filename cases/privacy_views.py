@@ -22,9 +22,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.types import AuthenticatedHttpRequest
 from cases import services
-from cases.models import Case, CaseStatus, Consent
 from cases.dates import case_dates
-from cases.models import Goal
+from cases.models import Case, CaseStatus, Consent, Goal
 from cases.privacy_forms import (
     ConsentForm,
     EvidenceForm,
@@ -33,8 +32,8 @@ from cases.privacy_forms import (
     NewGoalForm,
     PlanAgreeForm,
 )
-from cases.services.plans import EDITABLE_PLAN_STATES
 from cases.selectors import DEPUTY, DPO, OWNER, CaseNotFound, case_get_for_user
+from cases.services.plans import EDITABLE_PLAN_STATES
 from cases.services.privacy import TRANSFER_SCOPES
 from config.errors import ApplicationError, Forbidden
 
@@ -111,7 +110,9 @@ def consents(request: AuthenticatedHttpRequest, case_pk: Any) -> HttpResponse:
             if action == "record":
                 form = ConsentForm(request.POST)
                 if form.is_valid():
-                    services.consent_record(case=case, actor=request.user, now=now, **form.cleaned_data)
+                    services.consent_record(
+                        case=case, actor=request.user, now=now, **form.cleaned_data
+                    )
                     messages.success(request, _("The consent is recorded."))
                     return HttpResponseRedirect(_next_url(request, request.path))
             elif action == "evidence":
@@ -241,7 +242,9 @@ def plan_pending(request: AuthenticatedHttpRequest, case_pk: Any) -> HttpRespons
             )
     change = services.plan_change_pending(case)
     current = case.plans.filter(status__in=["DRAFT", "AGREED"]).order_by("-version").first()
-    pending = change or (current if case.plan_declined and current and current.status == "DRAFT" else None)
+    pending = change or (
+        current if case.plan_declined and current and current.status == "DRAFT" else None
+    )
     return render(
         request,
         "cases/plan_pending.html",

@@ -47,7 +47,6 @@ from cases.services.base import (
     _save,
 )
 
-
 EDITABLE_PLAN_STATES = ("DRAFT", "AGREED", "REVISION")
 
 
@@ -71,9 +70,7 @@ def _plan_change_for(case: Case, *, now: datetime) -> IntegrationPlan:
     if pending is not None:
         return pending
     agreed = _editable_plan(case)
-    return _copy_plan(
-        agreed, now=now, status=IntegrationPlan.Status.REVISION, next_review_at=None
-    )
+    return _copy_plan(agreed, now=now, status=IntegrationPlan.Status.REVISION, next_review_at=None)
 
 
 def _copy_plan(

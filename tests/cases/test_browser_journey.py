@@ -293,7 +293,8 @@ def test_a_case_from_handover_to_closure_in_the_browser(browser: Any, live_serve
     evidence.locator("input[type=file]").set_input_files(str(scan))
     manager.submit(evidence)
     art9.refresh_from_db()
-    assert art9.evidence is not None and art9.evidence.sensitivity == "ART9"
+    assert art9.evidence is not None
+    assert art9.evidence.sensitivity == "ART9"
     manager.go(task_url.removeprefix(live_server.url))
     request = manager.form("request")
     request.get_by_label("Grund").select_option("chronic_illness")

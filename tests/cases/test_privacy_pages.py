@@ -5,8 +5,8 @@ DPO's legal hold; the service tests are in test_voluntariness.py."""
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -67,7 +67,8 @@ def test_art9_consent_and_its_scan_recorded_in_the_browser(active) -> None:
     consent.refresh_from_db()
     assert consent.evidence_id is None
     stored = client.post(
-        page, {"action": "evidence", "consent": consent.pk, "file": SimpleUploadedFile("a.pdf", PDF)}
+        page,
+        {"action": "evidence", "consent": consent.pk, "file": SimpleUploadedFile("a.pdf", PDF)},
     )
     assert stored.status_code == 302
     consent.refresh_from_db()
@@ -113,10 +114,9 @@ def test_dpo_sets_and_lifts_the_legal_hold_in_the_browser(active) -> None:
     client.post(hold, {"action": "lift"})
     active.refresh_from_db()
     assert not active.legal_hold
-    types = list(
-        AuditEvent.objects.filter(case_id=active.pk).values_list("event_type", flat=True)
-    )
-    assert "cases.case.legal_hold_set" in types and "cases.case.legal_hold_lifted" in types
+    types = list(AuditEvent.objects.filter(case_id=active.pk).values_list("event_type", flat=True))
+    assert "cases.case.legal_hold_set" in types
+    assert "cases.case.legal_hold_lifted" in types
     # The owner may not set it.
     assert client_of(active.owner).post(hold, {"action": "set", "reason": "x"}).status_code == 403
 

@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 from accounts.models import Role
 from audit.models import AuditEvent
 from cases import services
-from cases.demo import AGREEMENT, add_complete_goal, to_planning
+from cases.demo import AGREEMENT, add_complete_goal
 from cases.models import Case, CaseStatus, Consent, Consultation, IntegrationPlan, Person
 from tests.accounts.factories import TeamFactory, UserFactory, api_key
 from tests.cases.factories import give_consent, journey_to, manager_in, new_case
@@ -30,7 +30,9 @@ def api(user) -> APIClient:
 
 def event_types(case) -> list[str]:
     return list(
-        AuditEvent.objects.filter(case_id=case.pk).order_by("seq").values_list("event_type", flat=True)
+        AuditEvent.objects.filter(case_id=case.pk)
+        .order_by("seq")
+        .values_list("event_type", flat=True)
     )
 
 
@@ -157,7 +159,8 @@ def test_goal_added_to_an_agreed_plan_is_a_draft_needing_agreement_service(activ
     change = services.plan_change_pending(active)
     assert goal.plan_id == change.pk
     assert (goal.status, goal.agreed_at) == ("PROPOSED", None)
-    assert change.version == agreed.version + 1 and change.agreed_at is None
+    assert change.version == agreed.version + 1
+    assert change.agreed_at is None
     agreed.refresh_from_db()
     assert agreed.status == "AGREED"  # still in force
     assert agreed.goals.count() == 1
@@ -255,14 +258,16 @@ def declined(now):
 
 def test_declined_plan_can_be_drafted_and_agreed_later_service(now) -> None:
     case = declined(now)
-    assert case.plan_declined and case.status == CaseStatus.ACTIVE
+    assert case.plan_declined
+    assert case.status == CaseStatus.ACTIVE
     plan = services.plan_redraft_after_decline(case=case, actor=case.owner, now=now)
     assert (plan.status, plan.version) == ("DRAFT", 1)  # the declined draft comes back
     add_complete_goal(case, now)
     agreed = services.plan_version_agree(case=case, actor=case.owner, now=now, **AGREEMENT)
     case.refresh_from_db()
     assert (agreed.status, agreed.agreed_at, agreed.version) == ("AGREED", now, 1)
-    assert not case.plan_declined and case.next_review_at is not None
+    assert not case.plan_declined
+    assert case.next_review_at is not None
     assert agreed.goals.get().status == "AGREED"
     types = event_types(case)
     assert types[-1] == "cases.plan.agreed"
@@ -338,16 +343,21 @@ def test_withdrawal_erases_at_once_where_consent_was_the_only_basis(
             case=active, name="withdraw_consent", actor=active.owner, now=now, channel="WRITTEN"
         )
     case = Case.objects.get(pk=active.pk)
-    assert case.status == CaseStatus.DELETED and case.deleted_at == now
+    assert case.status == CaseStatus.DELETED
+    assert case.deleted_at == now
     person = Person.objects.get(pk=case.person_id)
-    assert person.family_name == "—" and person.anonymised_at == now
+    assert person.family_name == "—"
+    assert person.anonymised_at == now
     # Proof and statistics stay: the consent codes, the consultations' counts.
     consent = Consent.objects.get(person_id=case.person_id, scope="CASE_PROCESSING")
-    assert consent.withdrawn_at == now and consent.withdrawal_channel == "WRITTEN"
+    assert consent.withdrawn_at == now
+    assert consent.withdrawal_channel == "WRITTEN"
     assert kennzahlen_consultations(case) == counted
     types = event_types(case)
     assert types[-2:] == ["cases.case.withdraw_consent", "cases.case.erased_after_withdrawal"]
-    erased = AuditEvent.objects.get(case_id=case.pk, event_type="cases.case.erased_after_withdrawal")
+    erased = AuditEvent.objects.get(
+        case_id=case.pk, event_type="cases.case.erased_after_withdrawal"
+    )
     assert (erased.transition, erased.to_state, erased.actor_id) == (
         "retention_elapsed",
         CaseStatus.DELETED,
@@ -383,17 +393,21 @@ def test_legal_hold_stops_the_erasure_and_the_dpo_lifts_it_service(
     case = services.case_erase_after_withdrawal(case=case.pk, actor=dpo, now=now)
     assert case.status == CaseStatus.DELETED
     types = event_types(case)
-    assert "cases.case.legal_hold_set" in types and "cases.case.legal_hold_lifted" in types
+    assert "cases.case.legal_hold_set" in types
+    assert "cases.case.legal_hold_lifted" in types
     assert types[-1] == "cases.case.erased_after_withdrawal"
     hold = AuditEvent.objects.get(case_id=case.pk, event_type="cases.case.legal_hold_set")
-    assert hold.reason == "Klage vor dem Sozialgericht" and hold.actor_id == dpo.pk
+    assert hold.reason == "Klage vor dem Sozialgericht"
+    assert hold.actor_id == dpo.pk
 
 
 def test_legal_hold_and_erasure_through_the_api(active, now) -> None:
     dpo = dpo_for(active)
     client = api(dpo)
     url = f"/api/v1/cases/{active.pk}"
-    assert api(active.owner).post(f"{url}/legal-hold/", {"legal_hold": True, "reason": "x"}, format="json").status_code in (403, 404)
+    assert api(active.owner).post(
+        f"{url}/legal-hold/", {"legal_hold": True, "reason": "x"}, format="json"
+    ).status_code in (403, 404)
     missing = client.post(f"{url}/legal-hold/", {"legal_hold": True}, format="json")
     assert (missing.status_code, missing.json()["code"]) == (400, "invalid")
     response = client.post(
