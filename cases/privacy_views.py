@@ -245,6 +245,7 @@ def plan_pending(request: AuthenticatedHttpRequest, case_pk: Any) -> HttpRespons
     pending = change or (
         current if case.plan_declined and current and current.status == "DRAFT" else None
     )
+    shown = pending or current
     return render(
         request,
         "cases/plan_pending.html",
@@ -253,15 +254,10 @@ def plan_pending(request: AuthenticatedHttpRequest, case_pk: Any) -> HttpRespons
             "form": form,
             "pending": pending,
             "agreed": current if change else None,
-            "goals": list(pending.goals.select_related("field_of_action").order_by("pk"))
-            if pending
-            else [],
             "may_draft": case.plan_declined and current is None,
             "editable": current is not None and case.status in OPEN_FOR_PLAN,
-            "shown_goals": list(
-                (pending or current).goals.select_related("field_of_action").order_by("pk")
-            )
-            if (pending or current)
+            "shown_goals": list(shown.goals.select_related("field_of_action").order_by("pk"))
+            if shown is not None
             else [],
             "new_goal": new_goal,
             "change_form": change_form,

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import User
 from cases import history
 from cases.errors import InvalidArguments, guard
-from cases.models import Case, CaseStatus, Consent, Consultation, IntegrationPlan
+from cases.models import Case, CaseStatus, Consent, Consultation, IntegrationPlan, Person
 from cases.selectors import DPO, OWNER
 from cases.services.base import (
     _active_consent,
@@ -65,6 +65,21 @@ def case_anonymous_mode_set(*, case: Case | int, actor: User, now: datetime) -> 
         locked.anonymous_mode = True
         _save(locked, ["anonymous_mode"], expected_status=locked.status)
         history.updated(locked, before)
+        if not Case.objects.filter(person_id=locked.person_id).exclude(pk=locked.pk).exists():
+            # No stored identity: only what the figures need stays (sex,
+            # birth year for the age band, nationality group, Gemeinde).
+            person = Person.objects.get(pk=locked.person_id)
+            born = person.date_of_birth
+            history.update_rows(
+                Person.objects.filter(pk=person.pk),
+                family_name=f"{_('Anonymous')} #{locked.pk}",
+                given_names="",
+                date_of_birth=born.replace(month=1, day=1) if born else None,
+                date_of_birth_approximate=born is not None,
+                phone="",
+                address="",
+                languages="",
+            )
         _audit(
             case=locked,
             actor=actor,

@@ -15,7 +15,7 @@ from accounts.models import Role
 from audit.models import AuditEvent
 from cases import services
 from cases.demo import AGREEMENT, add_complete_goal
-from cases.models import Case, CaseStatus, Consent, Consultation, IntegrationPlan, Person
+from cases.models import Case, CaseStatus, Consent, Consultation, Document, IntegrationPlan, Person
 from tests.accounts.factories import TeamFactory, UserFactory, api_key
 from tests.cases.factories import give_consent, journey_to, manager_in, new_case
 
@@ -302,6 +302,8 @@ def test_anonymous_counselling_switched_on_and_counted(now) -> None:
     case = new_case(now=now)
     case = services.case_anonymous_mode_set(case=case, actor=case.owner, now=now)
     assert case.anonymous_mode
+    person = Person.objects.get(pk=case.person_id)
+    assert (person.family_name, person.given_names, person.phone) == (f"Anonym #{case.pk}", "", "")
     assert event_types(case)[-1] == "cases.case.anonymous_mode_set"
     # No consent needed for the first consultation of anonymous counselling.
     from cases.demo import to_initial_counselling
@@ -310,6 +312,9 @@ def test_anonymous_counselling_switched_on_and_counted(now) -> None:
     case.refresh_from_db()
     assert case.status == CaseStatus.INITIAL_COUNSELLING
     assert Consultation.objects.filter(case=case, status="COMPLETED").count() == 1
+    figures = kennzahlen(case, now)  # counted as a person, by form and topic
+    assert (figures["k1_persons"], figures["k2_consultations"]) == (1, 1)
+    assert sum(row["count"] for row in figures["k2a_by_form"]) == 1
     with pytest.raises(services.GuardFailed) as refused:
         services.case_anonymous_mode_set(case=case, actor=case.owner, now=now)
     assert refused.value.code == "anonymous_not_allowed"
@@ -330,14 +335,25 @@ def test_anonymous_mode_through_the_api_refused_once_consented(now) -> None:
 # --- rule 6: erasure at once after a withdrawal; the legal hold ----------------------
 
 
-def kennzahlen_consultations(case) -> int:
-    return Consultation.objects.filter(case=case, status="COMPLETED").count()
+def kennzahlen(case, now) -> dict:
+    """K1, K2 and its breakdowns of the case owner's figures for the year."""
+    from reports.selectors import Period, Unit, UnitKind, kennzahlen_compute
+
+    figures = kennzahlen_compute(
+        unit=Unit(UnitKind.MANAGER, case.owner_id, ""),
+        period=Period.year(timezone.localdate(now).year),
+    )
+    return {
+        key: figures[key]
+        for key in ("k1_persons", "k2_consultations", "k2a_by_form", "k2b_by_topic")
+    }
 
 
 def test_withdrawal_erases_at_once_where_consent_was_the_only_basis(
     active, now, django_capture_on_commit_callbacks
 ) -> None:
-    counted = kennzahlen_consultations(active)
+    counted = kennzahlen(active, now)
+    assert counted["k2_consultations"] >= 1
     with django_capture_on_commit_callbacks(execute=True):
         services.case_transition(
             case=active, name="withdraw_consent", actor=active.owner, now=now, channel="WRITTEN"
@@ -352,7 +368,7 @@ def test_withdrawal_erases_at_once_where_consent_was_the_only_basis(
     consent = Consent.objects.get(person_id=case.person_id, scope="CASE_PROCESSING")
     assert consent.withdrawn_at == now
     assert consent.withdrawal_channel == "WRITTEN"
-    assert kennzahlen_consultations(case) == counted
+    assert kennzahlen(case, now) == counted  # statistics already counted stay
     types = event_types(case)
     assert types[-2:] == ["cases.case.withdraw_consent", "cases.case.erased_after_withdrawal"]
     erased = AuditEvent.objects.get(
@@ -424,3 +440,64 @@ def test_legal_hold_and_erasure_through_the_api(active, now) -> None:
     assert (refused.status_code, refused.json()["code"]) == (409, "erasure_not_allowed")
     assert Case.objects.get(pk=active.pk).status == CaseStatus.ACTIVE
     assert IntegrationPlan.objects.filter(case=active).exists()
+
+
+def medical_proof(case, now):
+    from django.core.files.base import ContentFile
+
+    document = Document(
+        case=case,
+        kind=Document.Kind.MEDICAL_PROOF,
+        sensitivity=Document.Sensitivity.ART9,
+        sha256="0" * 64,
+        uploaded_by=case.owner,
+        uploaded_at=now,
+    )
+    document.file.save("attest.pdf", ContentFile(b"%PDF-1.4 attest"), save=False)
+    document.save()
+    return document
+
+
+def test_withdrawn_art9_consent_erases_the_health_documents_at_once(
+    active, now, django_capture_on_commit_callbacks
+) -> None:
+    art9 = give_consent(active, scope=Consent.Scope.SPECIAL_CATEGORIES_ART9, now=now)
+    proof = medical_proof(active, now)
+    stored = proof.file.name
+    storage = proof.file.storage
+    client = api(active.owner)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            f"/api/v1/cases/{active.pk}/consents/{art9.pk}/withdraw/",
+            {"channel": "in_person"},
+            format="json",
+        )
+    assert response.status_code == 200, response.content
+    proof.refresh_from_db()
+    assert (proof.file.name, proof.sha256) == ("", "")
+    assert not storage.exists(stored)
+    event = AuditEvent.objects.filter(
+        case_id=active.pk, event_type="cases.consent.withdrawn"
+    ).last()
+    assert event.data["erased_documents"] == 1
+    # The processing consent (another scope) and the case stay.
+    assert Case.objects.get(pk=active.pk).status == CaseStatus.ACTIVE
+    again = client.post(
+        f"/api/v1/cases/{active.pk}/consents/{art9.pk}/withdraw/",
+        {"channel": "in_person"},
+        format="json",
+    )
+    assert (again.status_code, again.json()["code"]) == (409, "already_decided")
+
+
+def test_withdrawing_another_consent_keeps_the_health_documents(active, now) -> None:
+    give_consent(active, scope=Consent.Scope.SPECIAL_CATEGORIES_ART9, now=now)
+    messenger = give_consent(active, scope=Consent.Scope.MESSENGER_CONTACT, now=now)
+    proof = medical_proof(active, now)
+    services.consent_withdraw(consent=messenger, actor=active.owner, now=now, channel="PHONE")
+    proof.refresh_from_db()
+    assert proof.file.name != ""
+    event = AuditEvent.objects.filter(
+        case_id=active.pk, event_type="cases.consent.withdrawn"
+    ).last()
+    assert event.data["erased_documents"] == 0
