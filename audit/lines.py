@@ -52,6 +52,16 @@ EVENT_TEXTS = {
     "cases.measure.added": _("Added a step to a goal."),
     "cases.referral.recorded": _("Recorded a referral (%(reason)s)."),
     "cases.referral.updated": _("Recorded the outcome of a referral (%(reason)s)."),
+    # issue 18: voluntariness and data protection
+    "cases.plan.agreed": _("Recorded the client's agreement to a new version of the plan."),
+    "cases.plan.drafted_after_decline": _("Drafted the plan the client had declined before."),
+    "cases.plan.change_discarded": _("Discarded a change of the plan the client did not agree to."),
+    "cases.case.anonymous_mode_set": _("Switched the case to anonymous counselling."),
+    "cases.case.legal_hold_set": _("Set a legal hold."),
+    "cases.case.legal_hold_lifted": _("Lifted the legal hold."),
+    "cases.case.erased_after_withdrawal": _(
+        "Erased the personal data after the withdrawal of the consent."
+    ),
     "workflows.task.assigned": _("Task “%(reason)s” assigned."),
     "workflows.task.completed": _("Task “%(reason)s” completed."),
     "workflows.task.cancelled": _("Task “%(reason)s” cancelled."),

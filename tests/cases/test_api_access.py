@@ -83,6 +83,8 @@ BODIES: dict[str, dict[str, Any]] = {
     "api-extension-approve": {"note": "ok"},
     "api-extension-reject": {"note": "nein"},
     "api-handover-return": {"reason": "incomplete"},
+    "api-plan-agree": {"agreement_form": "signature", "agreement_language": "ar"},
+    "api-legal-hold": {"legal_hold": True, "reason": "Klage"},
 }
 # Handovers come into the shared queue of every manager and supervisor of the
 # Träger that serves the Gemeinde; one who tries to decide a handover someone
