@@ -289,8 +289,8 @@ def test_a_case_from_handover_to_closure_in_the_browser(browser: Any, live_serve
     manager.go(f"{case_page}einwilligungen/")
     scan = ARTIFACTS / "einwilligung-art9.pdf"
     scan.write_bytes(b"%PDF-1.4\n% Einwilligung Art. 9\n%%EOF\n")
-    evidence = manager.form("evidence")
-    evidence.locator("input[type=file]").set_input_files(str(scan))
+    evidence = manager.page.locator(f"form:has(input[name=consent][value='{art9.pk}'])")
+    evidence.get_by_label("Scan der unterschriebenen Einwilligung").set_input_files(str(scan))
     manager.submit(evidence)
     art9.refresh_from_db()
     assert art9.evidence is not None
