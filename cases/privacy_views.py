@@ -216,7 +216,7 @@ def plan_pending(request: AuthenticatedHttpRequest, case_pk: Any) -> HttpRespons
             if action == "draft":
                 services.plan_redraft_after_decline(case=case, actor=request.user, now=now)
                 messages.success(request, _("The plan is drafted: add goals and steps."))
-                return HttpResponseRedirect(reverse("workflows:case", args=[case.pk]))
+                return HttpResponseRedirect(request.path)
             if action == "discard":
                 services.plan_change_discard(case=case, actor=request.user, now=now)
                 messages.success(request, _("The change is discarded; the agreed plan stays."))
@@ -229,7 +229,7 @@ def plan_pending(request: AuthenticatedHttpRequest, case_pk: Any) -> HttpRespons
                     )
                     messages.success(request, _("The plan is agreed."))
                     return HttpResponseRedirect(reverse("cases:detail", args=[case.pk]))
-            if action not in ("add_goal", "change_goal"):
+            if action not in ("add_goal", "change_goal", "agree"):
                 raise Http404
         except ApplicationError as error:
             _fail(
