@@ -61,6 +61,18 @@ EVENT_TEXTS = {
     "cases.household.member_added": _("Added a member to the household."),
     "cases.household.member_removed": _("Removed a member from the household."),
     "cases.household.relation_changed": _("Changed a member's relation in the household."),
+
+
+    # issue 18: voluntariness and data protection
+    "cases.plan.agreed": _("Recorded the client's agreement to a new version of the plan."),
+    "cases.plan.drafted_after_decline": _("Drafted the plan the client had declined before."),
+    "cases.plan.change_discarded": _("Discarded a change of the plan the client did not agree to."),
+    "cases.case.anonymous_mode_set": _("Switched the case to anonymous counselling."),
+    "cases.case.legal_hold_set": _("Set a legal hold."),
+    "cases.case.legal_hold_lifted": _("Lifted the legal hold."),
+    "cases.case.erased_after_withdrawal": _(
+        "Erased the personal data after the withdrawal of the consent."
+    ),
     "workflows.task.assigned": _("Task “%(reason)s” assigned."),
     "workflows.task.completed": _("Task “%(reason)s” completed."),
     "workflows.task.cancelled": _("Task “%(reason)s” cancelled."),

@@ -632,6 +632,10 @@ class GoalIn(serializers.Serializer):
 class GoalPatch(serializers.Serializer):
     status = EnumField(GoalStatus, required=False)
     outcome_note = StrictCharField(max_length=5000, required=False, allow_blank=True)
+    # A changed wording or date of an agreed goal makes a new plan draft.
+    title = StrictCharField(max_length=300, required=False)
+    success_criterion = StrictCharField(max_length=300, required=False)
+    target_date = serializers.DateField(required=False)
 
 
 class MeasureIn(serializers.Serializer):
@@ -1039,6 +1043,7 @@ class AssessmentView(APIView):
 def _current_plan(case: Case) -> IntegrationPlan:
     plan = (
         IntegrationPlan.objects.filter(case=case)
+        .exclude(status=IntegrationPlan.Status.REVISION)  # a pending change: plan/change/
         .prefetch_related(
             Prefetch(
                 "goals",

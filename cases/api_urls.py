@@ -4,6 +4,9 @@ from django.urls import path, re_path
 
 from cases import api, api_people
 
+
+from cases import api, api_privacy
+
 urlpatterns = [
     path("auth/token/", api.AuthTokenView.as_view(), name="api-token"),
     path("catalogues/", api.CatalogueListView.as_view(), name="api-catalogues"),
@@ -94,6 +97,36 @@ urlpatterns += [
         api_people.HouseholdMemberCaseView.as_view(),
         name="api-household-member-case",
     ),
+
+
+# Voluntariness and data protection (issue 18).
+urlpatterns += [
+    path(
+        "cases/<str:case_id>/plan/draft/",
+        api_privacy.PlanDraftView.as_view(),
+        name="api-plan-draft",
+    ),
+    path(
+        "cases/<str:case_id>/plan/agree/",
+        api_privacy.PlanAgreeView.as_view(),
+        name="api-plan-agree",
+    ),
+    path(
+        "cases/<str:case_id>/plan/change/",
+        api_privacy.PlanChangeView.as_view(),
+        name="api-plan-change",
+    ),
+    path(
+        "cases/<str:case_id>/anonymous-mode/",
+        api_privacy.AnonymousModeView.as_view(),
+        name="api-anonymous-mode",
+    ),
+    path(
+        "cases/<str:case_id>/legal-hold/",
+        api_privacy.LegalHoldView.as_view(),
+        name="api-legal-hold",
+    ),
+    path("cases/<str:case_id>/erasure/", api_privacy.ErasureView.as_view(), name="api-erasure"),
 ]
 
 # Anything else under /api/v1/ is a JSON 404 too, never Django's HTML page.

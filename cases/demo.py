@@ -116,7 +116,7 @@ def to_closed(case: Case, now: datetime) -> Case:
         now=now,
         referred_on=timezone.localdate(now),
         target_service="mbe",
-        mode="WRITTEN_REFERRAL",
+        mode="APPOINTMENT_ARRANGED",
         is_final=True,
         outcome="TAKEN_UP",
     )

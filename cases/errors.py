@@ -117,6 +117,25 @@ MESSAGES: dict[str, Any] = {
     "clock_start_not_earlier": _(
         "A start known from elsewhere may only move the start of the person's consultation "
         "period earlier."
+    "transfer_consent_missing": _(
+        "Passing data on to another service needs the client's consent to the transfer. "
+        "Record that consent first."
+    ),
+    "plan_change_pending": _(
+        "A change of the Integrationsplan waits for the client's agreement; agree or discard "
+        "it first."
+    ),
+    "no_plan_change": _("There is no drafted plan waiting for agreement in this case."),
+    "plan_not_declined": _("The client has not declined the plan; use the usual plan steps."),
+    "anonymous_not_allowed": _(
+        "Anonymous counselling is only possible before the first consultation, in a case "
+        "without an Integrationsplan and without a person's consent on record."
+    ),
+    "legal_hold_unchanged": _("The legal hold is already in this state."),
+    "consent_not_withdrawn": _("This consent has not been withdrawn."),
+    "erasure_not_allowed": _(
+        "Immediate erasure needs a closed case whose processing consent was withdrawn and "
+        "no other legal basis."
     ),
 }
 

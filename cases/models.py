@@ -629,6 +629,9 @@ class IntegrationPlan(models.Model):
         AGREED = "AGREED", _("agreed")
         SUPERSEDED = "SUPERSEDED", _("superseded")
         CLOSED = "CLOSED", _("closed")
+        # A change of the agreed plan awaiting the client's agreement; the
+        # agreed version stays in force until then.
+        REVISION = "REVISION", _("change awaiting agreement")
 
     class AgreementForm(models.TextChoices):
         SIGNATURE = "SIGNATURE", _("signature")
@@ -658,6 +661,9 @@ class IntegrationPlan(models.Model):
                 fields=["case"],
                 condition=Q(status__in=["DRAFT", "AGREED"]),
                 name="one_current_plan_per_case",
+            ),
+            models.UniqueConstraint(
+                fields=["case"], condition=Q(status="REVISION"), name="one_plan_change_per_case"
             ),
             models.CheckConstraint(
                 condition=~Q(status="AGREED") | Q(agreed_at__isnull=False),

@@ -405,7 +405,7 @@ def plan_for_case(*, case: Case) -> tuple[IntegrationPlan | None, list[Goal]]:
     was not superseded) and its goals with field of action and steps."""
     plan = (
         IntegrationPlan.objects.filter(case_id=case.pk)
-        .exclude(status=IntegrationPlan.Status.SUPERSEDED)
+        .exclude(status__in=[IntegrationPlan.Status.SUPERSEDED, IntegrationPlan.Status.REVISION])
         .order_by("-version")
         .first()
     )

@@ -4,6 +4,7 @@ from django.urls import path
 
 from cases import views, views_people
 from cases import extension_views, views
+from cases import privacy_views, views
 
 app_name = "cases"
 
@@ -51,4 +52,7 @@ urlpatterns = [
     ),
     path("person/<str:person_pk>/", views_people.person_edit, name="person_edit"),
     *urlpatterns,
+    path("<str:case_pk>/einwilligungen/", privacy_views.consents, name="consents"),
+    path("<str:case_pk>/plan-zustimmung/", privacy_views.plan_pending, name="plan_pending"),
+    path("<str:case_pk>/aufbewahrungssperre/", privacy_views.legal_hold, name="legal_hold"),
 ]

@@ -150,6 +150,13 @@ MATRIX: dict[str, Access] = {
     "cases:plan_pdf": Access(CASE, _CASE_PAGES),
     "cases:consent_pdf": Access(CASE, _CASE_PAGES),
     "cases:extension_request_new": Access(CASE, _CASE_PAGES, methods=("GET", "POST")),
+
+
+    # issue 18: consents (every scope, scans), the plan awaiting agreement; the
+    # DPO's legal hold and erasure (a role check inside the case scope)
+    "cases:consents": Access(CASE, _CASE_PAGES, methods=("GET", "POST")),
+    "cases:plan_pending": Access(CASE, _CASE_PAGES, methods=("GET", "POST")),
+    "cases:legal_hold": Access(CASE, _CASE_PAGES, methods=("POST",)),
     # the workspace: dashboards and case lists (the user's own rows only)
     "workspace:dashboard": _role(IM, SUP, tested_in="tests/workspace/test_views.py"),
     "workspace:cases": _role(IM, tested_in="tests/workspace/test_views.py"),
@@ -276,6 +283,16 @@ MATRIX: dict[str, Access] = {
         CASE, "tests/transfers/test_views.py", methods=("GET", "POST")
     ),
     "transfers:package_received": Access(CASE, "tests/transfers/test_views.py"),
+
+
+    # issue 18: plan after a decline or changed, anonymous counselling, the
+    # DPO's legal hold and erasure
+    "api-plan-draft": Access(CASE, _API_ACCESS, methods=("POST",)),
+    "api-plan-agree": Access(CASE, _API_ACCESS, methods=("POST",)),
+    "api-plan-change": Access(CASE, _API_ACCESS, methods=("GET", "DELETE")),
+    "api-anonymous-mode": Access(CASE, _API_ACCESS, methods=("POST",)),
+    "api-legal-hold": Access(CASE, _API_ACCESS, methods=("POST",)),
+    "api-erasure": Access(CASE, _API_ACCESS, methods=("POST",)),
     # anything else under /api/v1/
     r"api/v1/^[\s\S]*$": Access(NOT_FOUND, "tests/cases/test_api.py"),
 }

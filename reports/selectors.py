@@ -524,7 +524,7 @@ def kennzahlen_compute(*, unit: Unit, period: Period) -> dict[str, Any]:
     # K4, K4a: goals; copies carried into a newer plan version count once
     # (only goals of a plan version that is not superseded).
     goals = Goal.objects.filter(unit_scope.cases("plan__case__")).exclude(
-        plan__status=IntegrationPlan.Status.SUPERSEDED
+        plan__status__in=[IntegrationPlan.Status.SUPERSEDED, IntegrationPlan.Status.REVISION]
     )
     # By field of action and catalogue goal (None: worded freely) at once.
     by_field: dict[int, int] = {}

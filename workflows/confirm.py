@@ -53,7 +53,10 @@ CONFIRMATIONS = {
         _(
             "Processing of the case data stops at once: the case is closed, its open "
             "tasks end, and the withdrawal cannot be taken back (a new consent needs a "
-            "new case). The withdrawal is recorded with the date and the channel you chose."
+            "new case). The withdrawal is recorded with the date and the channel you chose. "
+            "As the consent was the only legal basis, the case's personal data are erased "
+            "right away (unless the data protection officer set a legal hold); what proof "
+            "and statistics need stays."
         ),
         _("Yes, record the withdrawal"),
     ),

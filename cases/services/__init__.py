@@ -100,6 +100,23 @@ from cases.services.people import (
 )
 from cases.services.person_clock import person_clock_fact_record
 from cases.services.plans import goal_add, goal_update, measure_add, plan_new_version
+from cases.services.plans import (
+    goal_add,
+    goal_add_with_step,
+    goal_update,
+    measure_add,
+    plan_change_discard,
+    plan_change_pending,
+    plan_new_version,
+    plan_redraft_after_decline,
+    plan_version_agree,
+)
+from cases.services.privacy import (
+    case_anonymous_mode_set,
+    case_erase_after_withdrawal,
+    case_legal_hold_set,
+    has_transfer_consent,
+)
 from cases.services.referrals import referral_record, referral_update
 from cases.services.steps import (
     case_assessment_to_plan,
@@ -215,13 +232,16 @@ __all__ = [
     "audit_event_record",
     "case_allowed_transitions",
     "case_anonymise",
+    "case_anonymous_mode_set",
     "case_assessment_to_plan",
     "case_close",
     "case_create",
+    "case_erase_after_withdrawal",
     "case_first_consultation",
     "case_handover_accept",
     "case_intake_from_package",
     "case_is_visible_to",
+    "case_legal_hold_set",
     "case_owner_change",
     "case_register",
     "case_package_exported",
@@ -241,6 +261,7 @@ __all__ = [
     "extension_request_submit",
     "extension_request_withdraw",
     "goal_add",
+    "goal_add_with_step",
     "goal_update",
     "guard",
     "household_member_add",
@@ -248,6 +269,7 @@ __all__ = [
     "household_member_relation_set",
     "household_member_remove",
     "household_update",
+    "has_transfer_consent",
     "latest_end_for",
     "local_date",
     "measure_add",
@@ -255,7 +277,11 @@ __all__ = [
     "no_contact_timeout_on",
     "person_update",
     "person_clock_fact_record",
+    "plan_change_discard",
+    "plan_change_pending",
     "plan_new_version",
+    "plan_redraft_after_decline",
+    "plan_version_agree",
     "referral_record",
     "referral_update",
     "regular_end_for",

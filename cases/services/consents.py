@@ -35,6 +35,7 @@ from cases.services.args import (
 )
 from cases.services.base import (
     CONTENT_WRITERS,
+    _active_consent,
     _audit,
     _case_for_write,
 )
@@ -225,6 +226,23 @@ def consent_evidence_attach(
     return row
 
 
+def _erase_art9_documents(case: Case) -> int:
+    """Erase at once the health documents (Art. 9) that rested only on the
+    withdrawn explicit consent (DOMAIN.md §14.5); the signed consent forms
+    stay as proof (Art. 7(1)). Files go once the transaction commits."""
+    documents = (
+        Document.objects.filter(
+            case__person_id=case.person_id, sensitivity=Document.Sensitivity.ART9
+        )
+        .exclude(kind=Document.Kind.CONSENT_FORM)
+        .exclude(file="")
+    )
+    names = [(d.file.storage, d.file.name) for d in documents]
+    erased = history.update_rows(documents, file="", sha256="", language="")
+    transaction.on_commit(lambda: [storage.delete(name) for storage, name in names], robust=True)
+    return erased
+
+
 def consent_withdraw(*, consent: Consent, actor: User, now: datetime, channel: str) -> Consent:
     """Record that a consent was withdrawn, and how; processing under it
     stops.
@@ -250,6 +268,11 @@ def consent_withdraw(*, consent: Consent, actor: User, now: datetime, channel: s
         row.withdrawal_channel = channel
         row.save(update_fields=["withdrawn_at", "withdrawal_channel"])
         history.updated(row, before)
+        erased = 0
+        if row.scope == Consent.Scope.SPECIAL_CATEGORIES_ART9 and not _active_consent(
+            locked, Consent.Scope.SPECIAL_CATEGORIES_ART9, now
+        ):
+            erased = _erase_art9_documents(locked)
         _audit(
             case=locked,
             actor=actor,
@@ -257,6 +280,6 @@ def consent_withdraw(*, consent: Consent, actor: User, now: datetime, channel: s
             event_type="cases.consent.withdrawn",
             obj=row,
             reason=row.scope,
-            data={"channel": channel},
+            data={"channel": channel, "erased_documents": erased},
         )
     return row

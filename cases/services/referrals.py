@@ -27,6 +27,7 @@ from cases.services.base import (
     _case_for_write,
     _require_open,
 )
+from cases.services.privacy import require_transfer_consent
 
 
 def referral_record(
@@ -47,6 +48,10 @@ def referral_record(
         locked = _case_for_write(case=case, actor=actor, now=now, who=CONTENT_WRITERS)
         _require_open(locked)
         day = _date_arg(referred_on, field_name="referred_on")
+        chosen_mode = _choice_arg(mode, Referral.Mode, field_name="mode")
+        if chosen_mode == Referral.Mode.WRITTEN_REFERRAL:
+            # A written referral passes the person's data on (DOMAIN.md §14.2).
+            require_transfer_consent(locked, now)
         referral = Referral.objects.create(
             case=locked,
             referred_on=day,
@@ -56,7 +61,7 @@ def referral_record(
             topic=_entry(Catalogue.CONSULTATION_TOPIC, topic, field_name="topic", day=day)
             if topic
             else None,
-            mode=_choice_arg(mode, Referral.Mode, field_name="mode"),
+            mode=chosen_mode,
             is_final=bool(is_final),
             organisation=organisation[:200],
             outcome=_choice_arg(outcome, Referral.Outcome, field_name="outcome"),

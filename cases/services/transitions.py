@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from django_fsm import can_proceed
 
@@ -73,7 +74,12 @@ from cases.services.base import (
     _save,
 )
 from cases.services.erasure import case_anonymise
-from cases.services.plans import plan_new_version
+from cases.services.plans import plan_change_pending, plan_new_version, plans_discard_drafts
+from cases.services.privacy import (
+    TRANSFER_CLOSURE_REASONS,
+    erase_after_withdrawal_quietly,
+    require_transfer_consent,
+)
 from config.errors import ApplicationError
 
 
@@ -312,6 +318,8 @@ def _pre_review_plan(ctx: Ctx) -> None:
     plan = _current_plan(ctx.case)
     if plan is None or plan.status != IntegrationPlan.Status.AGREED:
         raise guard("no_agreed_plan")
+    if plan_change_pending(ctx.case):
+        raise guard("plan_change_pending")
 
 
 def _goal_updates(ctx: Ctx, plan: IntegrationPlan) -> dict[int, str]:
@@ -464,11 +472,15 @@ def _prep_close(ctx: Ctx) -> Step:
         and not Referral.objects.filter(case=case, is_final=True).exists()
     ):
         raise guard("final_referral_missing")
+    if reason.key in TRANSFER_CLOSURE_REASONS:
+        # The handover passes data on: only with a transfer consent (T13).
+        require_transfer_consent(case, ctx.now)
 
     def after() -> None:
         plan = _current_plan(case)
         if plan is not None:
             _plan_set_status(plan, IntegrationPlan.Status.CLOSED)
+        plans_discard_drafts(case)
 
     return Step(
         kwargs={"reason": reason, "no_further_need": no_further_need, "at": ctx.now},
@@ -499,6 +511,13 @@ def _prep_withdraw_consent(ctx: Ctx) -> Step:
         plan = _current_plan(case)
         if plan is not None:
             _plan_set_status(plan, IntegrationPlan.Status.CLOSED)
+        plans_discard_drafts(case)
+        # Consent was the only legal basis: erase at once once the
+        # withdrawal is committed (DOMAIN.md §14.5); a legal hold keeps it.
+        transaction.on_commit(
+            lambda: erase_after_withdrawal_quietly(case_pk=case.pk, now=now),
+            robust=True,
+        )
 
     return Step(
         kwargs={"reason": reason, "at": now},

@@ -205,7 +205,7 @@ class History:
             now=self.now,
             referred_on=self.today(),
             target_service=self.rng.choice(["jobcenter", "debt_counselling"]),
-            mode="WRITTEN_REFERRAL",
+            mode="APPOINTMENT_ARRANGED",
             is_final=self.rng.random() < 0.5,
             organisation=self.text(),
             outcome=self.rng.choice(["PENDING", "TAKEN_UP"]),

@@ -177,7 +177,7 @@ def test_walk_one_case_from_registered_to_closed_with_an_extension() -> None:
         {
             "date": today.isoformat(),
             "target_service": "mbe",
-            "mode": "written_referral",
+            "mode": "accompanied",
             "is_final": True,
         },
         format="json",

@@ -76,13 +76,15 @@ BODIES: dict[str, dict[str, Any]] = {
     "api-referrals": {
         "date": "{today}",
         "target_service": "mbe",
-        "mode": "written_referral",
+        "mode": "accompanied",
     },
     "api-referral": {"outcome": "taken_up"},
     "api-case-extension-requests": {"reason": "illiteracy", "months": 3, "justification": "x"},
     "api-extension-approve": {"note": "ok"},
     "api-extension-reject": {"note": "nein"},
     "api-handover-return": {"reason": "incomplete"},
+    "api-plan-agree": {"agreement_form": "signature", "agreement_language": "ar"},
+    "api-legal-hold": {"legal_hold": True, "reason": "Klage"},
 }
 # Handovers come into the shared queue of every manager and supervisor of the
 # Träger that serves the Gemeinde; one who tries to decide a handover someone
@@ -214,7 +216,7 @@ def world() -> World:
         now=now,
         referred_on=timezone.localdate(now),
         target_service="mbe",
-        mode="WRITTEN_REFERRAL",
+        mode="APPOINTMENT_ARRANGED",
         organisation=ORGANISATION,
     )
     consent = services.consent_record(

@@ -18,7 +18,7 @@ from cases import services
 from cases.api_transitions import TRANSITION_ARGUMENTS
 from cases.models import Case, CaseStatus, Consent, Consultation, Measure, NetworkContact, Referral
 from tests.accounts.factories import TeamFactory, api_key
-from tests.cases.factories import journey_to, manager_in, new_case
+from tests.cases.factories import give_consent, journey_to, manager_in, new_case
 
 pytestmark = pytest.mark.django_db
 
@@ -186,6 +186,7 @@ def test_referrals_and_network_contacts_take_and_return_date() -> None:
     case = journey_to(CaseStatus.ACTIVE, owner=manager_in(TeamFactory()), now=timezone.now())
     client = api(case.owner)
     today = timezone.localdate().isoformat()
+    give_consent(case, scope=Consent.Scope.TRANSFER_TO_RECIPIENT, now=timezone.now())
 
     referral = client.post(
         f"/api/v1/cases/{case.pk}/referrals/",

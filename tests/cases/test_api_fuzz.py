@@ -139,7 +139,7 @@ def _seed(now: Any) -> dict[str, Any]:
         now=now,
         referred_on=timezone.localdate(now),
         target_service="mbe",
-        mode="WRITTEN_REFERRAL",
+        mode="APPOINTMENT_ARRANGED",
     )
     others = journey_to(CaseStatus.ACTIVE, owner=colleague, now=now)
     services.extension_request_submit(

@@ -185,7 +185,7 @@ def close() -> tuple[Case, Fire]:
         now=T0,
         referred_on=T0.date(),
         target_service="mbe",
-        mode="WRITTEN_REFERRAL",
+        mode="APPOINTMENT_ARRANGED",
         is_final=True,
         outcome="TAKEN_UP",
     )

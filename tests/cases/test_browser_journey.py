@@ -5,7 +5,8 @@ browser download is not used) against Django's live server, at the size
 of a tablet held upright: a manager signs in, accepts a handover, records
 the first consultation, completes the needs assessment, agrees a plan with
 two goals, records a consultation through the quick entry (by keyboard),
-requests an extension; a supervisor approves it; the manager makes the
+records an Art. 9 consent with its scan and requests a health-related
+extension; a supervisor approves it (four eyes); the manager makes the
 final referral and closes the case. Screenshots of the main pages land in
 `var/artifacts/playwright/` (git-ignored).
 
@@ -29,6 +30,7 @@ from django.utils import timezone
 from cases.models import (
     Case,
     CaseStatus,
+    Consent,
     Consultation,
     ExtensionRequest,
     ExtensionStatus,
@@ -265,13 +267,43 @@ def test_a_case_from_handover_to_closure_in_the_browser(browser: Any, live_serve
     manager.page.get_by_role(
         "link", name=re.compile("Nächster Schritt: Prüfen, ob eine Verlängerung")
     ).click()
+    # A health-related reason needs the Art. 9 consent: the step says so and
+    # leads to the consent page, which returns to the step (issue 18).
+    task_url = manager.page.url
+    with manager.page.expect_navigation():
+        manager.page.get_by_role("link", name="Zuerst die Art.-9-Einwilligung erfassen").click()
+    record = manager.form("record")
+    assert record.get_by_label("Wozu die Klient:in einwilligt").input_value() == (
+        "SPECIAL_CATEGORIES_ART9"
+    )
+    record.get_by_label("Form der Einwilligung").select_option("SIGNED_PAPER")
+    record.get_by_label("Sprache der Aufklärung").fill("Arabisch")
+    manager.assert_every_control_is_labelled()
+    manager.shot("consent-art9")
+    manager.submit(record)
+    assert manager.page.url == task_url
+    art9 = Consent.objects.get(case=case, scope=Consent.Scope.SPECIAL_CATEGORIES_ART9)
+    assert art9.legal_basis == Consent.LegalBasis.CONSENT_ART9_2A
+    assert "Die Art.-9-Einwilligung liegt vor." in manager.page.content()
+    # The signed form's scan goes with it (checked by content, stored as Art. 9).
+    manager.go(f"{case_page}einwilligungen/")
+    scan = ARTIFACTS / "einwilligung-art9.pdf"
+    scan.write_bytes(b"%PDF-1.4\n% Einwilligung Art. 9\n%%EOF\n")
+    evidence = manager.page.locator(f"form:has(input[name=consent][value='{art9.pk}'])")
+    evidence.get_by_label("Scan der unterschriebenen Einwilligung").set_input_files(str(scan))
+    manager.submit(evidence)
+    art9.refresh_from_db()
+    assert art9.evidence is not None
+    assert art9.evidence.sensitivity == "ART9"
+    manager.go(task_url.removeprefix(live_server.url))
     request = manager.form("request")
-    request.get_by_label("Grund").select_option("illiteracy")
+    request.get_by_label("Grund").select_option("chronic_illness")
     request.get_by_label("Monate").fill("12")
-    request.get_by_label("Begründung").fill("Alphabetisierungskurs läuft bis zum Sommer.")
+    request.get_by_label("Begründung").fill("Chronische Erkrankung, Therapie läuft bis zum Sommer.")
     manager.shot("extension-request")
     manager.submit(request)
     assert ExtensionRequest.objects.get(case=case).status == ExtensionStatus.SUBMITTED
+    assert ExtensionRequest.objects.get(case=case).reason.key == "chronic_illness"
     manager.sign_out()
 
     # --- the supervisor approves it ----------------------------------------------
@@ -313,7 +345,7 @@ def test_a_case_from_handover_to_closure_in_the_browser(browser: Any, live_serve
         select.select_option("ACHIEVED")
     close.get_by_label("Grund des Fallabschlusses").select_option("goals_achieved")
     close.get_by_label("Abschließende Verweisung an").select_option("jobcenter")
-    close.get_by_label("Wie", exact=True).select_option("WRITTEN_REFERRAL")
+    close.get_by_label("Wie", exact=True).select_option("APPOINTMENT_ARRANGED")
     manager.shot("final-referral")
     manager.submit(close)
     with manager.page.expect_navigation():

@@ -751,6 +751,8 @@ def test_close_with_no_further_need_statement() -> None:
 def test_close_by_supervisor() -> None:
     case = journey_to(S.CLOSING)
     lead = supervisor_of(case.owner.team)
+    # A move away hands data on: only with the transfer consent (issue 18).
+    give_consent(case, scope=Consent.Scope.HANDOVER_OUT)
 
     case = fire(case, "close", actor=lead, closure_reason="moved_away")
 

@@ -714,7 +714,7 @@ class CaseLifecycle(RuleBasedStateMachine):
             )
             return
         service = data.draw(st.sampled_from(["mbe", "jobcenter", BOGUS]))
-        mode = data.draw(st.sampled_from(["WRITTEN_REFERRAL", "INFORMATION_ONLY", BOGUS]))
+        mode = data.draw(st.sampled_from(["APPOINTMENT_ARRANGED", "INFORMATION_ONLY", BOGUS]))
         self._content(
             "referral_record",
             who,
@@ -1183,7 +1183,7 @@ class CaseLifecycle(RuleBasedStateMachine):
                     now=self.now,
                     referred_on=self.today,
                     target_service="mbe",
-                    mode="WRITTEN_REFERRAL",
+                    mode="APPOINTMENT_ARRANGED",
                     is_final=True,
                     outcome="TAKEN_UP",
                 ),

@@ -62,6 +62,10 @@ ROUTES = {
     "cases:extension_request_new": Route(
         "cases:extension_request_new", ("get", "post"), content=True
     ),
+    # Issue 18 (tests/cases/test_privacy_pages.py has their journeys).
+    "cases:consents": Route("cases:consents", ("get", "post"), content=True),
+    "cases:plan_pending": Route("cases:plan_pending", ("get", "post"), content=True),
+    "cases:legal_hold": Route("cases:legal_hold", ("post",), content=False),
 }
 
 

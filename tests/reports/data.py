@@ -200,7 +200,7 @@ def build() -> World:
             case=c,
             referred_on=day,
             target_service=entry(Catalogue.REFERRAL_TARGET, target),
-            mode=Referral.Mode.WRITTEN_REFERRAL,
+            mode=Referral.Mode.APPOINTMENT_ARRANGED,
             outcome=outcome,
             recorded_by=c.owner,
         )

@@ -282,7 +282,7 @@ def test_a_restart_of_a_closed_case_cancels_its_work_and_starts_nothing() -> Non
         now=T0,
         referred_on=T0.date(),
         target_service="mbe",
-        mode="WRITTEN_REFERRAL",
+        mode="APPOINTMENT_ARRANGED",
         is_final=True,
         outcome="TAKEN_UP",
     )
