@@ -475,9 +475,9 @@ def kennzahlen_compute(*, unit: Unit, period: Period) -> dict[str, Any]:
 
     # K4, K4a: goals; copies carried into a newer plan version count once
     # (only goals of a plan version that is not superseded).
-    goals = Goal.objects.filter(unit_scope.cases("plan__case__")).exclude(
-        plan__status=IntegrationPlan.Status.SUPERSEDED
-    )
+    goals = Goal.objects.filter(
+        unit_scope.cases("plan__case__"), cancelled_at__isnull=True
+    ).exclude(plan__status=IntegrationPlan.Status.SUPERSEDED)
     by_field = dict(
         goals.filter(agreed_at__gte=moment_from, agreed_at__lt=moment_to)
         .order_by()
@@ -495,7 +495,7 @@ def kennzahlen_compute(*, unit: Unit, period: Period) -> dict[str, Any]:
 
     # K5: referrals by target (groups follow the catalogue's report_group).
     referral_rows = list(
-        Referral.objects.filter(scope, referred_on__range=(start, end))
+        Referral.objects.filter(scope, referred_on__range=(start, end), cancelled_at__isnull=True)
         .order_by()
         .values("target_service_id")
         .annotate(
@@ -517,7 +517,9 @@ def kennzahlen_compute(*, unit: Unit, period: Period) -> dict[str, Any]:
     by_format: dict[str, int] = {}
     if contact_scope is not None:
         for row in (
-            NetworkContact.objects.filter(contact_scope, contact_date__range=(start, end))
+            NetworkContact.objects.filter(
+                contact_scope, contact_date__range=(start, end), cancelled_at__isnull=True
+            )
             .order_by()
             .values("category_id", "format")
             .annotate(n=Count("pk"))

@@ -487,7 +487,9 @@ class FinalReferralView(TaskView):
 
     def _pending(self) -> list[Any]:
         return list(
-            Referral.objects.filter(case=self.case, outcome=Referral.Outcome.PENDING)
+            Referral.objects.filter(
+                case=self.case, outcome=Referral.Outcome.PENDING, cancelled_at__isnull=True
+            )
             .select_related("target_service")
             .order_by("pk")
         )

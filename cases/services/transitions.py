@@ -228,7 +228,7 @@ def _pre_agree_plan(ctx: Ctx) -> None:
     plan = _current_plan(ctx.case)
     if plan is None or plan.status != IntegrationPlan.Status.DRAFT:
         raise guard("no_current_plan")
-    goals = list(plan.goals.all())
+    goals = list(plan.goals.filter(cancelled_at__isnull=True))
     if not goals:
         raise guard("plan_has_no_goals", PlanHasNoGoals)
     for goal in goals:
@@ -400,7 +400,11 @@ def _goals_final(case: Case) -> bool:
     plan = _current_plan(case)
     if plan is None:
         return True
-    return not plan.goals.exclude(status__in=FINAL_GOAL_STATES).exists()
+    return (
+        not plan.goals.filter(cancelled_at__isnull=True)
+        .exclude(status__in=FINAL_GOAL_STATES)
+        .exists()
+    )
 
 
 def _prep_start_closing(ctx: Ctx) -> Step:
@@ -456,12 +460,16 @@ def _prep_close(ctx: Ctx) -> Step:
     no_further_need = bool(ctx.args.get("no_further_need", False))
     if not _goals_final(case):
         raise guard("goals_not_final")
-    if Referral.objects.filter(case=case, outcome=Referral.Outcome.PENDING).exists():
+    if Referral.objects.filter(
+        case=case, outcome=Referral.Outcome.PENDING, cancelled_at__isnull=True
+    ).exists():
         raise guard("referrals_open")
     if (
         reason.key in NEEDS_FINAL_REFERRAL
         and not no_further_need
-        and not Referral.objects.filter(case=case, is_final=True).exists()
+        and not Referral.objects.filter(
+            case=case, is_final=True, cancelled_at__isnull=True
+        ).exists()
     ):
         raise guard("final_referral_missing")
 
