@@ -110,6 +110,8 @@ MESSAGES: dict[str, Any] = {
     "open_case_exists": _("The person already has an open case in this programme."),
     "request_open": _("There is already an open extension request for this case."),
     "handover_not_open": _("There is no handover waiting to be accepted for this case."),
+    "already_cancelled": _("This entry has already been cancelled."),
+    "nothing_to_correct": _("Nothing was changed."),
 }
 
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from cases import views
+from cases import views, views_day
 
 app_name = "cases"
 
@@ -11,4 +11,15 @@ urlpatterns = [
     path("<str:case_pk>/beratung/", views.consultation_new, name="consultation_new"),
     path("<str:case_pk>/plan.pdf", views.plan_pdf, name="plan_pdf"),
     path("<str:case_pk>/einwilligung.pdf", views.consent_pdf, name="consent_pdf"),
+    path("<str:case_pk>/vermittlung/", views_day.referral_new, name="referral_new"),
+    path(
+        "<str:case_pk>/vermittlung/<str:referral_pk>/ergebnis/",
+        views_day.referral_outcome,
+        name="referral_outcome",
+    ),
+    path(
+        "<str:case_pk>/korrektur/<slug:kind>/<str:object_pk>/",
+        views_day.correction,
+        name="correction",
+    ),
 ]

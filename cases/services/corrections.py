@@ -47,7 +47,7 @@ from cases.models import (
     Referral,
     consultation_link_copies,
 )
-from cases.selectors import parse_pk
+from cases.selectors import case_not_found, parse_pk
 from cases.services.args import _choice_arg, _date_arg, _entry, _text_arg
 from cases.services.base import (
     CONTENT_WRITERS,
@@ -66,10 +66,6 @@ class AlreadyCancelled(GuardFailed):
     default_code = "already_cancelled"
 
 
-MESSAGES.setdefault("already_cancelled", _("This entry has already been cancelled."))
-MESSAGES.setdefault("nothing_to_correct", _("Nothing was changed."))
-
-
 def _case_of(model: type[Any], pk: Any, path: str = "case_id") -> int:
     """The case of an entry; an unknown entry is a 404 like a foreign one."""
     number = parse_pk(pk.pk if hasattr(pk, "pk") else pk)
@@ -79,7 +75,7 @@ def _case_of(model: type[Any], pk: Any, path: str = "case_id") -> int:
         else model.objects.filter(pk=number).values_list(path, flat=True).first()
     )
     if case_id is None:
-        raise NotFound(_("This entry does not exist."))
+        raise case_not_found()
     return int(case_id)
 
 
@@ -440,7 +436,7 @@ def referral_correct(
             changes["mode"] = _choice_arg(mode, Referral.Mode, field_name="mode")
         if organisation is not None:
             changes["organisation"] = str(organisation)[:200]
-        if outcome not in (None, ""):
+        if outcome not in (None, "") and outcome != row.outcome:
             changes["outcome"] = _choice_arg(outcome, Referral.Outcome, field_name="outcome")
             changes["outcome_date"] = (
                 None

@@ -1,0 +1,88 @@
+"""The needs assessment over time: each field of action's need level at
+every assessment of a case (the first one, the re-assessments at plan
+reviews), and the change since the first (issue 20).
+
+A need falls (`improved`), stays or rises (`worsened`) between the first
+and the latest assessment that rated the field; cancelled assessments do
+not count. `reports.needs` counts the same change per unit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Prefetch
+from django.utils.translation import gettext_lazy as _
+
+from cases.models import Assessment, AssessmentItem, Case, CatalogueEntry, NeedLevel
+
+LEVELS = {NeedLevel.NONE: 0, NeedLevel.LOW: 1, NeedLevel.MEDIUM: 2, NeedLevel.HIGH: 3}
+IMPROVED, UNCHANGED, WORSENED = "improved", "unchanged", "worsened"
+CHANGE_LABELS = {
+    IMPROVED: _("need fell"),
+    UNCHANGED: _("need unchanged"),
+    WORSENED: _("need rose"),
+}
+
+
+def need_change(first: str | None, latest: str | None) -> str | None:
+    """The change of a field's need between two levels (None if one is missing)."""
+    if first not in LEVELS or latest not in LEVELS:
+        return None
+    delta = LEVELS[latest] - LEVELS[first]  # type: ignore[index]
+    return IMPROVED if delta < 0 else WORSENED if delta > 0 else UNCHANGED
+
+
+@dataclass(frozen=True)
+class NeedRow:
+    field: CatalogueEntry
+    levels: list[AssessmentItem | None]  # one per assessment, oldest first
+    first: str | None
+    latest: str | None
+    change: str | None
+
+    @property
+    def change_label(self) -> Any:
+        return CHANGE_LABELS.get(self.change or "", "")
+
+
+@dataclass(frozen=True)
+class NeedsHistory:
+    assessments: list[Assessment]  # the counted ones, oldest first
+    rows: list[NeedRow]
+
+
+def needs_history(*, case: Case) -> NeedsHistory:
+    """The case's counted assessments and, per field of action, its level
+    at each and the change since the first (two queries)."""
+    assessments = list(
+        Assessment.objects.filter(case_id=case.pk, cancelled_at__isnull=True)
+        .select_related("plan_review")
+        .prefetch_related(
+            Prefetch("items", queryset=AssessmentItem.objects.select_related("field_of_action"))
+        )
+        .order_by("assessed_on", "pk")
+    )
+    fields: dict[int, CatalogueEntry] = {}
+    for assessment in assessments:
+        for item in assessment.items.all():
+            fields[item.field_of_action_id] = item.field_of_action
+    rows = []
+    for field_id, entry in sorted(fields.items(), key=lambda kv: (kv[1].order, kv[1].key)):
+        levels = [
+            next((i for i in a.items.all() if i.field_of_action_id == field_id), None)
+            for a in assessments
+        ]
+        rated = [item.need_level for item in levels if item is not None]
+        first, latest = (rated[0], rated[-1]) if rated else (None, None)
+        rows.append(
+            NeedRow(
+                field=entry,
+                levels=levels,
+                first=first,
+                latest=latest,
+                change=need_change(first, latest) if len(rated) > 1 else None,
+            )
+        )
+    return NeedsHistory(assessments=assessments, rows=rows)
