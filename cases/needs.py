@@ -15,7 +15,7 @@ from typing import Any
 from django.db.models import Prefetch
 from django.utils.translation import gettext_lazy as _
 
-from cases.models import Assessment, AssessmentItem, Case, CatalogueEntry, NeedLevel
+from cases.models import Assessment, AssessmentItem, Case, Catalogue, CatalogueEntry, NeedLevel
 
 LEVELS = {NeedLevel.NONE: 0, NeedLevel.LOW: 1, NeedLevel.MEDIUM: 2, NeedLevel.HIGH: 3}
 IMPROVED, UNCHANGED, WORSENED = "improved", "unchanged", "worsened"
@@ -86,3 +86,25 @@ def needs_history(*, case: Case) -> NeedsHistory:
             )
         )
     return NeedsHistory(assessments=assessments, rows=rows)
+
+
+def review_need_fields(*, case: Case, day: Any) -> tuple[list[CatalogueEntry], dict[str, str]]:
+    """The fields of action to rate again at a plan review (those valid on
+    `day`) and each one's latest level, to prefill the review's form."""
+    entries = [
+        entry
+        for entry in CatalogueEntry.objects.filter(catalogue=Catalogue.FIELD_OF_ACTION).order_by(
+            "order", "key"
+        )
+        if entry.is_valid_on(day)
+    ]
+    latest: dict[str, str] = {}
+    for key, level in (
+        AssessmentItem.objects.filter(
+            assessment__case_id=case.pk, assessment__cancelled_at__isnull=True
+        )
+        .order_by("assessment__assessed_on", "assessment_id")
+        .values_list("field_of_action__key", "need_level")
+    ):
+        latest[key] = level
+    return entries, latest

@@ -74,6 +74,7 @@ from cases.services.base import (
 )
 from cases.services.erasure import case_anonymise
 from cases.services.plans import plan_new_version
+from cases.services.reassessment import reassessment_items, reassessment_record
 from config.errors import ApplicationError
 
 
@@ -352,6 +353,7 @@ def _prep_review_plan(ctx: Ctx) -> Step:
         )
     review = _next_review(ctx, after_day=max(reviewed_on, ctx.today))
     updates = _goal_updates(ctx, plan)
+    needs = reassessment_items(ctx.args.get("assessment"), day=reviewed_on)
     _case, actor, now = ctx.case, ctx.actor, ctx.now
     notes = str(ctx.args.get("notes") or "")
 
@@ -365,6 +367,9 @@ def _prep_review_plan(ctx: Ctx) -> Step:
             participants=str(ctx.args.get("participants") or "")[:200],
         )
         history.created(plan_review)
+        reassessment_record(
+            case=_case, plan_review=plan_review, assessed_on=reviewed_on, items=needs, actor=actor
+        )
         for goal in new_plan.goals.filter(origin_id__in=updates):
             _goal_set_status(goal, updates[goal.origin_id], now=now)
 
