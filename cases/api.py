@@ -370,7 +370,7 @@ class AssessmentOut(ContractModelSerializer):
 
     class Meta:
         model = Assessment
-        fields = ["id", "assessed_on", "interpreter_language", "items"]
+        fields = ["id", "assessed_on", "interpreter_language", "items", "cancelled_at"]
 
 
 class MeasureOut(ContractModelSerializer):
@@ -378,7 +378,15 @@ class MeasureOut(ContractModelSerializer):
 
     class Meta:
         model = Measure
-        fields = ["id", "description", "responsible", "due_date", "done_at", "referral"]
+        fields = [
+            "id",
+            "description",
+            "responsible",
+            "due_date",
+            "done_at",
+            "referral",
+            "cancelled_at",
+        ]
 
 
 class GoalOut(ContractModelSerializer):
@@ -399,6 +407,7 @@ class GoalOut(ContractModelSerializer):
             "closed_at",
             "outcome_note",
             "measures",
+            "cancelled_at",
         ]
 
 
@@ -454,6 +463,7 @@ class ReferralOut(ContractModelSerializer):
             "is_final",
             "outcome",
             "outcome_date",
+            "cancelled_at",
         ]
 
 
@@ -502,6 +512,7 @@ class NetworkContactOut(ContractModelSerializer):
             "format",
             "topic",
             "duration_minutes",
+            "cancelled_at",
         ]
 
 

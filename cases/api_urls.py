@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from cases import api
+from cases import api, api_corrections
 
 urlpatterns = [
     path("auth/token/", api.AuthTokenView.as_view(), name="api-token"),
@@ -69,6 +69,31 @@ urlpatterns = [
         name="api-extension-reject",
     ),
     path("network-contacts/", api.NetworkContactListView.as_view(), name="api-network-contacts"),
+    # The manager's day (issue 20): corrections, cancellations, needs, chronology.
+    *[
+        path(
+            f"{prefix}/{action}/", getattr(api_corrections, f"{view}{action.title()}View").as_view()
+        )
+        for prefix, view in (
+            ("cases/<str:case_id>/consultations/<str:entry_id>", "Consultation"),
+            ("cases/<str:case_id>/referrals/<str:entry_id>", "Referral"),
+            ("cases/<str:case_id>/assessments/<str:entry_id>", "Assessment"),
+            ("cases/<str:case_id>/plan/goals/<str:entry_id>", "Goal"),
+            ("cases/<str:case_id>/plan/goals/<str:goal_id>/measures/<str:measure_id>", "Measure"),
+            ("network-contacts/<str:contact_id>", "NetworkContact"),
+        )
+        for action in ("correct", "cancel")
+    ],
+    path(
+        "cases/<str:case_id>/assessments/",
+        api_corrections.AssessmentHistoryView.as_view(),
+        name="api-assessments",
+    ),
+    path(
+        "cases/<str:case_id>/chronology/",
+        api_corrections.ChronologyView.as_view(),
+        name="api-chronology",
+    ),
 ]
 
 # Anything else under /api/v1/ is a JSON 404 too, never Django's HTML page.
