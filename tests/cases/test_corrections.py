@@ -94,9 +94,9 @@ def test_a_cancelled_consultation_no_longer_counts_in_the_kennzahlen(case) -> No
 
     wrong.refresh_from_db()
     assert wrong.status == Consultation.Status.CANCELLED
-    assert set(ConsultationTopic.objects.filter(consultation=wrong).values_list("status", flat=True)) == {
-        "CANCELLED"
-    }
+    assert set(
+        ConsultationTopic.objects.filter(consultation=wrong).values_list("status", flat=True)
+    ) == {"CANCELLED"}
     after = kennzahlen_compute(unit=unit, period=Period.year(2026))["k2_consultations"]
     assert after == before - 1
     [event] = _events(case, "cases.consultation.cancelled")
@@ -222,7 +222,9 @@ def test_a_referral_is_corrected_and_cancelled_and_leaves_k5(case) -> None:
     referral.refresh_from_db()
     assert referral.cancelled_at == LATER
     assert kennzahlen_compute(unit=unit, period=Period.year(2026))["k5_referrals"] == 0
-    assert [e.event_type for e in AuditEvent.objects.filter(object_type="referral").order_by("seq")] == [
+    assert [
+        e.event_type for e in AuditEvent.objects.filter(object_type="referral").order_by("seq")
+    ] == [
         "cases.referral.recorded",
         "cases.referral.corrected",
         "cases.referral.cancelled",
@@ -264,9 +266,7 @@ def test_an_assessment_is_corrected_per_field_and_cancelled(case) -> None:
     assert correction.before == {"language": "HIGH", "work": None}
     assert correction.after == {"language": "MEDIUM", "work": "HIGH"}
     [event] = _events(case, "cases.assessment.corrected")
-    [item_change] = [
-        c for c in _changes(event, "cases.assessmentitem") if c["op"] == "update"
-    ]
+    [item_change] = [c for c in _changes(event, "cases.assessmentitem") if c["op"] == "update"]
     assert item_change["fields"]["need_level"] == {"old": "HIGH", "new": "MEDIUM"}
 
     services.assessment_cancel(assessment=assessment, actor=case.owner, now=LATER, reason="doppelt")
@@ -298,7 +298,9 @@ def test_a_goal_of_an_agreed_plan_is_corrected_in_a_new_plan_version(case) -> No
     goal.refresh_from_db()
     assert goal.target_date != date(2026, 9, 30)  # the agreed version is unchanged
     [event] = _events(case, "cases.goal.corrected")
-    assert any(c["model"] == "cases.integrationplan" and c["op"] == "create" for c in event.data["changes"])
+    assert any(
+        c["model"] == "cases.integrationplan" and c["op"] == "create" for c in event.data["changes"]
+    )
 
 
 def test_a_goal_after_the_period_end_is_refused(case) -> None:
@@ -315,15 +317,23 @@ def test_a_step_is_corrected_and_cancelled_in_the_new_version(case) -> None:
     measure = Measure.objects.get(goal__plan__case=case)
 
     corrected = services.measure_correct(
-        measure=measure, actor=case.owner, now=LATER, reason="Wer?", responsible="INTEGRATION_MANAGER"
+        measure=measure,
+        actor=case.owner,
+        now=LATER,
+        reason="Wer?",
+        responsible="INTEGRATION_MANAGER",
     )
     assert corrected.pk != measure.pk
     assert corrected.responsible == "INTEGRATION_MANAGER"
 
-    cancelled = services.measure_cancel(measure=corrected, actor=case.owner, now=LATER, reason="erledigt sich")
+    cancelled = services.measure_cancel(
+        measure=corrected, actor=case.owner, now=LATER, reason="erledigt sich"
+    )
     assert cancelled.cancelled_at == LATER
     assert IntegrationPlan.objects.filter(case=case).count() == 3
-    goal = services.goal_cancel(goal=cancelled.goal, actor=case.owner, now=LATER, reason="kein Ziel")
+    goal = services.goal_cancel(
+        goal=cancelled.goal, actor=case.owner, now=LATER, reason="kein Ziel"
+    )
     assert goal.cancelled_at == LATER
 
 

@@ -170,7 +170,10 @@ def test_assessments_and_the_chronology_through_the_api(case: Any) -> None:
     assessment_id = needs["assessments"][0]["id"]
     corrected = api.post(
         f"{base}/assessments/{assessment_id}/correct/",
-        {"reason": "falsch eingestuft", "items": [{"field_of_action": "language", "need_level": "medium"}]},
+        {
+            "reason": "falsch eingestuft",
+            "items": [{"field_of_action": "language", "need_level": "medium"}],
+        },
         format="json",
     )
     chronology = api.get(f"{base}/chronology/", {"kind": "assessment"}).json()
