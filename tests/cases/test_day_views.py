@@ -102,7 +102,8 @@ def test_a_pending_referral_reminds_once_and_the_outcome_is_one_step_from_it(cas
     assert [(n.recipient_id, n.case_id, n.params["referral"]) for n in reminders] == [
         (case.owner_id, case.pk, old.pk)
     ]
-    assert written >= 1 and again == 0
+    assert written >= 1
+    assert again == 0
     [shown] = screen_notifications(user=case.owner, notifications=reminders, now=now)
     assert shown.link == reverse("cases:referral_outcome", args=[case.pk, old.pk])
     assert "hat noch kein Ergebnis" in shown.text
@@ -295,10 +296,12 @@ def test_the_network_register_records_lists_and_corrects() -> None:
     assert page.status_code == 200
     assert future.status_code == 400
     assert posted.status_code == 302
-    assert "Ausländerbehörde" in listed and "Sprechzeiten" in listed
+    assert "Ausländerbehörde" in listed
+    assert "Sprechzeiten" in listed
     assert foreign.status_code == 404
     assert corrected.status_code == 302
     assert cancelled.status_code == 302
     contact.refresh_from_db()
-    assert contact.format == "PHONE" and contact.cancelled_at is not None
+    assert contact.format == "PHONE"
+    assert contact.cancelled_at is not None
     assert supervisor.status_code == 403
