@@ -11,9 +11,9 @@ urlpatterns = [
     path("<str:case_pk>/beratung/", views.consultation_new, name="consultation_new"),
     path("<str:case_pk>/plan.pdf", views.plan_pdf, name="plan_pdf"),
     path("<str:case_pk>/einwilligung.pdf", views.consent_pdf, name="consent_pdf"),
-    path("<str:case_pk>/vermittlung/", views_day.referral_new, name="referral_new"),
+    path("<str:case_pk>/verweisung/", views_day.referral_new, name="referral_new"),
     path(
-        "<str:case_pk>/vermittlung/<str:referral_pk>/ergebnis/",
+        "<str:case_pk>/verweisung/<str:referral_pk>/ergebnis/",
         views_day.referral_outcome,
         name="referral_outcome",
     ),

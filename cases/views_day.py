@@ -169,7 +169,7 @@ CORRECTABLE: dict[str, tuple[type[Any], str, type[Any], str]] = {
         forms_day.ConsultationCorrectionForm,
         "consultation",
     ),
-    "vermittlung": (Referral, "case", forms_day.ReferralCorrectionForm, "referral"),
+    "verweisung": (Referral, "case", forms_day.ReferralCorrectionForm, "referral"),
     "bedarf": (Assessment, "case", forms_day.AssessmentCorrectionForm, "assessment"),
     "ziel": (Goal, "plan__case", forms_day.GoalCorrectionForm, "goal"),
     "schritt": (Measure, "goal__plan__case", forms_day.MeasureCorrectionForm, "measure"),

@@ -38,7 +38,7 @@ def test_a_managers_day_in_the_browser(browser: Any, live_server: Any) -> None: 
 
     # --- a referral during the case --------------------------------------------
     manager.go(case_page)
-    manager.page.get_by_role("link", name="Vermittlung erfassen").click()
+    manager.page.get_by_role("link", name="Verweisung erfassen").click()
     manager.assert_every_control_is_labelled()
     manager.assert_fits_the_screen()
     manager.page.get_by_label("Datum", exact=True).fill((today - timedelta(days=30)).isoformat())
@@ -48,7 +48,7 @@ def test_a_managers_day_in_the_browser(browser: Any, live_server: Any) -> None: 
     manager.page.get_by_label("Thema").select_option("work")
     manager.shot("day-referral")
     with manager.page.expect_navigation():
-        manager.page.get_by_role("button", name="Vermittlung speichern").click()
+        manager.page.get_by_role("button", name="Verweisung speichern").click()
     referral = Referral.objects.get(case=case, is_final=False)
     assert referral.outcome == Referral.Outcome.PENDING
     assert "Jobcenter Biberach" in manager.page.locator("#chronik").inner_text()

@@ -54,7 +54,7 @@ def test_a_referral_is_recorded_from_the_case_page(case: Any) -> None:
     )
 
     assert form.status_code == 200
-    assert "Vermittlung erfassen" in form.content.decode()
+    assert "Verweisung erfassen" in form.content.decode()
     assert bad.status_code == 400
     assert posted.status_code == 302
     referral = Referral.objects.get(case=case)
@@ -189,7 +189,7 @@ def test_an_entry_is_cancelled_with_a_reason_in_the_browser(case: Any) -> None:
     assert consultation.status == Consultation.Status.CANCELLED
 
 
-@pytest.mark.parametrize("kind", ["beratung", "vermittlung", "bedarf", "ziel", "schritt"])
+@pytest.mark.parametrize("kind", ["beratung", "verweisung", "bedarf", "ziel", "schritt"])
 def test_the_correction_pages_open_for_each_kind(case: Any, kind: str) -> None:
     referral = services.referral_record(
         case=case,
@@ -201,7 +201,7 @@ def test_the_correction_pages_open_for_each_kind(case: Any, kind: str) -> None:
     )
     ids = {
         "beratung": case.consultations.get().pk,
-        "vermittlung": referral.pk,
+        "verweisung": referral.pk,
         "bedarf": case.assessments.get().pk,
         "ziel": case.plans.get().goals.get().pk,
         "schritt": case.plans.get().goals.get().measures.get().pk,
