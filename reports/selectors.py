@@ -71,6 +71,7 @@ from cases.models import (
 )
 from config.errors import NotFound
 from reports.models import ReportSnapshot, UnitKind
+from reports.needs import needs_change_rows
 
 # What a report read is logged as (audit.models.ReportRead.report).
 KENNZAHLEN = "kennzahlen"
@@ -641,6 +642,13 @@ def kennzahlen_compute(*, unit: Unit, period: Period) -> dict[str, Any]:
             [(s.value, s.label) for s in OPEN_STATES], {k: v for k, v in by_state.items()}
         ),
         "k9_ending_within_6_months": ending_soon,
+        # K10 (issue 20): the change of need since the first assessment.
+        "k10_needs_change": needs_change_rows(
+            cases=unit_scope.cases("assessment__case__"),
+            start=start,
+            end=end,
+            fields=catalogues[Catalogue.FIELD_OF_ACTION],
+        ),
     }
 
 
