@@ -46,7 +46,6 @@ from cases.models import (
     Correction,
     Goal,
     IntegrationPlan,
-    Person,
     Referral,
 )
 
@@ -100,6 +99,7 @@ class Chronology:
     kinds: list[tuple[str, Any]]
     selected: list[str]
     counts: dict[str, int]
+    found: dict[str, list[Entry]]  # every entry by kind, before the filter
 
 
 def case_chronology(*, case: Case, only: Iterable[str] = ()) -> Chronology:
@@ -116,17 +116,18 @@ def case_chronology(*, case: Case, only: Iterable[str] = ()) -> Chronology:
         corrections[(row.object_type, row.object_id)].append(row)
     entries: list[Entry] = []
     counts: dict[str, int] = {}
+    by_kind: dict[str, list[Entry]] = {}
     for registered in _SOURCES.values():
         found = list(registered.source(case))
         counts[registered.kind] = len(found)
-        if chosen and registered.kind not in chosen:
-            continue
+        by_kind[registered.kind] = found
         for entry in found:
             entry.template = entry.template or registered.template
             entry.corrections = corrections.get((entry.obj._meta.model_name, entry.obj.pk), [])
-        entries.extend(found)
+        if not chosen or registered.kind in chosen:
+            entries.extend(found)
     entries.sort(key=lambda e: e.sort_key, reverse=True)
-    return Chronology(entries=entries, kinds=kinds(), selected=chosen, counts=counts)
+    return Chronology(entries=entries, kinds=kinds(), selected=chosen, counts=counts, found=by_kind)
 
 
 # --- the case domain's own sources --------------------------------------------------
@@ -137,10 +138,10 @@ def _consultations(case: Case) -> Iterable[Entry]:
         Consultation.objects.filter(case_id=case.pk)
         .select_related("form", "setting", "recorded_by")
         .prefetch_related(
-            Prefetch("topics", queryset=CatalogueEntry.objects.order_by("order", "key")),
-            Prefetch("participants", queryset=Person.objects.order_by("pk")),
+            Prefetch("topics", queryset=CatalogueEntry.objects.order_by("order", "key"))
         )
     )
+    # Who took part is in the consultations' table on the case page.
     for row in rows:
         yield Entry(
             kind="consultation",

@@ -53,16 +53,21 @@ class NeedsHistory:
     rows: list[NeedRow]
 
 
-def needs_history(*, case: Case) -> NeedsHistory:
+def needs_history(*, case: Case, assessments: list[Assessment] | None = None) -> NeedsHistory:
     """The case's counted assessments and, per field of action, its level
-    at each and the change since the first (two queries)."""
-    assessments = list(
-        Assessment.objects.filter(case_id=case.pk, cancelled_at__isnull=True)
-        .select_related("plan_review")
-        .prefetch_related(
-            Prefetch("items", queryset=AssessmentItem.objects.select_related("field_of_action"))
+    at each and the change since the first (two queries; none when the
+    caller passes the case's assessments with their items, as the case
+    page does from its chronology)."""
+    if assessments is None:
+        assessments = list(
+            Assessment.objects.filter(case_id=case.pk)
+            .select_related("plan_review")
+            .prefetch_related(
+                Prefetch("items", queryset=AssessmentItem.objects.select_related("field_of_action"))
+            )
         )
-        .order_by("assessed_on", "pk")
+    assessments = sorted(
+        (a for a in assessments if a.cancelled_at is None), key=lambda a: (a.assessed_on, a.pk)
     )
     fields: dict[int, CatalogueEntry] = {}
     for assessment in assessments:

@@ -142,9 +142,14 @@ def case_detail(request: AuthenticatedHttpRequest, case_pk: Any) -> HttpResponse
             show_all=show_all,
             timeline=page,
             timeline_rows=[_timeline_row(event) for event in page.object_list],
-            # issue 20: the chronology (?art= filters by kind) and the needs over time
-            chronology=case_chronology(case=case, only=request.GET.getlist("art")),
-            needs=needs_history(case=case),
+        )
+        # issue 20: the chronology (?art= filters by kind) and the needs over time
+        chronology = case_chronology(case=case, only=request.GET.getlist("art"))
+        context.update(
+            chronology=chronology,
+            needs=needs_history(
+                case=case, assessments=[e.obj for e in chronology.found.get("assessment", [])]
+            ),
         )
     return render(request, "cases/detail.html", context)
 
