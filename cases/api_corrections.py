@@ -103,7 +103,11 @@ class GoalCorrectionIn(CancelIn):
 
 class MeasureCorrectionIn(CancelIn):
     description = StrictCharField(max_length=300, required=False)
-    responsible = EnumField(Measure.Responsible, spelling=RESPONSIBLE_SPELLING, required=False)
+    responsible = EnumField(
+        Measure.Responsible,
+        spelling={str(key): value for key, value in RESPONSIBLE_SPELLING.items()},
+        required=False,
+    )
     due_date = serializers.DateField(required=False)
 
 

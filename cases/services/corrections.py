@@ -197,7 +197,7 @@ def consultation_correct(
     now: datetime,
     reason: str,
     held_on: date | str | None = None,
-    duration_minutes: int | None = None,
+    duration_minutes: int | str | None = None,
     form: str | None = None,
     topics: list[str] | None = None,
     status: str | None = None,
@@ -228,7 +228,7 @@ def consultation_correct(
         day = changes.get("held_on", row.held_on)
         if duration_minutes not in (None, ""):
             try:
-                minutes = int(duration_minutes)  # type: ignore[arg-type]
+                minutes = int(duration_minutes)
             except (TypeError, ValueError):
                 minutes = 0
             if not 1 <= minutes <= 720:
@@ -814,7 +814,7 @@ def network_contact_correct(
     organisation: str | None = None,
     format: str | None = None,
     topic: str | None = None,
-    duration_minutes: int | None = None,
+    duration_minutes: int | str | None = None,
 ) -> NetworkContact:
     """Correct one of the manager's own network contacts (K6 follows)."""
     with transaction.atomic():
@@ -846,7 +846,7 @@ def network_contact_correct(
             changes["topic"] = str(topic)[:200]
         if duration_minutes not in (None, ""):
             try:
-                minutes = int(duration_minutes)  # type: ignore[arg-type]
+                minutes = int(duration_minutes)
             except (TypeError, ValueError):
                 minutes = 0
             if not 1 <= minutes <= 720:
