@@ -187,6 +187,9 @@ def test_an_entry_is_cancelled_with_a_reason_in_the_browser(case: Any) -> None:
     assert again.status_code == 409
     consultation.refresh_from_db()
     assert consultation.status == Consultation.Status.CANCELLED
+    chronology = client.get(reverse("cases:detail", args=[case.pk])).content.decode()
+    assert "storniert" in chronology
+    assert "im falschen Fall" in chronology
 
 
 @pytest.mark.parametrize("kind", ["beratung", "verweisung", "bedarf", "ziel", "schritt"])
