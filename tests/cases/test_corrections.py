@@ -384,3 +384,21 @@ def test_another_managers_network_contact_is_404() -> None:
         services.network_contact_cancel(contact=contact, actor=other, now=LATER, reason="x")
     assert refused.value.http_status == 404
     assert NetworkContact.objects.get().cancelled_at is None
+
+
+def test_anonymising_the_case_clears_the_reasons_and_texts_of_its_corrections(case) -> None:
+    from django.db import transaction
+
+    from cases.services.erasure import case_anonymise
+
+    row = consult(case, now=LATER)
+    services.consultation_correct(
+        consultation=row, actor=case.owner, now=LATER, reason="Notiz ergänzt", notes="Schulden"
+    )
+
+    with transaction.atomic():
+        case_anonymise(case=case, now=LATER)
+
+    correction = Correction.objects.get()
+    assert (correction.reason, correction.before, correction.after) == ("—", {}, {})
+    assert (correction.object_type, correction.object_id) == ("consultation", row.pk)
