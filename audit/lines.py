@@ -76,6 +76,19 @@ EVENT_TEXTS = {
     "workflows.task.assigned": _("Task “%(reason)s” assigned."),
     "workflows.task.completed": _("Task “%(reason)s” completed."),
     "workflows.task.cancelled": _("Task “%(reason)s” cancelled."),
+    # Corrections and cancellations with a reason (issue 20, cases.services.corrections).
+    "cases.consultation.corrected": _("Corrected a consultation."),
+    "cases.consultation.cancelled": _("Cancelled a consultation recorded in error."),
+    "cases.referral.corrected": _("Corrected a referral."),
+    "cases.referral.cancelled": _("Cancelled a referral recorded in error."),
+    "cases.assessment.corrected": _("Corrected a needs assessment."),
+    "cases.assessment.cancelled": _("Cancelled a needs assessment recorded in error."),
+    "cases.goal.corrected": _("Corrected a goal (new plan version if it was agreed)."),
+    "cases.goal.cancelled": _("Cancelled a goal recorded in error."),
+    "cases.measure.corrected": _("Corrected a step."),
+    "cases.measure.cancelled": _("Cancelled a step recorded in error."),
+    "cases.network_contact.corrected": _("Corrected a network contact."),
+    "cases.network_contact.cancelled": _("Cancelled a network contact recorded in error."),
 }
 
 _STATE_LABELS = {**dict(CaseStatus.choices), **dict(ExtensionStatus.choices)}

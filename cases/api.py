@@ -379,7 +379,7 @@ class AssessmentOut(ContractModelSerializer):
 
     class Meta:
         model = Assessment
-        fields = ["id", "assessed_on", "interpreter_language", "items"]
+        fields = ["id", "assessed_on", "interpreter_language", "items", "cancelled_at"]
 
 
 class MeasureOut(ContractModelSerializer):
@@ -387,7 +387,15 @@ class MeasureOut(ContractModelSerializer):
 
     class Meta:
         model = Measure
-        fields = ["id", "description", "responsible", "due_date", "done_at", "referral"]
+        fields = [
+            "id",
+            "description",
+            "responsible",
+            "due_date",
+            "done_at",
+            "referral",
+            "cancelled_at",
+        ]
 
 
 class GoalOut(ContractModelSerializer):
@@ -410,6 +418,7 @@ class GoalOut(ContractModelSerializer):
             "closed_at",
             "outcome_note",
             "measures",
+            "cancelled_at",
         ]
 
 
@@ -465,6 +474,7 @@ class ReferralOut(ContractModelSerializer):
             "is_final",
             "outcome",
             "outcome_date",
+            "cancelled_at",
         ]
 
 
@@ -513,6 +523,7 @@ class NetworkContactOut(ContractModelSerializer):
             "format",
             "topic",
             "duration_minutes",
+            "cancelled_at",
         ]
 
 

@@ -24,7 +24,7 @@ from rest_framework import serializers
 
 from cases import services
 from cases.api_fields import StrictBooleanField, StrictCharField, StrictIntegerField
-from cases.models import Case, Consent, GoalStatus, IntegrationPlan
+from cases.models import Case, Consent, GoalStatus, IntegrationPlan, NeedLevel
 from cases.selectors import MAX_PK, case_relations
 from config.api_enums import EnumField
 
@@ -100,6 +100,14 @@ class GoalUpdate(serializers.Serializer):
     status = EnumField(GoalStatus)
 
 
+class NeedRating(serializers.Serializer):
+    """Bedarf eines Handlungsfelds bei der erneuten Bedarfsermittlung."""
+
+    field_of_action = StrictCharField(max_length=50, help_text="Schlüssel des Handlungsfelds.")
+    need_level = EnumField(NeedLevel)
+    situation = StrictCharField(max_length=5000, required=False, allow_blank=True)
+
+
 class ReviewPlanArguments(TransitionArguments):
     """Plan überprüfen: neue Fassung, Stand der Ziele, nächste Überprüfung."""
 
@@ -109,6 +117,8 @@ class ReviewPlanArguments(TransitionArguments):
     goal_updates = GoalUpdate(many=True, required=False, max_length=100)  # type: ignore[call-arg]
     notes = StrictCharField(max_length=5000, required=False, allow_blank=True)
     participants = StrictCharField(max_length=200, required=False, allow_blank=True)
+    # The re-assessment of needs at the review (issue 20).
+    assessment = NeedRating(many=True, required=False, max_length=30)  # type: ignore[call-arg]
 
 
 class PauseArguments(TransitionArguments):
@@ -184,6 +194,8 @@ def transition_arguments(
     arguments = dict(serializer.validated_data)
     if "goal_updates" in arguments:
         arguments["goal_updates"] = [dict(update) for update in arguments["goal_updates"]]
+    if "assessment" in arguments:
+        arguments["assessment"] = [dict(rating) for rating in arguments["assessment"]]
     return arguments
 
 

@@ -7,6 +7,9 @@ from cases import api, api_people
 
 from cases import api, api_privacy
 
+
+from cases import api, api_corrections
+
 urlpatterns = [
     path("auth/token/", api.AuthTokenView.as_view(), name="api-token"),
     path("catalogues/", api.CatalogueListView.as_view(), name="api-catalogues"),
@@ -72,6 +75,31 @@ urlpatterns = [
         name="api-extension-reject",
     ),
     path("network-contacts/", api.NetworkContactListView.as_view(), name="api-network-contacts"),
+    # The manager's day (issue 20): corrections, cancellations, needs, chronology.
+    *[
+        path(
+            f"{prefix}/{action}/", getattr(api_corrections, f"{view}{action.title()}View").as_view()
+        )
+        for prefix, view in (
+            ("cases/<str:case_id>/consultations/<str:entry_id>", "Consultation"),
+            ("cases/<str:case_id>/referrals/<str:entry_id>", "Referral"),
+            ("cases/<str:case_id>/assessments/<str:entry_id>", "Assessment"),
+            ("cases/<str:case_id>/plan/goals/<str:entry_id>", "Goal"),
+            ("cases/<str:case_id>/plan/goals/<str:goal_id>/measures/<str:measure_id>", "Measure"),
+            ("network-contacts/<str:contact_id>", "NetworkContact"),
+        )
+        for action in ("correct", "cancel")
+    ],
+    path(
+        "cases/<str:case_id>/assessments/",
+        api_corrections.AssessmentHistoryView.as_view(),
+        name="api-assessments",
+    ),
+    path(
+        "cases/<str:case_id>/chronology/",
+        api_corrections.ChronologyView.as_view(),
+        name="api-chronology",
+    ),
 ]
 
 # Persons and households kept current, a member's own case (cases.api_people).

@@ -137,6 +137,8 @@ MESSAGES: dict[str, Any] = {
         "Immediate erasure needs a closed case whose processing consent was withdrawn and "
         "no other legal basis."
     ),
+    "already_cancelled": _("This entry has already been cancelled."),
+    "nothing_to_correct": _("Nothing was changed."),
 }
 
 

@@ -33,6 +33,7 @@ from cases.models import (
     Consultation,
     ConsultationParticipant,
     ConsultationTopic,
+    Correction,
     Document,
     ExtensionRequest,
     Goal,
@@ -139,6 +140,8 @@ CASE_DATA_FIELDS: dict[type[models.Model], dict[str, str]] = {
         "assessed_on": VALUE,
         "interpreter_language": DIGEST,
         "created_by_id": VALUE,
+        "plan_review_id": VALUE,
+        "cancelled_at": VALUE,
     },
     AssessmentItem: {
         "assessment_id": VALUE,
@@ -182,6 +185,7 @@ CASE_DATA_FIELDS: dict[type[models.Model], dict[str, str]] = {
         "agreed_at": VALUE,
         "closed_at": VALUE,
         "outcome_note": DIGEST,
+        "cancelled_at": VALUE,
     },
     Measure: {
         "goal_id": VALUE,
@@ -190,6 +194,7 @@ CASE_DATA_FIELDS: dict[type[models.Model], dict[str, str]] = {
         "referral_id": VALUE,
         "due_date": VALUE,
         "done_at": VALUE,
+        "cancelled_at": VALUE,
     },
     Consultation: {
         "case_id": VALUE,
@@ -218,6 +223,7 @@ CASE_DATA_FIELDS: dict[type[models.Model], dict[str, str]] = {
         "outcome": VALUE,
         "outcome_date": VALUE,
         "recorded_by_id": VALUE,
+        "cancelled_at": VALUE,
     },
     ExtensionRequest: {
         "case_id": VALUE,
@@ -242,6 +248,17 @@ CASE_DATA_FIELDS: dict[type[models.Model], dict[str, str]] = {
         "language": DIGEST,
         "uploaded_by_id": VALUE,
         "uploaded_at": VALUE,
+    },
+    Correction: {
+        "case_id": VALUE,
+        "object_type": VALUE,
+        "object_id": VALUE,
+        "action": VALUE,
+        "reason": DIGEST,
+        "before": DIGEST,
+        "after": DIGEST,
+        "corrected_by_id": VALUE,
+        "corrected_at": VALUE,
     },
 }
 
@@ -411,6 +428,7 @@ def case_data_current(*, case_id: int) -> dict[str, dict[Any, dict[str, Any]]]:
         Referral.objects.filter(case_id=case_id),
         ExtensionRequest.objects.filter(case_id=case_id),
         Document.objects.filter(case_id=case_id),
+        Correction.objects.filter(case_id=case_id),
     ]
     result = {}
     for queryset in scopes:

@@ -583,6 +583,17 @@ class Assessment(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
+    # The review at which the needs were assessed again (None: the first
+    # assessment or one between reviews); cancelled_at: recorded in error.
+    plan_review = models.ForeignKey(
+        "PlanReview",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="assessments",
+        verbose_name=_("plan review"),
+    )
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("needs assessment")
@@ -743,6 +754,7 @@ class Goal(models.Model):
     agreed_at = models.DateTimeField(_("agreed at"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     outcome_note = models.TextField(_("outcome"), blank=True)
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("goal")
@@ -775,6 +787,7 @@ class Measure(models.Model):
     )
     due_date = models.DateField(_("due"), null=True, blank=True)
     done_at = models.DateTimeField(_("done at"), null=True, blank=True)
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("measure")
@@ -993,6 +1006,7 @@ class Referral(models.Model):
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("referral")
@@ -1112,6 +1126,7 @@ class NetworkContact(models.Model):
     duration_minutes = models.PositiveSmallIntegerField(
         _("duration (minutes)"), null=True, blank=True
     )
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("network contact")
@@ -1238,3 +1253,41 @@ class PersonClockFact(models.Model):
 
     def __str__(self) -> str:
         return f"Clock fact {self.pk} of person {self.person_id}"
+
+
+class Correction(models.Model):
+    """A correction or cancellation of an entry recorded in error, with the
+    reason a person gave and the entry's fields before and after.
+
+    The audit event of the same change keeps the field changes (values
+    for codes and dates, digests for text); this row keeps the readable
+    reason and the text before and after for the case's managers, and is
+    case data (anonymised with the case). Network contacts are about no
+    client: their corrections have no case.
+    """
+
+    class Action(models.TextChoices):
+        CORRECTED = "CORRECTED", _("corrected")
+        CANCELLED = "CANCELLED", _("cancelled")
+
+    case = models.ForeignKey(
+        Case, on_delete=models.PROTECT, null=True, blank=True, related_name="corrections"
+    )
+    object_type = models.CharField(_("kind of entry"), max_length=30)
+    object_id = models.PositiveBigIntegerField(_("entry"))
+    action = models.CharField(_("action"), max_length=10, choices=Action.choices)
+    reason = models.CharField(_("reason"), max_length=300)
+    before = models.JSONField(_("before"), default=dict, blank=True)
+    after = models.JSONField(_("after"), default=dict, blank=True)
+    corrected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    corrected_at = models.DateTimeField(_("corrected at"))
+
+    class Meta:
+        verbose_name = _("correction")
+        verbose_name_plural = _("corrections")
+        indexes = [models.Index(fields=["case", "object_type", "object_id"])]
+
+    def __str__(self) -> str:
+        return f"Correction {self.pk} of {self.object_type} {self.object_id}"

@@ -5,6 +5,7 @@ from django.urls import path
 from cases import views, views_people
 from cases import extension_views, views
 from cases import privacy_views, views
+from cases import views, views_day
 
 app_name = "cases"
 
@@ -55,4 +56,15 @@ urlpatterns = [
     path("<str:case_pk>/einwilligungen/", privacy_views.consents, name="consents"),
     path("<str:case_pk>/plan-zustimmung/", privacy_views.plan_pending, name="plan_pending"),
     path("<str:case_pk>/aufbewahrungssperre/", privacy_views.legal_hold, name="legal_hold"),
+    path("<str:case_pk>/verweisung/", views_day.referral_new, name="referral_new"),
+    path(
+        "<str:case_pk>/verweisung/<str:referral_pk>/ergebnis/",
+        views_day.referral_outcome,
+        name="referral_outcome",
+    ),
+    path(
+        "<str:case_pk>/korrektur/<slug:kind>/<str:object_pk>/",
+        views_day.correction,
+        name="correction",
+    ),
 ]

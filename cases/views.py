@@ -30,6 +30,7 @@ from accounts.types import AuthenticatedHttpRequest
 from audit.lines import changes_text, event_line
 from audit.selectors import case_events
 from cases import services
+from cases.chronology import case_chronology
 from cases.documents import consent as consent_document
 from cases.documents import plan as plan_document
 from cases.documents.fonts import FontsMissing
@@ -37,6 +38,7 @@ from cases.documents.languages import choices as document_language_choices
 from cases.documents.languages import document_language
 from cases.forms import QuickConsultationForm
 from cases.models import Case, CaseStatus
+from cases.needs import needs_history
 from cases.selectors import (
     CONSULTATIONS_SHOWN,
     DEPUTY,
@@ -142,6 +144,14 @@ def case_detail(request: AuthenticatedHttpRequest, case_pk: Any) -> HttpResponse
             show_all=show_all,
             timeline=page,
             timeline_rows=[_timeline_row(event) for event in page.object_list],
+        )
+        # issue 20: the chronology (?art= filters by kind) and the needs over time
+        chronology = case_chronology(case=case, only=request.GET.getlist("art"))
+        context.update(
+            chronology=chronology,
+            needs=needs_history(
+                case=case, assessments=[e.obj for e in chronology.found.get("assessment", [])]
+            ),
         )
     return render(request, "cases/detail.html", context)
 

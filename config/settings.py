@@ -779,3 +779,8 @@ LOTSE_TRANSFER_SIGNING_KEY = env.str("LOTSE_TRANSFER_SIGNING_KEY", default="")
 LOTSE_TRANSFER_TRUSTED_KEYS = env.json("LOTSE_TRANSFER_TRUSTED_KEYS", default={})
 # The largest package file accepted for import.
 LOTSE_TRANSFER_MAX_BYTES = _int("LOTSE_TRANSFER_MAX_BYTES", 5 * 1024 * 1024)
+
+
+# Days after which a referral whose outcome is still open reminds its
+# case's integration manager (once per referral; issue 20).
+LOTSE_REFERRAL_FOLLOWUP_DAYS = _int("LOTSE_REFERRAL_FOLLOWUP_DAYS", 21)

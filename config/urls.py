@@ -15,6 +15,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("aufgaben/", include("workflows.urls")),
     path("faelle/", include("cases.urls")),
+    path("vernetzung/", include("cases.urls_network")),
     path("pruefung/", include("audit.urls")),
     path("benachrichtigungen/", include("notifications.urls")),
     path("uebergaben/", include("handover.urls")),

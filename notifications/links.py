@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from cases.selectors import cases_visible_to
-from notifications.models import Notification
+from notifications.models import Notification, NotificationKind
 from notifications.selectors import notification_text
 
 # kind of target -> (user, ids) -> the ids the user may open
@@ -96,6 +96,10 @@ def screen_notifications(
         elif n.case_id:
             if n.case_id in open_cases:
                 link = reverse("cases:detail", args=[n.case_id])
+                referral = (n.params or {}).get("referral")
+                if n.kind == NotificationKind.REFERRAL_PENDING and isinstance(referral, int):
+                    # The outcome is recorded in one step from the reminder.
+                    link = reverse("cases:referral_outcome", args=[n.case_id, referral])
             else:
                 note = str(GONE_CASE)
         result.append(ScreenNotification(n, notification_text(n), link, note))

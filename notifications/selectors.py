@@ -108,6 +108,9 @@ def notification_text(notification: Notification) -> str:
         K.EXTENSION_DECIDED: _("Your extension request for %(case)s was decided."),
         K.DEPUTY_TASK: _("A task in %(case)s waits for you as deputy."),
         K.HANDOVER_SUBMITTED: _("A new handover (no. %(handover)s) arrived for your Gemeinde."),
+        K.REFERRAL_PENDING: _(
+            "The referral of %(case)s from %(date)s has no outcome yet: please record it."
+        ),
     }
     if notification.kind == K.HANDOVER_SUBMITTED and p.get("count", 1) > 1:
         values["count"] = p["count"]

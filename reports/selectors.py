@@ -72,6 +72,7 @@ from cases.models import (
 )
 from config.errors import NotFound
 from reports.models import ReportSnapshot, UnitKind
+from reports.needs import needs_change_rows
 
 # What a report read is logged as (audit.models.ReportRead.report).
 KENNZAHLEN = "kennzahlen"
@@ -523,7 +524,9 @@ def kennzahlen_compute(*, unit: Unit, period: Period) -> dict[str, Any]:
 
     # K4, K4a: goals; copies carried into a newer plan version count once
     # (only goals of a plan version that is not superseded).
-    goals = Goal.objects.filter(unit_scope.cases("plan__case__")).exclude(
+    goals = Goal.objects.filter(
+        unit_scope.cases("plan__case__"), cancelled_at__isnull=True
+    ).exclude(
         plan__status__in=[IntegrationPlan.Status.SUPERSEDED, IntegrationPlan.Status.REVISION]
     )
     # By field of action and catalogue goal (None: worded freely) at once.
@@ -548,7 +551,7 @@ def kennzahlen_compute(*, unit: Unit, period: Period) -> dict[str, Any]:
 
     # K5: referrals by target (groups follow the catalogue's report_group).
     referral_rows = list(
-        Referral.objects.filter(scope, referred_on__range=(start, end))
+        Referral.objects.filter(scope, referred_on__range=(start, end), cancelled_at__isnull=True)
         .order_by()
         .values("target_service_id")
         .annotate(
@@ -570,7 +573,9 @@ def kennzahlen_compute(*, unit: Unit, period: Period) -> dict[str, Any]:
     by_format: dict[str, int] = {}
     if contact_scope is not None:
         for row in (
-            NetworkContact.objects.filter(contact_scope, contact_date__range=(start, end))
+            NetworkContact.objects.filter(
+                contact_scope, contact_date__range=(start, end), cancelled_at__isnull=True
+            )
             .order_by()
             .values("category_id", "format")
             .annotate(n=Count("pk"))
@@ -695,6 +700,13 @@ def kennzahlen_compute(*, unit: Unit, period: Period) -> dict[str, Any]:
             [(s.value, s.label) for s in OPEN_STATES], {k: v for k, v in by_state.items()}
         ),
         "k9_ending_within_6_months": ending_soon,
+        # K10 (issue 20): the change of need since the first assessment.
+        "k10_needs_change": needs_change_rows(
+            cases=unit_scope.cases("assessment__case__"),
+            start=start,
+            end=end,
+            fields=catalogues[Catalogue.FIELD_OF_ACTION],
+        ),
     }
 
 

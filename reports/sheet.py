@@ -39,7 +39,9 @@ NAMES = {
     "K7": "Verlängerungen",
     "K8": "Fallabschlüsse",
     "K9": "Bestand (Stichtag)",
+    "K10": "Veränderung des Bedarfs seit der ersten Bedarfsermittlung",
 }
+CHANGE_TEXT = {"improved": "gesunken", "unchanged": "unverändert", "worsened": "gestiegen"}
 DANGEROUS_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 Row = tuple[str, str, str, Any, Any]
@@ -164,6 +166,16 @@ def kennzahlen_rows(figures: dict[str, Any]) -> list[Row]:
         ("K9", NAMES["K9"], total, f["k9_open_cases"], None),
         *_block("K9", f["k9_by_status"]),
         ("K9", NAMES["K9"], _("ending within 6 months"), f["k9_ending_within_6_months"], None),
+        *[
+            (
+                "K10",
+                NAMES["K10"],
+                f"{row['label']}: {CHANGE_TEXT[row['change']]}",
+                row["count"],
+                None,
+            )
+            for row in f.get("k10_needs_change") or []
+        ],
     ]
     return rows
 

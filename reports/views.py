@@ -97,6 +97,15 @@ def _selection(request: HttpRequest) -> tuple[str, int, int]:
     return default[0], default[1], year
 
 
+def _needs_table(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """K10 as a table: per field of action the cases whose need fell, stayed, rose."""
+    table: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        line = table.setdefault(row["key"], {"label": row["label"]})
+        line[row["change"]] = row["count"]
+    return [line for line in table.values() if any(v for k, v in line.items() if k != "label")]
+
+
 @require_GET
 @login_required
 def kennzahlen(request: AuthenticatedHttpRequest) -> HttpResponse:
@@ -148,6 +157,7 @@ def kennzahlen(request: AuthenticatedHttpRequest) -> HttpResponse:
         ],
         "goal_rows": figures.get("k4_by_goal") or [],
         "development": _development(figures.get("development") or []),
+        "needs_change": _needs_table(figures.get("k10_needs_change") or []),
     }
     return render(request, "reports/kennzahlen.html", context)
 

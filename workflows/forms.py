@@ -303,6 +303,29 @@ class ReviewForm(CaseDateChecks, forms.Form):
     def goal_fields(self) -> list[Any]:
         return [self[f"goal_{goal.pk}"] for goal in self.goals]
 
+    # The re-assessment of needs at the review (issue 20): one need level per
+    # field of action, prefilled with the latest assessment.
+    def add_need_fields(self, fields: list[Any], current: dict[str, str]) -> None:
+        self.need_entries = fields
+        for entry in fields:
+            self.fields[f"need_{entry.key}"] = forms.ChoiceField(
+                label=catalogue_label(entry),
+                choices=[("", "—"), *NeedLevel.choices],
+                required=False,
+                initial=current.get(entry.key, ""),
+                help_text=_("Need today (re-assessment at the review)"),
+            )
+
+    def need_fields(self) -> list[Any]:
+        return [self[f"need_{entry.key}"] for entry in getattr(self, "need_entries", [])]
+
+    def needs(self) -> list[dict[str, str]]:
+        return [
+            {"field_of_action": entry.key, "need_level": self.cleaned_data[f"need_{entry.key}"]}
+            for entry in getattr(self, "need_entries", [])
+            if self.cleaned_data.get(f"need_{entry.key}")
+        ]
+
 
 class ExtensionRequestForm(CatalogueForm):
     catalogues = {"reason": Catalogue.EXTENSION_REASON}

@@ -33,6 +33,7 @@ from audit.services import read_access_record
 from cases import services
 from cases.dates import case_dates
 from cases.models import Consent, IntegrationPlan, Referral
+from cases.needs import review_need_fields
 from cases.selectors import (
     DEPUTY,
     OWNER,
@@ -379,13 +380,13 @@ class ReviewView(TaskView):
     default_action = "review"
 
     def forms_for(self, data: Any = None, action: str | None = None) -> dict[str, Any]:
-        return {
-            "review": forms.ReviewForm(
-                data,
-                goals=_plan_goals(_current_plan(self.case)),
-                initial={"reviewed_on": self.today},
-            )
-        }
+        form = forms.ReviewForm(
+            data,
+            goals=_plan_goals(_current_plan(self.case)),
+            initial={"reviewed_on": self.today},
+        )
+        form.add_need_fields(*review_need_fields(case=self.case, day=self.today))
+        return {"review": form}
 
     def review(self, form: Any) -> bool:
         data = form.cleaned_data
@@ -393,6 +394,7 @@ class ReviewView(TaskView):
             "reviewed_on": data["reviewed_on"],
             "notes": data["notes"],
             "goal_updates": form.goal_updates(),
+            "assessment": form.needs(),
         }
         if data.get("next_review_at"):
             args["next_review_at"] = data["next_review_at"]
@@ -490,7 +492,9 @@ class FinalReferralView(TaskView):
 
     def _pending(self) -> list[Any]:
         return list(
-            Referral.objects.filter(case=self.case, outcome=Referral.Outcome.PENDING)
+            Referral.objects.filter(
+                case=self.case, outcome=Referral.Outcome.PENDING, cancelled_at__isnull=True
+            )
             .select_related("target_service")
             .order_by("pk")
         )

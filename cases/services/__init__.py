@@ -288,3 +288,38 @@ __all__ = [
     "retention_deadline",
     "transfer_kind",
 ]
+
+# Corrections and cancellations with a reason (issue 20).
+from cases.services.corrections import (  # noqa: E402
+    CORRECTIONS,
+    AlreadyCancelled,
+    assessment_cancel,
+    assessment_correct,
+    consultation_cancel,
+    consultation_correct,
+    goal_cancel,
+    goal_correct,
+    measure_cancel,
+    measure_correct,
+    network_contact_cancel,
+    network_contact_correct,
+    referral_cancel,
+    referral_correct,
+)
+
+__all__ += [
+    "CORRECTIONS",
+    "AlreadyCancelled",
+    "assessment_cancel",
+    "assessment_correct",
+    "consultation_cancel",
+    "consultation_correct",
+    "goal_cancel",
+    "goal_correct",
+    "measure_cancel",
+    "measure_correct",
+    "network_contact_cancel",
+    "network_contact_correct",
+    "referral_cancel",
+    "referral_correct",
+]

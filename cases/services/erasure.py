@@ -14,6 +14,7 @@ from cases.models import (
     CaseStatus,
     Consent,
     Consultation,
+    Correction,
     ExtensionRequest,
     Goal,
     Household,
@@ -45,6 +46,7 @@ def case_anonymise(*, case: Case, now: datetime) -> None:
     )
     update(ExtensionRequest.objects.filter(case=case), justification="—", decision_note="")
     update(Referral.objects.filter(case=case), organisation="")
+    update(Correction.objects.filter(case=case), reason="—", before={}, after={})
     update(Case.objects.filter(pk=case.pk), plan_declined_reason="")
     update(Assessment.objects.filter(case=case), interpreter_language="")
     update(IntegrationPlan.objects.filter(case=case), agreement_language="")

@@ -11,6 +11,7 @@ from cases import history
 from cases.clock import (
     local_date,
 )
+from cases.errors import MESSAGES, GuardFailed
 from cases.models import (
     Case,
     Catalogue,
@@ -95,6 +96,8 @@ def referral_update(
         locked = _case_for_write(case=referral.case_id, actor=actor, now=now, who=CONTENT_WRITERS)
         _require_open(locked)
         row = Referral.objects.select_for_update().get(pk=referral.pk)
+        if row.cancelled_at is not None:
+            raise GuardFailed(MESSAGES["already_cancelled"], code="already_cancelled")
         before = history.values_of(row)
         row.outcome = _choice_arg(outcome, Referral.Outcome, field_name="outcome")
         row.outcome_date = _date_arg(

@@ -80,6 +80,7 @@ from cases.services.privacy import (
     erase_after_withdrawal_quietly,
     require_transfer_consent,
 )
+from cases.services.reassessment import reassessment_items, reassessment_record
 from config.errors import ApplicationError
 
 
@@ -234,7 +235,7 @@ def _pre_agree_plan(ctx: Ctx) -> None:
     plan = _current_plan(ctx.case)
     if plan is None or plan.status != IntegrationPlan.Status.DRAFT:
         raise guard("no_current_plan")
-    goals = list(plan.goals.all())
+    goals = list(plan.goals.filter(cancelled_at__isnull=True))
     if not goals:
         raise guard("plan_has_no_goals", PlanHasNoGoals)
     for goal in goals:
@@ -360,6 +361,7 @@ def _prep_review_plan(ctx: Ctx) -> Step:
         )
     review = _next_review(ctx, after_day=max(reviewed_on, ctx.today))
     updates = _goal_updates(ctx, plan)
+    needs = reassessment_items(ctx.args.get("assessment"), day=reviewed_on)
     _case, actor, now = ctx.case, ctx.actor, ctx.now
     notes = str(ctx.args.get("notes") or "")
 
@@ -373,6 +375,9 @@ def _prep_review_plan(ctx: Ctx) -> Step:
             participants=str(ctx.args.get("participants") or "")[:200],
         )
         history.created(plan_review)
+        reassessment_record(
+            case=_case, plan_review=plan_review, assessed_on=reviewed_on, items=needs, actor=actor
+        )
         for goal in new_plan.goals.filter(origin_id__in=updates):
             _goal_set_status(goal, updates[goal.origin_id], now=now)
 
@@ -408,7 +413,11 @@ def _goals_final(case: Case) -> bool:
     plan = _current_plan(case)
     if plan is None:
         return True
-    return not plan.goals.exclude(status__in=FINAL_GOAL_STATES).exists()
+    return (
+        not plan.goals.filter(cancelled_at__isnull=True)
+        .exclude(status__in=FINAL_GOAL_STATES)
+        .exists()
+    )
 
 
 def _prep_start_closing(ctx: Ctx) -> Step:
@@ -464,12 +473,16 @@ def _prep_close(ctx: Ctx) -> Step:
     no_further_need = bool(ctx.args.get("no_further_need", False))
     if not _goals_final(case):
         raise guard("goals_not_final")
-    if Referral.objects.filter(case=case, outcome=Referral.Outcome.PENDING).exists():
+    if Referral.objects.filter(
+        case=case, outcome=Referral.Outcome.PENDING, cancelled_at__isnull=True
+    ).exists():
         raise guard("referrals_open")
     if (
         reason.key in NEEDS_FINAL_REFERRAL
         and not no_further_need
-        and not Referral.objects.filter(case=case, is_final=True).exists()
+        and not Referral.objects.filter(
+            case=case, is_final=True, cancelled_at__isnull=True
+        ).exists()
     ):
         raise guard("final_referral_missing")
     if reason.key in TRANSFER_CLOSURE_REASONS:

@@ -6,6 +6,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
+from itertools import chain
 from typing import Any
 
 from django.conf import settings
@@ -22,6 +23,7 @@ from notifications.models import (
 from notifications.services.outbox import (
     notifications_bulk_enqueue,
 )
+from notifications.services.referral_followup import referral_followup_rows
 
 logger = logging.getLogger("notifications.services")
 K = NotificationKind
@@ -137,4 +139,5 @@ def _reminder_rows(*, now: datetime) -> Iterator[tuple[int, str, str, int | None
 def reminders_run(*, now: datetime) -> int:
     """Write every reminder that is due at `now` and not yet written;
     return how many are new. A second run at the same time writes none."""
-    return notifications_bulk_enqueue(_reminder_rows(now=now), now=now)
+    rows = chain(_reminder_rows(now=now), referral_followup_rows(now=now))
+    return notifications_bulk_enqueue(rows, now=now)

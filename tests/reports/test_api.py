@@ -184,5 +184,5 @@ def test_sheet_rows_cover_every_kennzahl(world) -> None:
     ids = {row[0] for row in kennzahlen_rows(figures)}
     assert ids == {
         "K1", "K1a", "K2", "K2a", "K2b", "K2c", "K2d", "K2x", "K3", "K3a", "K3b", "K3c",
-        "K4", "K4a", "K5", "K5a", "K6", "K7", "K8", "K9",
+        "K4", "K4a", "K5", "K5a", "K6", "K7", "K8", "K9", "K10",
     }  # fmt: skip
