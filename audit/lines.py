@@ -61,8 +61,6 @@ EVENT_TEXTS = {
     "cases.household.member_added": _("Added a member to the household."),
     "cases.household.member_removed": _("Removed a member from the household."),
     "cases.household.relation_changed": _("Changed a member's relation in the household."),
-
-
     # issue 18: voluntariness and data protection
     "cases.plan.agreed": _("Recorded the client's agreement to a new version of the plan."),
     "cases.plan.drafted_after_decline": _("Drafted the plan the client had declined before."),

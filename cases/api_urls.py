@@ -2,13 +2,7 @@
 
 from django.urls import path, re_path
 
-from cases import api, api_people
-
-
-from cases import api, api_privacy
-
-
-from cases import api, api_corrections
+from cases import api, api_corrections, api_people, api_privacy
 
 urlpatterns = [
     path("auth/token/", api.AuthTokenView.as_view(), name="api-token"),
@@ -125,7 +119,7 @@ urlpatterns += [
         api_people.HouseholdMemberCaseView.as_view(),
         name="api-household-member-case",
     ),
-
+]
 
 # Voluntariness and data protection (issue 18).
 urlpatterns += [

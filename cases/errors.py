@@ -117,6 +117,7 @@ MESSAGES: dict[str, Any] = {
     "clock_start_not_earlier": _(
         "A start known from elsewhere may only move the start of the person's consultation "
         "period earlier."
+    ),
     "transfer_consent_missing": _(
         "Passing data on to another service needs the client's consent to the transfer. "
         "Record that consent first."

@@ -2,10 +2,7 @@
 
 from django.urls import path
 
-from cases import views, views_people
-from cases import extension_views, views
-from cases import privacy_views, views
-from cases import views, views_day
+from cases import extension_views, privacy_views, views, views_day, views_people
 
 app_name = "cases"
 

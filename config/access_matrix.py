@@ -150,8 +150,6 @@ MATRIX: dict[str, Access] = {
     "cases:plan_pdf": Access(CASE, _CASE_PAGES),
     "cases:consent_pdf": Access(CASE, _CASE_PAGES),
     "cases:extension_request_new": Access(CASE, _CASE_PAGES, methods=("GET", "POST")),
-
-
     # issue 18: consents (every scope, scans), the plan awaiting agreement; the
     # DPO's legal hold and erasure (a role check inside the case scope)
     "cases:consents": Access(CASE, _CASE_PAGES, methods=("GET", "POST")),
@@ -283,8 +281,6 @@ MATRIX: dict[str, Access] = {
         CASE, "tests/transfers/test_views.py", methods=("GET", "POST")
     ),
     "transfers:package_received": Access(CASE, "tests/transfers/test_views.py"),
-
-
     # issue 18: plan after a decline or changed, anonymous counselling, the
     # DPO's legal hold and erasure
     "api-plan-draft": Access(CASE, _API_ACCESS, methods=("POST",)),

@@ -304,6 +304,8 @@ def import_job_get_for_user(*, user: Any, job_id: Any) -> ImportJob:
     if job is None:
         raise HandoverNotFound(_("This import does not exist."))
     return job
+
+
 def intake_candidates(
     *,
     traeger_id: int,

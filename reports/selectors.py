@@ -526,9 +526,7 @@ def kennzahlen_compute(*, unit: Unit, period: Period) -> dict[str, Any]:
     # (only goals of a plan version that is not superseded).
     goals = Goal.objects.filter(
         unit_scope.cases("plan__case__"), cancelled_at__isnull=True
-    ).exclude(
-        plan__status__in=[IntegrationPlan.Status.SUPERSEDED, IntegrationPlan.Status.REVISION]
-    )
+    ).exclude(plan__status__in=[IntegrationPlan.Status.SUPERSEDED, IntegrationPlan.Status.REVISION])
     # By field of action and catalogue goal (None: worded freely) at once.
     by_field: dict[int, int] = {}
     by_goal: dict[tuple[int, int | None], int] = {}
