@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cases', '0007_consultation_report_copies'),
+        ("cases", "0008_clock_person_clock_fact"),
     ]
 
     operations = [

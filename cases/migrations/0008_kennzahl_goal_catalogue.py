@@ -15,7 +15,7 @@ def load(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("cases", "0007_consultation_report_copies"),
+        ("cases", "0008_intake_person_household_version"),
     ]
 
     operations = [
