@@ -152,7 +152,7 @@ class Person(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     # Raised by every edit of the person's data (`person_update`): an edit
     # made on an older version is refused (RELIABILITY.md W4).
-    version = models.PositiveIntegerField(_("version"), default=1)
+    version = models.PositiveIntegerField(_("version"), default=1, db_default=1)
 
     class Meta:
         verbose_name = _("person")
@@ -179,7 +179,7 @@ class Household(models.Model):
         Person, through="HouseholdMembership", related_name="households", verbose_name=_("members")
     )
     # Raised by every edit of the household and its members (see Person).
-    version = models.PositiveIntegerField(_("version"), default=1)
+    version = models.PositiveIntegerField(_("version"), default=1, db_default=1)
 
     class Meta:
         verbose_name = _("household")

@@ -13,11 +13,11 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='household',
             name='version',
-            field=models.PositiveIntegerField(default=1, verbose_name='version'),
+            field=models.PositiveIntegerField(db_default=1, default=1, verbose_name='version'),
         ),
         migrations.AddField(
             model_name='person',
             name='version',
-            field=models.PositiveIntegerField(default=1, verbose_name='version'),
+            field=models.PositiveIntegerField(db_default=1, default=1, verbose_name='version'),
         ),
     ]
