@@ -816,7 +816,7 @@ def kennzahlen_development(
         year = snapshot.period_from.year
         if snapshot.period_from == date(year, 1, 1) and snapshot.period_to == date(year, 12, 31):
             frozen = snapshot.figures
-            rows[year].update({name: frozen.get(name) for name in DEVELOPMENT_FIGURES})
+            rows[year] |= {name: frozen.get(name) for name in DEVELOPMENT_FIGURES}
             rows[year]["frozen"] = True
     return list(rows.values())
 

@@ -130,7 +130,9 @@ def import_jobs_run(*, now: datetime) -> int:
         status=ImportJob.Status.FAILED,
         finished_at=now,
         content=None,
-        message=gettext("The import stopped unexpectedly; nothing was saved. Upload it again."),
+        message=gettext(
+            "The handover import stopped unexpectedly; nothing was saved. Upload the file again."
+        ),
     )
     waiting = ImportJob.objects.filter(status=ImportJob.Status.QUEUED).order_by("created_at")
     return sum(import_job_run(job_id=pk, now=now) for pk in waiting.values_list("pk", flat=True))
