@@ -67,6 +67,7 @@ from cases.models import (
     PlanReview,
     Referral,
 )
+from cases.person_clock import person_clock
 from cases.selectors import (
     AUDITOR,
     DEPUTY,
@@ -220,11 +221,23 @@ class HouseholdOut(serializers.Serializer):
     members = HouseholdMemberOut(many=True)
 
 
+class PersonClockOut(serializers.Serializer):
+    """The person's consultation period across all their cases."""
+
+    start = serializers.DateField(allow_null=True)
+    regular_end = serializers.DateField(allow_null=True)
+    extension_months = serializers.IntegerField(allow_null=True)
+    effective_end = serializers.DateField(allow_null=True)
+    days_left = serializers.IntegerField(allow_null=True)
+    expired = serializers.BooleanField()
+
+
 class CaseDetailOut(CaseOut):
     closing_ground = EnumField(CLOSING_GROUNDS, read_only=True, allow_blank=True)
     allowed_transitions = serializers.SerializerMethodField()
     managers = serializers.SerializerMethodField()
     household = serializers.SerializerMethodField()
+    person_clock = serializers.SerializerMethodField()
 
     class Meta(CaseOut.Meta):
         fields = [
@@ -237,7 +250,13 @@ class CaseDetailOut(CaseOut):
             "allowed_transitions",
             "managers",
             "household",
+            "person_clock",
         ]
+
+    @extend_schema_field(PersonClockOut)
+    def get_person_clock(self, case: Case) -> dict[str, Any]:
+        clock = person_clock(person=case.person_id, today=timezone.localdate(self.context["now"]))
+        return PersonClockOut(clock).data
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_allowed_transitions(self, case: Case) -> list[str]:
@@ -339,6 +358,7 @@ class ConsultationOut(ContractModelSerializer):
             "status",
             "interpreter",
             "notes",
+            "final_referral",
             "recorded_by",
             "recorded_at",
         ]
@@ -587,6 +607,11 @@ class ConsultationIn(RenamedKeys):
     )
     interpreter = StrictCharField(max_length=100, required=False, allow_blank=True)
     notes = StrictCharField(max_length=5000, required=False, allow_blank=True)
+    final_referral = StrictBooleanField(
+        required=False,
+        default=False,
+        help_text="Gespräch zur abschließenden Weitervermittlung (auch nach Ende des Zeitraums).",
+    )
 
 
 class AssessmentItemIn(serializers.Serializer):
@@ -966,6 +991,7 @@ class ConsultationListView(CaseScopedListCreate):
             participant_ids=data.get("participants", []),
             interpreter=data.get("interpreter", ""),
             notes=data.get("notes", ""),
+            final_referral=data.get("final_referral", False),
         )
         return Response(ConsultationOut(consultation).data, status=status.HTTP_201_CREATED)
 

@@ -708,6 +708,10 @@ LOTSE_ACCEPT_DAYS = _int("LOTSE_ACCEPT_DAYS", 7)
 LOTSE_EXTENSION_CHECK_DAYS = _int("LOTSE_EXTENSION_CHECK_DAYS", 90)
 # Days a supervisor has to decide an extension request (due date shown).
 LOTSE_APPROVAL_DAYS = _int("LOTSE_APPROVAL_DAYS", 14)
+# Days after the end of the consultation period, while an extension request
+# submitted in time is still undecided (the case stays open), until the
+# team's supervisors are told again as an escalation.
+LOTSE_EXTENSION_ESCALATION_DAYS = _int("LOTSE_EXTENSION_ESCALATION_DAYS", 7)
 # Reminders (DOMAIN.md "Clocks and reminders"): days before a plan review,
 # days after it until the supervisor is told, days before the period ends.
 LOTSE_REVIEW_REMINDER_DAYS = _int("LOTSE_REVIEW_REMINDER_DAYS", 14)
