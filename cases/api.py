@@ -64,6 +64,7 @@ from cases.models import (
     NeedLevel,
     NetworkContact,
     Person,
+    PersonClockFact,
     PlanReview,
     Referral,
 )
@@ -336,6 +337,25 @@ class ConsentOut(ContractModelSerializer):
             "withdrawn_at",
             "withdrawal_channel",
             "evidence",
+        ]
+
+
+class ClockFactOut(ContractModelSerializer):
+    """A fact about the person's consultation period known from elsewhere."""
+
+    extension_reason = KeyField(allow_null=True)
+
+    class Meta:
+        model = PersonClockFact
+        fields = [
+            "id",
+            "source",
+            "evidence",
+            "first_consultation_on",
+            "extension_months",
+            "extension_reason",
+            "recorded_by",
+            "recorded_at",
         ]
 
 
@@ -612,6 +632,23 @@ class ConsultationIn(RenamedKeys):
         default=False,
         help_text="Gespräch zur abschließenden Weitervermittlung (auch nach Ende des Zeitraums).",
     )
+
+
+class ClockFactIn(serializers.Serializer):
+    source = EnumField(PersonClockFact.Source)
+    evidence = StrictCharField(
+        max_length=2000,
+        help_text="Was den Beginn oder die Verlängerung belegt (Aktenzeichen, Bescheinigung, ...).",
+    )
+    first_consultation_on = serializers.DateField(
+        required=False,
+        allow_null=True,
+        help_text="Erstberatung der Person dort; darf den Beginn nur nach vorn verlegen.",
+    )
+    extension_months = StrictIntegerField(
+        min_value=1, max_value=12, required=False, allow_null=True
+    )
+    extension_reason = StrictCharField(max_length=50, required=False, allow_null=True)
 
 
 class AssessmentItemIn(serializers.Serializer):
@@ -994,6 +1031,29 @@ class ConsultationListView(CaseScopedListCreate):
             final_referral=data.get("final_referral", False),
         )
         return Response(ConsultationOut(consultation).data, status=status.HTTP_201_CREATED)
+
+
+class ClockFactListView(CaseScopedListCreate):
+    view_name = "clock-facts"
+    serializer_class = ClockFactOut
+
+    @extend_schema(responses={200: ClockFactOut(many=True), **LIST_ERRORS})
+    def get(self, request: Request, case_id: int) -> Response:
+        """What is known from elsewhere about the person's consultation period."""
+        case = self.case(request, case_id)
+        facts = case.person.clock_facts.select_related("extension_reason").order_by("-pk")
+        return self.listed(request, facts, ClockFactOut)
+
+    @extend_schema(request=ClockFactIn, responses={201: ClockFactOut, **CASE_ERRORS})
+    def post(self, request: AuthenticatedRequest, case_id: int) -> Response:
+        """Record a start or an extension of the person's period known from
+        elsewhere (another Träger, a migration, a transfer), with evidence."""
+        case = self.case(request, case_id)
+        data = _valid(ClockFactIn, request)
+        fact = services.person_clock_fact_record(
+            person=case.person, actor=request.user, now=timezone.now(), **data
+        )
+        return Response(ClockFactOut(fact).data, status=status.HTTP_201_CREATED)
 
 
 class AssessmentView(APIView):

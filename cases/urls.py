@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from cases import views
+from cases import views, views_clock
 
 app_name = "cases"
 
@@ -11,4 +11,5 @@ urlpatterns = [
     path("<str:case_pk>/beratung/", views.consultation_new, name="consultation_new"),
     path("<str:case_pk>/plan.pdf", views.plan_pdf, name="plan_pdf"),
     path("<str:case_pk>/einwilligung.pdf", views.consent_pdf, name="consent_pdf"),
+    path("<str:case_pk>/zeitraum/", views_clock.clock_fact_new, name="clock_fact_new"),
 ]

@@ -97,6 +97,7 @@ CONTENT_ROUTES = (
     "api-referrals",
     "api-assessment",
     "api-consents",
+    "api-clock-facts",
 )
 
 

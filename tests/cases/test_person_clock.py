@@ -654,3 +654,78 @@ def test_the_browser_refuses_a_consultation_after_the_end_in_german(client: Any)
     response = client.post(url, {**form, "final_referral": "on"})
     assert response.status_code == 302
     assert Consultation.objects.get(case=case, held_on=timezone.localdate(now)).final_referral
+
+
+def test_the_api_records_a_clock_fact_and_refuses_a_later_start() -> None:
+    now = timezone.now()
+    case = journey_to(S.ACTIVE, now=now - timedelta(days=30))
+    api = client_for(case.owner)
+    url = f"/api/v1/cases/{case.pk}/clock-facts/"
+    earlier = timezone.localdate(now) - timedelta(days=200)
+
+    response = api.post(
+        url,
+        {
+            "source": "other_traeger",
+            "evidence": "Bescheinigung Träger Y vom 3.2.",
+            "first_consultation_on": earlier.isoformat(),
+        },
+        format="json",
+    )
+
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert (body["source"], body["first_consultation_on"]) == ("other_traeger", earlier.isoformat())
+    detail = api.get(f"/api/v1/cases/{case.pk}/").json()
+    assert detail["consultation_start"] == earlier.isoformat()
+    assert detail["person_clock"]["start"] == earlier.isoformat()
+    assert [f["id"] for f in api.get(url).json()["results"]] == [body["id"]]
+    [event] = events("cases.person.clock_fact_recorded")
+    assert (event.case_id, event.actor_id) == (case.pk, case.owner_id)
+
+    later = {
+        "source": "migration",
+        "evidence": "Altakte",
+        "first_consultation_on": str(earlier + timedelta(days=1)),
+    }
+    response = api.post(url, later, format="json")
+    assert (response.status_code, response.json()["code"]) == (409, "clock_start_not_earlier")
+    assert "nur nach vorn" in response.json()["detail"]
+    assert PersonClockFact.objects.count() == 1
+    assert len(events("cases.person.clock_fact_recorded")) == 1
+
+    lead = supervisor_of(case.owner.team)
+    assert client_for(lead).post(url, later, format="json").status_code == 403
+
+
+def test_the_browser_records_a_clock_fact(client: Any) -> None:
+    now = timezone.now()
+    case = journey_to(S.ACTIVE, now=now - timedelta(days=30))
+    client.force_login(case.owner)
+    url = reverse("cases:clock_fact_new", args=[case.pk])
+
+    page = client.get(url)
+    assert page.status_code == 200
+    assert "Beratungszeitraum aus anderer Stelle" in page.content.decode()
+    response = client.post(
+        url,
+        {
+            "source": "TRANSFER",
+            "evidence": "Übergabepaket Kreis X",
+            "extension_months": "6",
+            "extension_reason": "illiteracy",
+        },
+    )
+
+    assert response.status_code == 302
+    case.refresh_from_db()
+    assert case.effective_end == extended_end_for(
+        start=case.consultation_start, regular_end=case.regular_end, months=6
+    )
+    response = client.post(
+        url, {"source": "TRANSFER", "evidence": "noch einmal", "extension_months": "3"}
+    )
+    assert response.status_code == 409
+    assert "bereits einmal verlängert" in response.content.decode()
+    detail = client.get(reverse("cases:detail", args=[case.pk])).content.decode()
+    assert url in detail

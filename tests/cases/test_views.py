@@ -59,6 +59,7 @@ ROUTES = {
     "cases:consultation_new": Route("cases:consultation_new", ("get", "post"), content=True),
     "cases:plan_pdf": Route("cases:plan_pdf", ("get",), content=True),
     "cases:consent_pdf": Route("cases:consent_pdf", ("get",), content=True),
+    "cases:clock_fact_new": Route("cases:clock_fact_new", ("get", "post"), content=True),
 }
 
 
