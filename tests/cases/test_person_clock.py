@@ -50,6 +50,7 @@ from tests.cases.factories import (
     to_initial_counselling,
 )
 from tests.cases.test_api import client_for
+from tests.cases.test_concurrency import on_postgres_with_commits, run_concurrently
 
 pytestmark = pytest.mark.django_db
 
@@ -729,3 +730,46 @@ def test_the_browser_records_a_clock_fact(client: Any) -> None:
     assert "bereits einmal verlängert" in response.content.decode()
     detail = client.get(reverse("cases:detail", args=[case.pk])).content.decode()
     assert url in detail
+
+
+@on_postgres_with_commits
+def test_a_request_racing_the_sweep_either_holds_the_case_or_is_refused() -> None:
+    """The owner submits in the last second of the period while the sweep
+    of the night runs: both lock the case row, so either the request is in
+    and the sweep waits, or the case moved to closing and the request is
+    refused; never a submitted request on a closing case."""
+    case = journey_to(S.ACTIVE)
+    submit_at = datetime(2029, 1, 4, 23, 59, 59, tzinfo=BERLIN)
+    sweep_at = datetime(2029, 1, 5, 0, 0, 1, tzinfo=BERLIN)
+
+    outcomes = run_concurrently(
+        [
+            lambda: services.extension_request_submit(
+                case=case.pk,
+                actor=case.owner,
+                now=submit_at,
+                reason="multiple_problems",
+                months=6,
+                justification="Mehrfachproblematik",
+            ),
+            lambda: deadline_sweep(name="period_expired", now=sweep_at),
+        ]
+    )
+
+    (
+        (submitted, request),
+        (swept, result),
+    ) = [(o, v) for o, v, _s in outcomes]
+    assert swept == "ok", result
+    case.refresh_from_db()
+    if submitted == "ok":
+        assert case.status == S.ACTIVE
+        assert result.done == 0
+        assert ExtensionRequest.objects.get(case=case).status == "SUBMITTED"
+    else:
+        assert request.code == "case_not_open"
+        assert case.status == S.CLOSING
+        assert not ExtensionRequest.objects.filter(case=case).exists()
+    # Whatever the order, the next night's sweep agrees.
+    again = deadline_sweep(name="period_expired", now=sweep_at + timedelta(days=1))
+    assert again.done == 0
