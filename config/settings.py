@@ -445,6 +445,7 @@ SPECTACULAR_SETTINGS = {
             "ConsentWithdrawalChannelEnum",
             "HandoverStatusEnum",
             "ReturnReasonEnum",
+            "ClockFactSourceEnum",
         )
     },
 }
