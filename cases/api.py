@@ -65,9 +65,11 @@ from cases.models import (
     NeedLevel,
     NetworkContact,
     Person,
+    PersonClockFact,
     PlanReview,
     Referral,
 )
+from cases.person_clock import person_clock
 from cases.selectors import (
     AUDITOR,
     DEPUTY,
@@ -229,11 +231,23 @@ class HouseholdOut(serializers.Serializer):
     members = HouseholdMemberOut(many=True)
 
 
+class PersonClockOut(serializers.Serializer):
+    """The person's consultation period across all their cases."""
+
+    start = serializers.DateField(allow_null=True)
+    regular_end = serializers.DateField(allow_null=True)
+    extension_months = serializers.IntegerField(allow_null=True)
+    effective_end = serializers.DateField(allow_null=True)
+    days_left = serializers.IntegerField(allow_null=True)
+    expired = serializers.BooleanField()
+
+
 class CaseDetailOut(CaseOut):
     closing_ground = EnumField(CLOSING_GROUNDS, read_only=True, allow_blank=True)
     allowed_transitions = serializers.SerializerMethodField()
     managers = serializers.SerializerMethodField()
     household = serializers.SerializerMethodField()
+    person_clock = serializers.SerializerMethodField()
 
     class Meta(CaseOut.Meta):
         fields = [
@@ -246,7 +260,13 @@ class CaseDetailOut(CaseOut):
             "allowed_transitions",
             "managers",
             "household",
+            "person_clock",
         ]
+
+    @extend_schema_field(PersonClockOut)
+    def get_person_clock(self, case: Case) -> dict[str, Any]:
+        clock = person_clock(person=case.person_id, today=timezone.localdate(self.context["now"]))
+        return PersonClockOut(clock).data
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_allowed_transitions(self, case: Case) -> list[str]:
@@ -329,6 +349,25 @@ class ConsentOut(ContractModelSerializer):
         ]
 
 
+class ClockFactOut(ContractModelSerializer):
+    """A fact about the person's consultation period known from elsewhere."""
+
+    extension_reason = KeyField(allow_null=True)
+
+    class Meta:
+        model = PersonClockFact
+        fields = [
+            "id",
+            "source",
+            "evidence",
+            "first_consultation_on",
+            "extension_months",
+            "extension_reason",
+            "recorded_by",
+            "recorded_at",
+        ]
+
+
 class ConsultationOut(ContractModelSerializer):
     date = serializers.DateField(source="held_on", help_text="Datum der Beratung.")
     form = KeyField()
@@ -348,6 +387,7 @@ class ConsultationOut(ContractModelSerializer):
             "status",
             "interpreter",
             "notes",
+            "final_referral",
             "recorded_by",
             "recorded_at",
         ]
@@ -609,6 +649,28 @@ class ConsultationIn(RenamedKeys):
     )
     interpreter = StrictCharField(max_length=100, required=False, allow_blank=True)
     notes = StrictCharField(max_length=5000, required=False, allow_blank=True)
+    final_referral = StrictBooleanField(
+        required=False,
+        default=False,
+        help_text="Gespräch zur abschließenden Weitervermittlung (auch nach Ende des Zeitraums).",
+    )
+
+
+class ClockFactIn(serializers.Serializer):
+    source = EnumField(PersonClockFact.Source)
+    evidence = StrictCharField(
+        max_length=2000,
+        help_text="Was den Beginn oder die Verlängerung belegt (Aktenzeichen, Bescheinigung, ...).",
+    )
+    first_consultation_on = serializers.DateField(
+        required=False,
+        allow_null=True,
+        help_text="Erstberatung der Person dort; darf den Beginn nur nach vorn verlegen.",
+    )
+    extension_months = StrictIntegerField(
+        min_value=1, max_value=12, required=False, allow_null=True
+    )
+    extension_reason = StrictCharField(max_length=50, required=False, allow_null=True)
 
 
 class AssessmentItemIn(serializers.Serializer):
@@ -1012,8 +1074,32 @@ class ConsultationListView(CaseScopedListCreate):
             participant_ids=data.get("participants", []),
             interpreter=data.get("interpreter", ""),
             notes=data.get("notes", ""),
+            final_referral=data.get("final_referral", False),
         )
         return Response(ConsultationOut(consultation).data, status=status.HTTP_201_CREATED)
+
+
+class ClockFactListView(CaseScopedListCreate):
+    view_name = "clock-facts"
+    serializer_class = ClockFactOut
+
+    @extend_schema(responses={200: ClockFactOut(many=True), **LIST_ERRORS})
+    def get(self, request: Request, case_id: int) -> Response:
+        """What is known from elsewhere about the person's consultation period."""
+        case = self.case(request, case_id)
+        facts = case.person.clock_facts.select_related("extension_reason").order_by("-pk")
+        return self.listed(request, facts, ClockFactOut)
+
+    @extend_schema(request=ClockFactIn, responses={201: ClockFactOut, **CASE_ERRORS})
+    def post(self, request: AuthenticatedRequest, case_id: int) -> Response:
+        """Record a start or an extension of the person's period known from
+        elsewhere (another Träger, a migration, a transfer), with evidence."""
+        case = self.case(request, case_id)
+        data = _valid(ClockFactIn, request)
+        fact = services.person_clock_fact_record(
+            person=case.person, actor=request.user, now=timezone.now(), **data
+        )
+        return Response(ClockFactOut(fact).data, status=status.HTTP_201_CREATED)
 
 
 class AssessmentView(APIView):

@@ -56,6 +56,11 @@ urlpatterns = [
         name="api-case-extension-requests",
     ),
     path(
+        "cases/<str:case_id>/clock-facts/",
+        api.ClockFactListView.as_view(),
+        name="api-clock-facts",
+    ),
+    path(
         "extension-requests/", api.ExtensionRequestListView.as_view(), name="api-extension-requests"
     ),
     path(

@@ -114,6 +114,14 @@ MESSAGES: dict[str, Any] = {
     "open_case_exists": _("The person already has an open case in this programme."),
     "request_open": _("There is already an open extension request for this case."),
     "handover_not_open": _("There is no handover waiting to be accepted for this case."),
+    "period_ended_consultation": _(
+        "The person's consultation period ended before this date: only the talk for the final "
+        "referral can still be recorded."
+    ),
+    "extension_pending": _(
+        "An extension request submitted in time waits for its decision; the case stays open "
+        "until then."
+    ),
     "clock_start_not_earlier": _(
         "A start known from elsewhere may only move the start of the person's consultation "
         "period earlier."

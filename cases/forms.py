@@ -116,6 +116,14 @@ class QuickConsultationForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("Only what is needed for the work with the client."),
     )
+    final_referral = forms.BooleanField(
+        label=_("Talk for the final referral"),
+        required=False,
+        help_text=_(
+            "The talk that prepares the handover to a regular service: the only consultation "
+            "possible after the consultation period has ended."
+        ),
+    )
 
     def __init__(
         self,
@@ -185,6 +193,7 @@ class QuickConsultationForm(forms.Form):
             "status": data["status"],
             "interpreter": data["interpreter"],
             "notes": data["notes"],
+            "final_referral": bool(data.get("final_referral")),
         }
 
 

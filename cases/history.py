@@ -205,6 +205,7 @@ CASE_DATA_FIELDS: dict[type[models.Model], dict[str, str]] = {
         "status": VALUE,
         "interpreter": DIGEST,
         "notes": DIGEST,
+        "final_referral": VALUE,
         "recorded_by_id": VALUE,
         "recorded_at": VALUE,
         "traeger_id": VALUE,

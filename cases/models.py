@@ -386,13 +386,21 @@ class Case(ConcurrentTransitionMixin, models.Model):
 
     @transition(field=status, source=S.REGISTERED, target=S.INITIAL_COUNSELLING)
     def record_first_consultation(
-        self, *, basis: str, checked_at: datetime, start: date, regular_end: date
+        self,
+        *,
+        basis: str,
+        checked_at: datetime,
+        start: date,
+        regular_end: date,
+        effective_end: date | None = None,
     ) -> None:
         self.eligibility_basis = basis
         self.eligibility_checked_at = checked_at
         self.consultation_start = start
         self.regular_end = regular_end
-        self.effective_end = regular_end
+        # The person's period: extended already when they used their
+        # extension in an earlier case or elsewhere.
+        self.effective_end = effective_end or regular_end
 
     @transition(field=status, source=S.REGISTERED, target=S.REJECTED)
     def reject_ineligible(self, *, reason: str, checked_at: datetime) -> None:
@@ -827,6 +835,9 @@ class Consultation(models.Model):
     )
     interpreter = models.CharField(_("interpreter"), max_length=100, blank=True)
     notes = models.TextField(_("notes"), blank=True)
+    # The talk that prepares the final referral: the only consultation
+    # possible after the end of the person's consultation period.
+    final_referral = models.BooleanField(_("for the final referral"), default=False)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )

@@ -27,7 +27,6 @@ from django.db.models import Min
 from cases.clock import extended_end_for, regular_end_for
 from cases.models import (
     Case,
-    CaseStatus,
     ExtensionRequest,
     ExtensionStatus,
     Person,
@@ -65,9 +64,7 @@ def person_clock_start(person: Person | int) -> date | None:
     pk = _person_pk(person)
     starts = [
         Person.objects.filter(pk=pk).values_list("prior_consultation_start", flat=True).first(),
-        Case.objects.filter(person_id=pk)
-        .exclude(status=CaseStatus.DELETED)
-        .aggregate(first=Min("consultation_start"))["first"],
+        Case.objects.filter(person_id=pk).aggregate(first=Min("consultation_start"))["first"],
         PersonClockFact.objects.filter(person_id=pk).aggregate(first=Min("first_consultation_on"))[
             "first"
         ],

@@ -39,6 +39,7 @@ from cases.models import (
     Person,
     Referral,
 )
+from cases.person_clock import person_clock
 from config.errors import Forbidden, NotFound
 
 # The relations a user can have to a case; transitions name which may act.
@@ -334,6 +335,9 @@ class CaseClock:
     effective_end: date | None
     today: date
     running: bool
+    # The case has not started its own period: these are the person's,
+    # carried over from an earlier case or known from elsewhere.
+    carried_over: bool = False
 
     @property
     def days_left(self) -> int | None:
@@ -358,7 +362,20 @@ class CaseClock:
 
 
 def case_clock(*, case: Case, now: datetime) -> CaseClock:
-    """Return the case's consultation clock at `now` (no query)."""
+    """Return the case's consultation clock at `now` (no query once the
+    case's period started; before, the person's clock, if it runs)."""
+    if case.consultation_start is None:
+        today = timezone.localdate(now)
+        person = person_clock(person=case.person_id, today=today)
+        if person.started:
+            return CaseClock(
+                start=person.start,
+                regular_end=person.regular_end,
+                effective_end=person.effective_end,
+                today=today,
+                running=True,
+                carried_over=True,
+            )
     return CaseClock(
         start=case.consultation_start,
         regular_end=case.regular_end,

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from cases import extension_views, privacy_views, views, views_day, views_people
+from cases import views, views_clock
 
 app_name = "cases"
 
@@ -64,4 +65,5 @@ urlpatterns = [
         views_day.correction,
         name="correction",
     ),
+    path("<str:case_pk>/zeitraum/", views_clock.clock_fact_new, name="clock_fact_new"),
 ]

@@ -175,6 +175,7 @@ NAMED_ENUMS = {
     "ConsentWithdrawalChannelEnum": "cases.models.Consent.WithdrawalChannel",
     "HandoverStatusEnum": "handover.models.HandoverStatus",
     "ReturnReasonEnum": "handover.models.ReturnReason",
+    "ClockFactSourceEnum": "cases.models.PersonClockFact.Source",
 }
 
 

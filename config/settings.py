@@ -447,6 +447,7 @@ SPECTACULAR_SETTINGS = {
             "ConsentWithdrawalChannelEnum",
             "HandoverStatusEnum",
             "ReturnReasonEnum",
+            "ClockFactSourceEnum",
         )
     }
     | {"TransferReasonEnum": "transfers.api.TRANSFER_REASONS"},
@@ -727,6 +728,10 @@ LOTSE_EXTENSION_CHECK_DAYS = _int("LOTSE_EXTENSION_CHECK_DAYS", 90)
 LOTSE_EXTENSION_REQUEST_MONTHS = _int("LOTSE_EXTENSION_REQUEST_MONTHS", 6)
 # Days a supervisor has to decide an extension request (due date shown).
 LOTSE_APPROVAL_DAYS = _int("LOTSE_APPROVAL_DAYS", 14)
+# Days after the end of the consultation period, while an extension request
+# submitted in time is still undecided (the case stays open), until the
+# team's supervisors are told again as an escalation.
+LOTSE_EXTENSION_ESCALATION_DAYS = _int("LOTSE_EXTENSION_ESCALATION_DAYS", 7)
 # Reminders (DOMAIN.md "Clocks and reminders"): days before a plan review,
 # days after it until the supervisor is told, days before the period ends.
 LOTSE_REVIEW_REMINDER_DAYS = _int("LOTSE_REVIEW_REMINDER_DAYS", 14)

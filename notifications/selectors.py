@@ -117,5 +117,15 @@ def notification_text(notification: Notification) -> str:
         texts[K.HANDOVER_SUBMITTED] = _(
             "%(count)s new handovers (from no. %(handover)s) arrived for your Gemeinde."
         )
+    if notification.kind == K.EXTENSION_WAITING and p.get("escalated"):
+        texts[K.EXTENSION_WAITING] = _(
+            "The extension request for %(case)s is still undecided %(days)s days after the "
+            "consultation period ended on %(date)s: please decide it."
+        )
+    elif notification.kind == K.EXTENSION_WAITING and p.get("period_ended"):
+        texts[K.EXTENSION_WAITING] = _(
+            "The consultation period of %(case)s ended on %(date)s; the case stays open until "
+            "its extension request is decided."
+        )
     text = texts.get(notification.kind)
     return str(text % values) if text else notification.kind

@@ -24,11 +24,13 @@ from cases.models import (
     Case,
     CaseStatus,
     Catalogue,
+    Consent,
     Consultation,
     HouseholdMembership,
     NeedLevel,
     consultation_link_copies,
 )
+from cases.person_clock import person_clock
 from cases.services.args import (
     _choice_arg,
     _date_arg,
@@ -36,6 +38,7 @@ from cases.services.args import (
 )
 from cases.services.base import (
     CONTENT_WRITERS,
+    _active_consent,
     _audit,
     _case_for_write,
     _require_open,
@@ -56,8 +59,16 @@ def consultation_record(
     participant_ids: Iterable[int] = (),
     interpreter: str = "",
     notes: str = "",
+    final_referral: bool = False,
 ) -> Consultation:
-    """Record one consultation (form, topics, duration) in seconds."""
+    """Record one consultation (form, topics, duration) in seconds.
+
+    A completed consultation, or one with notes, needs an active consent
+    to process the case (or anonymous counselling): 409 `consent_missing`.
+    A consultation after the end of the person's consultation period is
+    refused (409 `period_ended_consultation`) unless it belongs to the
+    final referral (`final_referral`).
+    """
     with transaction.atomic():
         locked = _case_for_write(case=case, actor=actor, now=now, who=CONTENT_WRITERS)
         if locked.status in (CaseStatus.REJECTED, CaseStatus.DELETED):
@@ -68,6 +79,7 @@ def consultation_record(
                 _("A consultation cannot lie in the future."),
                 fields={"held_on": [_("Choose today or an earlier date.")]},
             )
+        status_value = _choice_arg(status, Consultation.Status, field_name="status")
         if not topics:
             raise InvalidArguments(
                 _("Choose at least one topic."), fields={"topics": [_("This field is required.")]}
@@ -86,15 +98,26 @@ def consultation_record(
             for key in dict.fromkeys(topics)
         ]
         participants = _participants(locked, participant_ids)
+        with_content = status_value == Consultation.Status.COMPLETED or bool(notes.strip())
+        if (
+            with_content
+            and not locked.anonymous_mode
+            and not _active_consent(locked, Consent.Scope.CASE_PROCESSING, now)
+        ):
+            raise guard("consent_missing")
+        end = _period_end(locked, day)
+        if end is not None and day > end and not final_referral:
+            raise guard("period_ended_consultation")
         consultation = Consultation.objects.create(
             case=locked,
             held_on=day,
             duration_minutes=minutes,
             form=_entry(Catalogue.CONSULTATION_FORM, form, field_name="form", day=day),
             setting=_entry(Catalogue.CONSULTATION_SETTING, setting, field_name="setting", day=day),
-            status=_choice_arg(status, Consultation.Status, field_name="status"),
+            status=status_value,
             interpreter=interpreter[:100],
             notes=notes,
+            final_referral=bool(final_referral),
             recorded_by=actor,
             recorded_at=now,
             traeger_id=locked.traeger_id,
@@ -112,9 +135,22 @@ def consultation_record(
             event_type="cases.consultation.recorded",
             obj=consultation,
             reason=consultation.status,
-            data={"form": form, "topics": sorted(t.key for t in topic_entries)},
+            data={
+                "form": form,
+                "topics": sorted(t.key for t in topic_entries),
+                **({"final_referral": True} if final_referral else {}),
+            },
         )
     return consultation
+
+
+def _period_end(case: Case, day: date) -> date | None:
+    """The end of the consultation period that `day` must not pass: the
+    case's own once its period started, else the person's (a new case of
+    a person whose period is over); None while neither has started."""
+    if case.effective_end is not None:
+        return case.effective_end
+    return person_clock(person=case.person_id, today=day).effective_end
 
 
 def _participants(case: Case, participant_ids: Iterable[int]) -> list[int]:

@@ -31,6 +31,7 @@ from cases.models import (
     ExtensionRequest,
     ExtensionStatus,
 )
+from cases.person_clock import person_extension
 from cases.selectors import (
     SUPERVISOR,
     CaseNotFound,
@@ -49,6 +50,7 @@ from cases.services.base import (
     _require,
     _save,
 )
+from cases.services.transitions import case_transition
 
 ART9_REASONS = ("mental_illness", "chronic_illness", "disability")
 
@@ -64,10 +66,12 @@ def extension_request_submit(
 ) -> ExtensionRequest:
     """Create and submit an extension request (draft -> submitted).
 
-    Guards: the case is open and its clock runs, today is within the
-    regular period, no extension was approved before, reason and months are
-    valid, a justification is given, and reasons about health need an
-    active Art. 9 consent.
+    Guards: the case is open and its clock runs, today is on or before
+    the effective end (a request in time keeps the case open until it is
+    decided: the period-end sweep waits), the person has not used their
+    one extension (in any case, or known from elsewhere), reason and
+    months are valid, a justification is given, and reasons about health
+    need an active Art. 9 consent.
     """
     with transaction.atomic():
         locked = _case_for_write(case=case, actor=actor, now=now, who=CONTENT_WRITERS)
@@ -85,11 +89,12 @@ def extension_request_submit(
         text = _text_arg(justification, field_name="justification", max_length=5000)
         if locked.status not in CLOCK_STATES:
             raise guard("case_not_open")
-        if locked.regular_end is None:
+        if locked.regular_end is None or locked.effective_end is None:
             raise guard("period_not_started")
-        if today > locked.regular_end:
+        if today > locked.effective_end:
             raise guard("period_ended")
-        if ExtensionRequest.objects.filter(case=locked, status=ExtensionStatus.APPROVED).exists():
+        # One extension per person, across all their cases (DOMAIN.md §5).
+        if person_extension(locked.person_id) is not None:
             raise guard("period_already_extended", PeriodAlreadyExtended)
         if ExtensionRequest.objects.filter(
             case=locked, status__in=[ExtensionStatus.DRAFT, ExtensionStatus.SUBMITTED]
@@ -167,7 +172,7 @@ def _decide(
         from_state = row.status
         before = history.values_of(row)
         if approve:
-            if ExtensionRequest.objects.filter(case=case, status=ExtensionStatus.APPROVED).exists():
+            if person_extension(case.person_id) is not None:
                 raise guard("period_already_extended", PeriodAlreadyExtended)
             if case.status not in CLOCK_STATES or case.regular_end is None:
                 raise guard("case_not_open")
@@ -215,7 +220,19 @@ def _decide(
                 transition="approve" if approve else "reject",
             )
         )
+        if not approve and _period_over(case, now):
+            # The period-end sweep waited for this decision: the case
+            # starts closing at once (T11, as the system, its own event).
+            case_transition(case=case.pk, name="period_expired", actor=None, now=now)
     return row
+
+
+def _period_over(case: Case, now: datetime) -> bool:
+    return (
+        case.status in CLOCK_STATES
+        and case.effective_end is not None
+        and local_date(now) > case.effective_end
+    )
 
 
 def extension_request_approve(

@@ -20,8 +20,8 @@ from cases.clock import (
     add_months,
     local_date,
     no_contact_timeout_on,
-    regular_end_for,
     retention_deadline,
+    start_of_day,
 )
 from cases.effects import CaseChange, ChangeKind, case_changed
 from cases.errors import (
@@ -40,6 +40,8 @@ from cases.models import (
     Catalogue,
     Consent,
     Consultation,
+    ExtensionRequest,
+    ExtensionStatus,
     GoalStatus,
     IntegrationPlan,
     Measure,
@@ -47,6 +49,7 @@ from cases.models import (
     PlanReview,
     Referral,
 )
+from cases.person_clock import person_clock
 from cases.selectors import (
     DEPUTY,
     DPO,
@@ -160,10 +163,20 @@ def _prep_first_consultation(ctx: Ctx) -> Step:
     ).first()
     if consultation is None:
         raise guard("consultation_missing")
-    start = consultation.held_on
-    prior = case.person.prior_consultation_start
-    if prior is not None and prior < start:
-        start = prior  # the earlier start from another Gemeinde wins (§14.1)
+    # The person's first consultation: the earliest completed one of this
+    # case (also one before the one named), or an earlier start of the
+    # person's clock (an earlier case, another Träger or Gemeinde, a fact
+    # known from elsewhere). The extension the person used carries over.
+    earliest = (
+        Consultation.objects.filter(case=case, status=Consultation.Status.COMPLETED)
+        .order_by("held_on")
+        .values_list("held_on", flat=True)
+        .first()
+    )
+    clock = person_clock(person=case.person_id, today=ctx.today, start=earliest)
+    start = clock.start
+    if start is None or clock.regular_end is None:  # not reached: a consultation exists
+        raise guard("consultation_missing")
 
     def after() -> None:
         person = case.person
@@ -178,10 +191,17 @@ def _prep_first_consultation(ctx: Ctx) -> Step:
             "basis": basis,
             "checked_at": ctx.now,
             "start": start,
-            "regular_end": regular_end_for(start),
+            "regular_end": clock.regular_end,
+            "effective_end": clock.effective_end,
         },
         reason=basis,
-        data={"consultation_id": consultation.pk, "consultation_start": start.isoformat()},
+        data={
+            "consultation_id": consultation.pk,
+            "consultation_start": start.isoformat(),
+            **(
+                {"effective_end": clock.effective_end.isoformat()} if clock.extension_months else {}
+            ),
+        },
         after=after,
     )
 
@@ -436,6 +456,21 @@ def _pre_period_expired(ctx: Ctx) -> None:
     end = ctx.case.effective_end
     if end is None or ctx.today <= end:
         raise guard("period_not_expired")
+    if timely_extension_pending(ctx.case):
+        raise guard("extension_pending")
+
+
+def timely_extension_pending(case: Case) -> bool:
+    """Whether an extension request submitted by the end of the period
+    waits for its decision: the period does not run out under it."""
+    end = case.effective_end
+    if end is None:
+        return False
+    return ExtensionRequest.objects.filter(
+        case=case,
+        status=ExtensionStatus.SUBMITTED,
+        submitted_at__lt=start_of_day(end + timedelta(days=1)),
+    ).exists()
 
 
 # T12 no_contact_timeout

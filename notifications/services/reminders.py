@@ -114,6 +114,40 @@ def _reminder_rows(*, now: datetime) -> Iterator[tuple[int, str, str, int | None
                 key = f"extension:{request_id}:waiting"
                 yield supervisor, K.EXTENSION_WAITING, key, case_id, {"request": request_id}
 
+    # A request submitted in time keeps the case open past the end of the
+    # period (the period-end sweep waits for the decision): its manager and
+    # the deciding supervisors are reminded once the period is over, the
+    # supervisors again (escalation) LOTSE_EXTENSION_ESCALATION_DAYS later.
+    escalate_before = today - timedelta(days=settings.LOTSE_EXTENSION_ESCALATION_DAYS)
+    overdue = ExtensionRequest.objects.filter(
+        status=ES.SUBMITTED,
+        case__status__in=CLOCK_STATES,
+        case__effective_end__lt=today,
+        submitted_at__lt=start_of_day(today),
+    ).values_list(
+        "pk",
+        "case_id",
+        "case__owner_id",
+        "case__owner__team_id",
+        "requested_by_id",
+        "case__effective_end",
+        "submitted_at",
+    )
+    for request_id, case_id, owner_id, team_id, requester, end, submitted in overdue:
+        if timezone.localdate(submitted) > end:
+            continue  # not in time: the sweep does not wait for it
+        params = {"request": request_id, "date": end.isoformat(), "period_ended": True}
+        key = f"extension:{request_id}:period_ended"
+        deciders = [pk for pk in supervisors.get(team_id, []) if pk != requester]
+        for recipient in dict.fromkeys([owner_id, *deciders]):
+            yield recipient, K.EXTENSION_WAITING, key, case_id, params
+        if end <= escalate_before:
+            days = settings.LOTSE_EXTENSION_ESCALATION_DAYS
+            escalated = {**params, "escalated": True, "days": days}
+            for supervisor in deciders:
+                key = f"extension:{request_id}:escalated"
+                yield supervisor, K.EXTENSION_WAITING, key, case_id, escalated
+
     # Tasks of an absent manager, for each deputy with a grant running now.
     grants = DeputyGrant.objects.filter(
         valid_from__lte=now, valid_until__gt=now, revoked_at__isnull=True

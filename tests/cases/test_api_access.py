@@ -99,6 +99,7 @@ CONTENT_ROUTES = (
     "api-referrals",
     "api-assessment",
     "api-consents",
+    "api-clock-facts",
 )
 
 

@@ -29,7 +29,7 @@ from cases.models import (
     HouseholdMembership,
 )
 from tests.accounts.factories import GemeindeFactory, TeamFactory, TraegerFactory
-from tests.cases.factories import T0, PersonFactory, manager_in, new_case
+from tests.cases.factories import T0, PersonFactory, give_consent, manager_in, new_case
 
 ROOT = Path(__file__).resolve().parents[2]
 APPS = (
@@ -98,6 +98,7 @@ def test_consultation_record_writes_the_copies_of_date_status_and_place() -> Non
 def test_a_case_without_gemeinde_gives_copies_without_gemeinde() -> None:
     case = new_case()
     assert case.gemeinde_id is None
+    give_consent(case)
 
     consultation = services.consultation_record(
         case=case,
@@ -127,6 +128,7 @@ def test_the_migration_fills_the_copies_from_consultation_and_case() -> None:
     # given: copies that are wrong (as before the migration filled them)
     gemeinde = GemeindeFactory()
     case = new_case(gemeinde=gemeinde)
+    give_consent(case)
     consultation = services.consultation_record(
         case=case,
         actor=case.owner,

@@ -187,10 +187,25 @@ def test_record_first_consultation_keeps_an_earlier_start_from_another_gemeinde(
 
 def test_record_first_consultation_needs_consent() -> None:
     case = new_case()
+    # Before any consent no consultation with content can be recorded.
+    assert_refused(lambda: consult(case, now=T0), case, "consent_missing", 409)
+    # A consent that lapsed before the step is taken does not do either.
+    services.consent_record(
+        case=case,
+        actor=case.owner,
+        now=T0,
+        scope=Consent.Scope.CASE_PROCESSING,
+        form=Consent.Form.SIGNED_PAPER,
+        language="ar",
+        valid_until=T0 + timedelta(hours=1),
+    )
     first = consult(case, now=T0)
+    later = T0 + timedelta(hours=2)
 
     assert_refused(
-        lambda: fire(case, "record_first_consultation", consultation_id=first.pk, **ELIGIBLE),
+        lambda: fire(
+            case, "record_first_consultation", now=later, consultation_id=first.pk, **ELIGIBLE
+        ),
         case,
         "consent_missing",
         409,
@@ -898,17 +913,20 @@ def test_reopen_after_consent_withdrawal_needs_new_consent() -> None:
     case = journey_to(S.ACTIVE)
     case = fire(case, "withdraw_consent", channel="IN_PERSON")
     later = T0 + timedelta(days=10)
-    consult_case = case
-    services.consultation_record(
-        case=consult_case,
-        actor=case.owner,
-        now=later,
-        held_on=later.date(),
-        duration_minutes=20,
-        form="phone",
-        topics=["other"],
-    )
 
+    def talk() -> Any:
+        return services.consultation_record(
+            case=case,
+            actor=case.owner,
+            now=later,
+            held_on=later.date(),
+            duration_minutes=20,
+            form="phone",
+            topics=["other"],
+        )
+
+    # Without consent neither the talk nor the reopening can be recorded.
+    assert_refused(talk, case, "consent_missing", 409)
     assert_refused(
         lambda: fire(case, "reopen", now=later, reason="CLIENT_RETURNED"),
         case,
@@ -917,6 +935,7 @@ def test_reopen_after_consent_withdrawal_needs_new_consent() -> None:
     )
 
     give_consent(case, now=later)
+    talk()
     case = fire(case, "reopen", now=later, reason="CLIENT_RETURNED")
     assert case.status == S.ACTIVE
 

@@ -14,6 +14,15 @@ four eyes on extensions, the period never exceeds four years, exactly one
 audit event per successful command and none (and no change at all) for a
 refused one, and the case's audit chain verifies.
 
+The clock belongs to the person (issue 18): a closed or rejected case's
+person may come back with a new case (the machine follows the new one),
+facts about the person's period known from elsewhere are recorded, and
+extension requests race the period-end sweep (submitted on the last day,
+the sweep in the night after, the decision later). For every person,
+across all their cases: effective end <= first start + 3 years + at most
+one extension of at most 12 months, and the sweep waits for a request
+submitted in time.
+
 Each example runs inside a savepoint that is rolled back in `teardown()`,
 so every example starts from the same database. The profile
 (tests/hypothesis_profiles.py) bounds the run in `make test` and lengthens
@@ -26,7 +35,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, ClassVar
 
 import pytest
@@ -49,6 +58,7 @@ from accounts.models import User
 from audit.models import AuditEvent
 from audit.selectors import audit_chain_verify
 from cases import services
+from cases.clock import start_of_day
 from cases.models import (
     Case,
     CaseStatus,
@@ -60,6 +70,8 @@ from cases.models import (
     Goal,
     GoalStatus,
     IntegrationPlan,
+    Person,
+    PersonClockFact,
     Referral,
 )
 from cases.selectors import CaseNotFound
@@ -124,8 +136,13 @@ SYSTEM_NAMES = tuple(name for name, (_, _, who) in TABLE.items() if who == {SYST
 USER_NAMES = tuple(name for name in TABLE if name not in SYSTEM_NAMES)
 CASE_FIELDS = tuple(f.attname for f in Case._meta.concrete_fields)
 CLOCK_FIELDS = ("consultation_start", "regular_end", "effective_end")
-# The only calls that may move the period: T2 starts it, an approval extends it.
-CLOCK_WRITERS = ("transition:record_first_consultation", "extension_request_approve")
+# The only calls that may move the period: T2 starts it, an approval extends it,
+# a fact known from elsewhere moves the person's start earlier.
+CLOCK_WRITERS = (
+    "transition:record_first_consultation",
+    "extension_request_approve",
+    "person_clock_fact_record",
+)
 
 BOGUS = "bogus-value"
 # Wrong argument values: unknown, missing, empty, of the wrong type, malformed.
@@ -163,6 +180,9 @@ class Call:
     events_after: int = 0
     last_event: dict[str, Any] | None = None
     error: ApplicationError | None = None
+    # period_expired: whether a request submitted by the end waited for
+    # its decision when the sweep came.
+    timely_request_pending: bool = False
 
     @property
     def ok(self) -> bool:
@@ -232,6 +252,7 @@ class CaseLifecycle(RuleBasedStateMachine):
         self.events = 0  # the case's audit events after the last call
         self.calls: list[Call] = []  # the calls of the current step
         self.seen: set[str] = set()
+        self.earlier_cases: list[int] = []  # the person's cases before this one
 
     def teardown(self) -> None:
         transaction.set_rollback(True)
@@ -299,6 +320,12 @@ class CaseLifecycle(RuleBasedStateMachine):
             events_before=self.events,
         )
         self.calls.append(call)
+        if transition == "period_expired" and self.row.get("effective_end"):
+            call.timely_request_pending = ExtensionRequest.objects.filter(
+                case_id=self.case_pk,
+                status=ExtensionStatus.SUBMITTED,
+                submitted_at__lt=start_of_day(self.row["effective_end"] + timedelta(days=1)),
+            ).exists()
         result = None
         try:
             result = fn()
@@ -947,6 +974,89 @@ class CaseLifecycle(RuleBasedStateMachine):
             note = data.draw(st.sampled_from(["Begründet", "Begründet", ""]))
             self._decide_extension(who, approve=command == "approve", note=note)
 
+    # --- the person's clock ---------------------------------------------------------
+
+    @precondition(lambda self: bool(self.row) and self.status != S.DELETED)
+    @rule(data=st.data(), command=st.sampled_from(["race", "race", "fact", "new_case"]))
+    def person_command(self, data: st.DataObject, command: str) -> None:
+        """The person's clock: an extension request races the period-end
+        sweep, a fact known from elsewhere is recorded, or the person of a
+        closed or rejected case comes back with a new case."""
+        self._begin()
+        if command == "new_case" and self.status in (S.CLOSED, S.REJECTED):
+            self._new_case_for_the_person()
+        elif command == "race" and self.status in RUNNING:
+            self._race_the_sweep(data)
+        else:
+            self._record_clock_fact(data)
+
+    def _new_case_for_the_person(self) -> None:
+        """The person comes back (another Gemeinde, a return after closure):
+        a new case, which the machine follows from now on."""
+        owner = self.users[OWNER]
+        case = services.case_create(
+            person=Person.objects.get(pk=self.row["person_id"]),
+            owner=owner,
+            actor=owner,
+            now=self.now,
+            intake_channel=Case.IntakeChannel.SELF_REFERRAL,
+        )
+        self.earlier_cases.append(self.case_pk)
+        self.case_pk = case.pk
+        self._refresh()
+        self.seen = {self.status}
+        self.reached["new_case_for_the_person"] += 1
+
+    def _record_clock_fact(self, data: st.DataObject) -> None:
+        who = data.draw(st.sampled_from([SYSTEM, SYSTEM, OWNER]))
+        days_back = data.draw(st.one_of(st.none(), st.integers(0, 1500)))
+        months = data.draw(st.sampled_from([None, None, None, 3, 12, 13]))
+        start = self.today - timedelta(days=days_back) if days_back is not None else None
+        self._call(
+            "person_clock_fact_record",
+            lambda: services.person_clock_fact_record(
+                person=self.row["person_id"],
+                actor=self.users[who],
+                now=self.now,
+                source=PersonClockFact.Source.MIGRATION,
+                evidence="Altakte",
+                first_consultation_on=start,
+                extension_months=months,
+                extension_reason="illiteracy" if months else None,
+            ),
+        )
+
+    def _race_the_sweep(self, data: st.DataObject) -> None:
+        """An extension request on the period's last day (or none), the
+        sweep in one of the nights after, then maybe a decision and the
+        next sweep."""
+        end = self.row["effective_end"]
+        last_day = datetime.combine(
+            end, time(data.draw(st.integers(0, 23)), data.draw(st.sampled_from([0, 59]))), BERLIN
+        )
+        self.now = max(self.now, last_day)
+        if data.draw(st.integers(0, 3)):
+            request = self._latest_request()
+            if request is None or request.status != ExtensionStatus.SUBMITTED:
+                self._submit_extension(
+                    OWNER,
+                    reason="multiple_problems",
+                    months=data.draw(st.integers(1, 12)),
+                    justification="Mehrfachproblematik",
+                )
+        night = datetime.combine(end + timedelta(days=1), time(0), BERLIN)
+        night += timedelta(hours=data.draw(st.integers(0, 72)))
+        self.now = max(self.now, night)
+        self._transition("period_expired", SYSTEM)
+        decision = data.draw(st.sampled_from(["approve", "reject", "withdraw", "wait"]))
+        self.now += timedelta(days=data.draw(st.integers(0, 20)))
+        if decision == "withdraw":
+            self._withdraw_extension(OWNER)
+        elif decision != "wait":
+            self._decide_extension(SUPERVISOR, approve=decision == "approve", note="Begründet")
+        if self.status in RUNNING:
+            self._transition("period_expired", SYSTEM)
+
     # --- the owner's next move, one state at a time ------------------------------
 
     @precondition(lambda self: bool(self.row) and self.status not in (S.REJECTED, S.DELETED))
@@ -1221,9 +1331,20 @@ class CaseLifecycle(RuleBasedStateMachine):
                 f"{call.describe()}; expected a refusal with one of "
                 f"{[e.__name__ for e in call.expect.errors]}"
             )
-            assert call.events_after == call.events_before + 1, (
+            # A rejection after the end of the period (the sweep waited for
+            # it) starts closing at once: the system's period_expired follows.
+            closes = (
+                call.label == "extension_request_reject"
+                and call.before["status"] in RUNNING
+                and call.today > call.before["effective_end"]
+            )
+            assert call.events_after == call.events_before + 1 + closes, (
                 f"{call.describe()} with {call.events_after - call.events_before} audit events"
             )
+            if closes:
+                assert call.after["status"] == S.CLOSING, call.describe()
+                assert call.after["closing_ground"] == "PERIOD_EXPIRED", call.describe()
+                continue
             if call.transition is None:
                 assert call.after["status"] == call.before["status"], call.describe()
                 continue
@@ -1350,6 +1471,64 @@ class CaseLifecycle(RuleBasedStateMachine):
                 assert call.after["effective_end"] == expected, call.describe()
 
     @invariant()
+    def one_clock_per_person(self) -> None:
+        """For the person, across all their cases: every effective end <=
+        the first start + 3 years + at most one extension of <= 12 months
+        (an approved request in any case, or one known from elsewhere)."""
+        if not self.row:
+            return
+        person_id = self.row["person_id"]
+        cases = list(
+            Case.objects.filter(person_id=person_id).values_list(
+                "pk", "consultation_start", "effective_end"
+            )
+        )
+        facts = list(
+            PersonClockFact.objects.filter(person_id=person_id).values_list(
+                "first_consultation_on", "extension_months"
+            )
+        )
+        prior = Person.objects.filter(pk=person_id).values_list(
+            "prior_consultation_start", flat=True
+        )
+        starts = [start for _pk, start, _end in cases if start]
+        starts += [day for day, _months in facts if day] + [day for day in prior if day]
+        extensions = list(
+            ExtensionRequest.objects.filter(
+                case__person_id=person_id, status=ExtensionStatus.APPROVED
+            ).values_list("months", flat=True)
+        ) + [months for _day, months in facts if months]
+        assert len(extensions) <= 1, (person_id, extensions)
+        assert all(1 <= months <= 12 for months in extensions), extensions
+        if not starts:
+            assert all(end is None for _pk, _start, end in cases), cases
+            return
+        first = min(starts)
+        limit = regular_end_for(first)
+        if extensions:
+            limit = extended_end_for(start=first, regular_end=limit, months=extensions[0])
+        for pk, start, end in cases:
+            if end is not None:
+                assert start == first, (pk, start, first)
+                assert end <= limit, (pk, end, limit, [c.describe() for c in self.calls])
+
+    @invariant()
+    def timely_request_holds_the_sweep(self) -> None:
+        """The period-end sweep does not close a case whose extension
+        request, submitted by the end, still waits for its decision; without
+        one it closes the case once the end has passed."""
+        for call in self.calls:
+            if call.transition != "period_expired" or call.before["status"] not in RUNNING:
+                continue
+            if call.today <= call.before["effective_end"]:
+                continue  # not due yet (deadlines_had_passed)
+            if call.timely_request_pending:
+                assert call.error is not None, call.describe()
+                assert call.error.code == "extension_pending", call.describe()
+            else:
+                assert call.ok, call.describe()
+
+    @invariant()
     def audit_chain_verifies(self) -> None:
         """(6) The case's hash chain is intact (checked whenever it grew)."""
         if any(call.ok for call in self.calls):
@@ -1406,6 +1585,8 @@ def test_case_lifecycle_invariants_hold_under_random_commands() -> None:
             "extension_request_approve",
             "extension_request_reject",
             "extension_request_withdraw",
+            "person_clock_fact_record",
+            "new_case_for_the_person",
         ]
     )
     missing = [command for command in commands if not reached[command]]

@@ -67,6 +67,7 @@ ROUTES = {
     "cases:plan_pending": Route("cases:plan_pending", ("get", "post"), content=True),
     "cases:legal_hold": Route("cases:legal_hold", ("post",), content=False),
     "cases:referral_new": Route("cases:referral_new", ("get", "post"), content=True),
+    "cases:clock_fact_new": Route("cases:clock_fact_new", ("get", "post"), content=True),
 }
 # Routes that name an entry of the case besides the case; their access is
 # tested with their entries in tests/cases/test_day_views.py.

@@ -51,6 +51,7 @@ CASE_DETAIL_FIELDS = {
     "consultation_start",
     "regular_end",
     "effective_end",
+    "person_clock",  # the person's period: dates and months, like the case's
     "next_review_at",
     "plan_declined",
     "closure_reason",
