@@ -49,6 +49,7 @@ class NotificationKind(models.TextChoices):
     EXTENSION_DECIDED = "EXTENSION_DECIDED", _("extension request decided")
     DEPUTY_TASK = "DEPUTY_TASK", _("task of a manager you deputise for")
     HANDOVER_SUBMITTED = "HANDOVER_SUBMITTED", _("new handover for the Gemeinde")
+    APPOINTMENT_REMINDER = "APPOINTMENT_REMINDER", _("appointment coming up")
 
 
 class Delivery(models.TextChoices):

@@ -86,6 +86,7 @@ def notification_text(notification: Notification) -> str:
         "date": _date(p.get("date", "")),
         "days": p.get("days", ""),
         "handover": p.get("handover", ""),
+        "time": p.get("time", ""),
     }
     texts = {
         K.CASE_ASSIGNED: _("New %(case)s was registered for you."),
@@ -108,6 +109,7 @@ def notification_text(notification: Notification) -> str:
         K.EXTENSION_DECIDED: _("Your extension request for %(case)s was decided."),
         K.DEPUTY_TASK: _("A task in %(case)s waits for you as deputy."),
         K.HANDOVER_SUBMITTED: _("A new handover (no. %(handover)s) arrived for your Gemeinde."),
+        K.APPOINTMENT_REMINDER: _("Appointment in %(case)s on %(date)s at %(time)s."),
     }
     if notification.kind == K.HANDOVER_SUBMITTED and p.get("count", 1) > 1:
         values["count"] = p["count"]

@@ -76,7 +76,16 @@ from cases.services.consents import (
     consent_record,
     consent_withdraw,
 )
+from cases.services.appointment_outcomes import consultation_of_appointment_record
 from cases.services.consultations import assessment_record, consultation_record
+from cases.services.documents import (
+    DocumentNotFound,
+    cv_entry_add,
+    cv_entry_remove,
+    document_delete,
+    document_download,
+    document_upload,
+)
 from cases.services.erasure import case_anonymise
 from cases.services.extensions import (
     ART9_REASONS,
@@ -187,6 +196,13 @@ __all__ = [
     "consent_record",
     "consent_withdraw",
     "consultation_record",
+    "consultation_of_appointment_record",
+    "cv_entry_add",
+    "cv_entry_remove",
+    "document_delete",
+    "document_download",
+    "document_upload",
+    "DocumentNotFound",
     "extended_end_for",
     "extension_request_approve",
     "extension_request_reject",
