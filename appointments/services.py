@@ -36,7 +36,7 @@ PLANNABLE = frozenset(
         CaseStatus.INITIAL_COUNSELLING,
         CaseStatus.PLANNING,
         CaseStatus.ACTIVE,
-        CaseStatus.PAUSED,
+        CaseStatus.DORMANT,
         CaseStatus.CLOSING,
     }
 )

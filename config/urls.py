@@ -38,6 +38,7 @@ urlpatterns = [
     path("api/v1/", include("cases.api_urls")),
     path("berichte/", include("reports.urls")),
     path("arbeitsplatz/", include("workspace.urls")),
+    path("termine/", include("appointments.urls")),
 ]
 
 handler400 = "config.error_views.bad_request"

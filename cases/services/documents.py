@@ -62,7 +62,7 @@ OPEN_FOR_DOCUMENTS = frozenset(
         CaseStatus.INITIAL_COUNSELLING,
         CaseStatus.PLANNING,
         CaseStatus.ACTIVE,
-        CaseStatus.PAUSED,
+        CaseStatus.DORMANT,
         CaseStatus.CLOSING,
     }
 )
