@@ -137,7 +137,7 @@ def cv_page(request: AuthenticatedHttpRequest, case_pk: Any) -> HttpResponse:
                 status = error.http_status
             else:
                 messages.success(request, _("The entry was added to the CV."))
-                return HttpResponseRedirect(reverse("cases:cv", args=[case.pk]))
+                return HttpResponseRedirect(reverse("documents:cv", args=[case.pk]))
         else:
             status = 400
     entries = cv_document.cv_entries(case=case)
@@ -160,7 +160,7 @@ def cv_entry_remove(request: AuthenticatedHttpRequest, case_pk: Any, entry_pk: A
     except ApplicationError as error:
         return _refusal(request, error, case_pk)
     messages.success(request, _("The entry was removed from the CV."))
-    return HttpResponseRedirect(reverse("cases:cv", args=[case.pk]))
+    return HttpResponseRedirect(reverse("documents:cv", args=[case.pk]))
 
 
 @never_cache

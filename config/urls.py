@@ -39,6 +39,7 @@ urlpatterns = [
     path("berichte/", include("reports.urls")),
     path("arbeitsplatz/", include("workspace.urls")),
     path("termine/", include("appointments.urls")),
+    path("dokumente/", include("cases.document_urls")),
 ]
 
 handler400 = "config.error_views.bad_request"
