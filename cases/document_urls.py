@@ -9,6 +9,7 @@ app_name = "documents"
 
 urlpatterns = [
     path("fall/<str:case_pk>/neu/", document_views.document_upload, name="upload"),
+    path("fall/<str:case_pk>/lebenslauf/", document_views.cv_page, name="cv"),
     path(
         "fall/<str:case_pk>/<str:document_pk>/", document_views.document_download, name="download"
     ),
@@ -17,7 +18,6 @@ urlpatterns = [
         document_views.document_delete,
         name="delete",
     ),
-    path("fall/<str:case_pk>/lebenslauf/", document_views.cv_page, name="cv"),
     path(
         "fall/<str:case_pk>/lebenslauf/<str:entry_pk>/entfernen/",
         document_views.cv_entry_remove,
