@@ -68,7 +68,10 @@ def appointment_letter_pdf(
             )
         ),
         doc.paragraph(
-            N_("The consultation is free of charge and confidential. An interpreter can be arranged.")
+            N_(
+                "The consultation is free of charge and confidential."
+                " An interpreter can be arranged."
+            )
         ),
     ]
     buffer = io.BytesIO()

@@ -128,9 +128,7 @@ def appointment_plan(
             )
     day = timezone.localdate(start)
     with transaction.atomic():
-        locked = case_services._case_for_write(
-            case=case, actor=actor, now=now, who=CONTENT_WRITERS
-        )
+        locked = case_services._case_for_write(case=case, actor=actor, now=now, who=CONTENT_WRITERS)
         if locked.status not in PLANNABLE:
             raise GuardFailed(_("The case is not open."), code="case_not_open")
         if locked.effective_end and day > locked.effective_end:

@@ -75,9 +75,7 @@ def week(request: AuthenticatedHttpRequest) -> HttpResponse:
     days = []
     for offset in range(7):
         day = monday + timedelta(days=offset)
-        days.append(
-            (day, [row for row in rows if timezone.localdate(row.starts_at) == day])
-        )
+        days.append((day, [row for row in rows if timezone.localdate(row.starts_at) == day]))
     feed = selectors.calendar_feed_of(user=request.user)
     feed_url = (
         request.build_absolute_uri(reverse("appointments:feed", args=[feed.token]))

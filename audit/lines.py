@@ -59,7 +59,9 @@ EVENT_TEXTS = {
     "cases.cv_entry.removed": _("Removed an entry from the CV (%(reason)s)."),
     "appointments.appointment.planned": _("Planned an appointment."),
     "appointments.appointment.held": _("Recorded that an appointment took place."),
-    "appointments.appointment.no_show": _("Recorded that the client did not come to an appointment."),
+    "appointments.appointment.no_show": _(
+        "Recorded that the client did not come to an appointment."
+    ),
     "appointments.appointment.cancelled": _("Cancelled an appointment."),
     "workflows.task.assigned": _("Task “%(reason)s” assigned."),
     "workflows.task.completed": _("Task “%(reason)s” completed."),

@@ -8,6 +8,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from accounts.types import choice_field
 from cases.forms import DateInput
 from cases.models import CvEntry, Document
 from cases.services.documents import UPLOAD_KINDS
@@ -40,9 +41,7 @@ class DocumentUploadForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         labels = dict(Document.Kind.choices)
-        kind = self.fields["kind"]
-        assert isinstance(kind, forms.ChoiceField)
-        kind.choices = [(k, labels[k]) for k in UPLOAD_KINDS]
+        choice_field(self, "kind").choices = [(k, labels[k]) for k in UPLOAD_KINDS]
         self.fields["file"].widget.attrs["accept"] = ".pdf,.png,.jpg,.jpeg,.tif,.tiff"
         self.max_bytes = settings.LOTSE_DOCUMENT_MAX_BYTES
 

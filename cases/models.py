@@ -1168,7 +1168,9 @@ class CvEntry(models.Model):
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="cv_entries")
     kind = models.CharField(_("kind"), max_length=15, choices=Kind.choices)
     title = models.CharField(_("what"), max_length=200)
-    organisation = models.CharField(_("where (school, employer, issuer)"), max_length=200, blank=True)
+    organisation = models.CharField(
+        _("where (school, employer, issuer)"), max_length=200, blank=True
+    )
     place = models.CharField(_("place or country"), max_length=100, blank=True)
     started_on = models.DateField(_("from"), null=True, blank=True)
     ended_on = models.DateField(_("until"), null=True, blank=True)

@@ -19,9 +19,7 @@ def case_appointments(case: Any) -> dict[str, Any]:
     """The case's next appointments (one query; the page logged the read)."""
     now = timezone.now()
     rows = [
-        row
-        for row in appointments_of_case(case=case)
-        if row.status == Appointment.Status.PLANNED
+        row for row in appointments_of_case(case=case) if row.status == Appointment.Status.PLANNED
     ]
     rows.reverse()
     return {"case": case, "upcoming": rows[:5], "now": now}

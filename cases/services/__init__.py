@@ -37,6 +37,7 @@ from cases.errors import (
     guard,
 )
 from cases.selectors import AUDITOR, CaseNotFound, case_is_visible_to
+from cases.services.appointment_outcomes import consultation_of_appointment_record
 from cases.services.args import (
     EARLIEST_DATE,
     LATEST_DATE,
@@ -76,7 +77,6 @@ from cases.services.consents import (
     consent_record,
     consent_withdraw,
 )
-from cases.services.appointment_outcomes import consultation_of_appointment_record
 from cases.services.consultations import assessment_record, consultation_record
 from cases.services.documents import (
     DocumentNotFound,
@@ -140,6 +140,7 @@ __all__ = [
     "ClosingGround",
     "ConcurrentChange",
     "Ctx",
+    "DocumentNotFound",
     "ExtensionRequestNotFound",
     "GuardFailed",
     "InvalidArguments",
@@ -195,14 +196,13 @@ __all__ = [
     "consent_evidence_attach",
     "consent_record",
     "consent_withdraw",
-    "consultation_record",
     "consultation_of_appointment_record",
+    "consultation_record",
     "cv_entry_add",
     "cv_entry_remove",
     "document_delete",
     "document_download",
     "document_upload",
-    "DocumentNotFound",
     "extended_end_for",
     "extension_request_approve",
     "extension_request_reject",

@@ -47,7 +47,9 @@ def consultation_of_appointment_record(
         locked = _case_for_write(case=case, actor=actor, now=now, who=(*CONTENT_WRITERS, SYSTEM))
         if locked.status in (CaseStatus.REJECTED, CaseStatus.DELETED, CaseStatus.CLOSED):
             raise GuardFailed(_("The case is not open."), code="case_not_open")
-        status = _choice_arg(status, Consultation.Status, field_name="status", exclude=["CANCELLED"])
+        status = _choice_arg(
+            status, Consultation.Status, field_name="status", exclude=["CANCELLED"]
+        )
         topic_entry = _entry(Catalogue.CONSULTATION_TOPIC, topic, field_name="topic", day=held_on)
         consultation = Consultation.objects.create(
             case=locked,

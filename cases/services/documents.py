@@ -27,11 +27,11 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from cases import history
+from cases.clock import local_date
 from cases.errors import GuardFailed, InvalidArguments
 from cases.models import Case, CaseStatus, Consent, CvEntry, Document
 from cases.services.args import _choice_arg, _date_arg
 from cases.services.base import CONTENT_WRITERS, _active_consent, _audit, _case_for_write
-from cases.clock import local_date
 from config.errors import NotFound
 
 

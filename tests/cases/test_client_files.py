@@ -41,7 +41,7 @@ def upload(case, actor, **kwargs):
     return services.document_upload(case=case, actor=actor, now=timezone.now(), **args)
 
 
-def test_upload_stores_the_file_with_its_type_size_and_an_audit_event(w: World) -> None:
+def test_upload_stores_the_file_with_its_type_size_and_an_audit_event(w: World) -> None:  # noqa: F811
     keep = timezone.localdate() + timedelta(days=200)
     document = upload(w.case, w.owner, title="B1-Zertifikat", retain_until=keep)
     assert (document.kind, document.content_type, document.size) == (
@@ -55,7 +55,7 @@ def test_upload_stores_the_file_with_its_type_size_and_an_audit_event(w: World) 
     assert events(w.case, "cases.document.uploaded") == 1
 
 
-def test_a_disguised_file_is_refused_by_its_content_and_nothing_is_written(w: World) -> None:
+def test_a_disguised_file_is_refused_by_its_content_and_nothing_is_written(w: World) -> None:  # noqa: F811
     before = AuditEvent.objects.filter(case_id=w.case.pk).count()
     with pytest.raises(services.InvalidArguments) as refused:
         upload(w.case, w.owner, content=b"MZ\x90\x00 an executable", file_name="zeugnis.pdf")
@@ -64,20 +64,20 @@ def test_a_disguised_file_is_refused_by_its_content_and_nothing_is_written(w: Wo
     assert AuditEvent.objects.filter(case_id=w.case.pk).count() == before
 
 
-def test_a_png_named_pdf_is_stored_as_png(w: World) -> None:
+def test_a_png_named_pdf_is_stored_as_png(w: World) -> None:  # noqa: F811
     document = upload(w.case, w.owner, content=PNG, file_name="scan.pdf")
     assert document.content_type == "image/png"
     assert document.file.name.endswith(".png")
 
 
-def test_a_too_big_file_is_refused(w: World) -> None:
+def test_a_too_big_file_is_refused(w: World) -> None:  # noqa: F811
     with pytest.raises(services.InvalidArguments) as refused:
         upload(w.case, w.owner, content=PDF + b"x" * 2000)
     assert refused.value.code == "file_too_large"
     assert Document.objects.filter(case=w.case).count() == 0
 
 
-def test_art9_document_needs_an_active_art9_consent(w: World) -> None:
+def test_art9_document_needs_an_active_art9_consent(w: World) -> None:  # noqa: F811
     with pytest.raises(services.GuardFailed) as refused:
         upload(w.case, w.owner, kind="MEDICAL_PROOF")
     assert refused.value.code == "art9_consent_missing"
@@ -89,7 +89,7 @@ def test_art9_document_needs_an_active_art9_consent(w: World) -> None:
     assert document.sensitivity == Document.Sensitivity.ART9
 
 
-def test_download_is_an_audit_event_and_a_read(w: World) -> None:
+def test_download_is_an_audit_event_and_a_read(w: World) -> None:  # noqa: F811
     document = upload(w.case, w.owner)
     client = client_of(w.owner)
     response = client.get(reverse("documents:download", args=[w.case.pk, document.pk]))
@@ -103,7 +103,7 @@ def test_download_is_an_audit_event_and_a_read(w: World) -> None:
 
 
 @pytest.mark.parametrize("who", ["colleague", "manager_other", "lead", "auditor"])
-def test_others_cannot_download(w: World, who: str) -> None:
+def test_others_cannot_download(w: World, who: str) -> None:  # noqa: F811
     document = upload(w.case, w.owner)
     response = client_of(getattr(w, who)).get(
         reverse("documents:download", args=[w.case.pk, document.pk])
@@ -112,14 +112,14 @@ def test_others_cannot_download(w: World, who: str) -> None:
     assert events(w.case, "cases.document.downloaded") == 0
 
 
-def test_a_document_of_another_case_is_a_404(w: World) -> None:
+def test_a_document_of_another_case_is_a_404(w: World) -> None:  # noqa: F811
     other = journey_to(CaseStatus.ACTIVE, owner=w.owner)
     document = upload(other, w.owner)
     response = client_of(w.owner).get(reverse("documents:download", args=[w.case.pk, document.pk]))
     assert response.status_code == 404
 
 
-def test_upload_page_stores_a_document_and_refuses_a_disguised_one(w: World) -> None:
+def test_upload_page_stores_a_document_and_refuses_a_disguised_one(w: World) -> None:  # noqa: F811
     client = client_of(w.owner)
     target = reverse("documents:upload", args=[w.case.pk])
     fake = io.BytesIO(b"GIF89a not allowed")
@@ -136,7 +136,7 @@ def test_upload_page_stores_a_document_and_refuses_a_disguised_one(w: World) -> 
     assert Document.objects.filter(case=w.case, title="Zeugnis").count() == 1
 
 
-def test_case_page_queries_do_not_grow_with_50_documents(w: World) -> None:
+def test_case_page_queries_do_not_grow_with_50_documents(w: World) -> None:  # noqa: F811
     few = journey_to(CaseStatus.ACTIVE, owner=w.owner)
     many = journey_to(CaseStatus.ACTIVE, owner=w.owner)
     upload(few, w.owner)
@@ -155,7 +155,7 @@ def test_case_page_queries_do_not_grow_with_50_documents(w: World) -> None:
     assert client.get(url("cases:detail", many)).content.decode().count("Herunterladen") == 50
 
 
-def test_cv_entries_and_the_lebenslauf_pdf(w: World) -> None:
+def test_cv_entries_and_the_lebenslauf_pdf(w: World) -> None:  # noqa: F811
     now = timezone.now()
     services.cv_entry_add(
         case=w.case,
@@ -171,7 +171,9 @@ def test_cv_entries_and_the_lebenslauf_pdf(w: World) -> None:
         case=w.case, actor=w.owner, now=now, kind="LANGUAGE", title="Deutsch", level="B1"
     )
     with pytest.raises(services.InvalidArguments):
-        services.cv_entry_add(case=w.case, actor=w.owner, now=now, kind="LANGUAGE", title="Englisch")
+        services.cv_entry_add(
+            case=w.case, actor=w.owner, now=now, kind="LANGUAGE", title="Englisch"
+        )
     with pytest.raises(services.InvalidArguments):
         services.cv_entry_add(
             case=w.case,
@@ -193,7 +195,7 @@ def test_cv_entries_and_the_lebenslauf_pdf(w: World) -> None:
     assert client_of(w.lead).get(reverse("documents:cv_pdf", args=[w.case.pk])).status_code == 403
 
 
-def test_cv_page_adds_and_removes_an_entry(w: World) -> None:
+def test_cv_page_adds_and_removes_an_entry(w: World) -> None:  # noqa: F811
     client = client_of(w.owner)
     target = reverse("documents:cv", args=[w.case.pk])
     response = client.post(target, {"kind": "LANGUAGE", "title": "Arabisch", "level": ""})
