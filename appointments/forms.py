@@ -17,7 +17,7 @@ from cases.models import CatalogueEntry
 class AppointmentForm(forms.Form):
     day = forms.DateField(label=_("Date"), widget=DateInput())
     time = forms.TimeField(
-        label=_("Time"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
+        label=_("Time of day"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
     )
     duration_minutes = forms.IntegerField(
         label=_("Duration (minutes)"), min_value=5, max_value=720, initial=45

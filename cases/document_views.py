@@ -91,7 +91,8 @@ def document_download(
     except ApplicationError as error:
         return _refusal(request, error, case_pk)
     response = HttpResponse(content, content_type=document.content_type or "application/pdf")
-    extension = document.file.name.rsplit(".", 1)[-1] if "." in document.file.name else "pdf"
+    stored = str(document.file.name or "")
+    extension = stored.rsplit(".", 1)[-1] if "." in stored else "pdf"
     response["Content-Disposition"] = (
         f'attachment; filename="dokument-{document.pk}-fall-{case.pk}.{extension}"'
     )

@@ -29,7 +29,7 @@ SECTIONS = (
     (CvEntry.Kind.LANGUAGE, "Sprachkenntnisse"),
     (CvEntry.Kind.CERTIFICATE, "Zertifikate und Nachweise"),
 )
-LEVELS = {
+LEVELS: dict[str, str] = {
     CvEntry.Level.NATIVE: "Muttersprache",
     CvEntry.Level.A1: "A1 (Anfänger)",
     CvEntry.Level.A2: "A2 (Grundkenntnisse)",
