@@ -35,6 +35,7 @@ urlpatterns = [
     ),
     path("api/v1/handovers/", include("handover.api_urls")),
     path("api/v1/reports/", include("reports.api_urls")),
+    path("api/v1/", include("appointments.api_urls")),
     path("api/v1/", include("cases.api_urls")),
     path("berichte/", include("reports.urls")),
     path("arbeitsplatz/", include("workspace.urls")),

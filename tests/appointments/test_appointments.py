@@ -172,3 +172,35 @@ def test_the_appointment_letter_in_the_clients_language(w: World, code: str) -> 
     assert timezone.localtime(row.starts_at).strftime("%H:%M") in text
     if code != "de":
         assert "nicht geprüft" in text
+
+
+def test_api_plans_lists_and_records_a_no_show(w: World) -> None:  # noqa: F811
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.force_authenticate(w.owner)
+    target = f"/api/v1/cases/{w.case.pk}/appointments/"
+    start = (timezone.now() + timedelta(days=2)).isoformat()
+    body = {"starts_at": start, "duration_minutes": 30, "form": "office", "topic": "work"}
+    response = api.post(target, body, format="json")
+    assert response.status_code == 201, response.json()
+    created = response.json()
+    assert (created["status"], created["form"], created["topic"]) == ("planned", "office", "work")
+    early = api.post(f"{target}{created['id']}/no-show/")
+    assert (early.status_code, early.json()["code"]) == (409, "appointment_not_begun")
+    Appointment.objects.filter(pk=created["id"]).update(
+        starts_at=timezone.now() - timedelta(hours=1)
+    )
+    done = api.post(f"{target}{created['id']}/no-show/")
+    assert done.status_code == 200
+    assert done.json()["status"] == "no_show"
+    consultation = Consultation.objects.get(pk=done.json()["consultation"])
+    assert consultation.status == Consultation.Status.NO_SHOW
+    again = api.post(f"{target}{created['id']}/no-show/")
+    assert (again.status_code, again.json()["code"]) == (409, "appointment_closed")
+    mine = api.get("/api/v1/appointments/").json()
+    assert [row["id"] for row in mine] == [created["id"]]
+    other = APIClient()
+    other.force_authenticate(w.manager_other)
+    assert other.get(target).status_code == 404
+    assert other.post(f"{target}{created['id']}/cancel/").status_code == 404

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -207,3 +208,81 @@ def test_cv_page_adds_and_removes_an_entry(w: World) -> None:  # noqa: F811
     entry.refresh_from_db()
     assert entry.removed_at is not None
     assert "Arabisch" not in client.get(target).content.decode().split("cv-add-title")[0]
+
+
+# --- the API -----------------------------------------------------------------------
+
+
+def api_of(user):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def test_api_uploads_lists_and_downloads_a_document(w: World) -> None:  # noqa: F811
+    api = api_of(w.owner)
+    target = f"/api/v1/cases/{w.case.pk}/documents/"
+    scan = io.BytesIO(PDF)
+    scan.name = "zeugnis.pdf"
+    response = api.post(
+        target, {"file": scan, "kind": "certificate", "title": "Zeugnis"}, format="multipart"
+    )
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert (body["kind"], body["sensitivity"], body["content_type"]) == (
+        "certificate",
+        "normal",
+        "application/pdf",
+    )
+    listed = api.get(target).json()
+    assert [row["id"] for row in listed["results"]] == [body["id"]]
+    download = api.get(f"{target}{body['id']}/")
+    assert download.status_code == 200
+    assert download.content == PDF
+    assert events(w.case, "cases.document.downloaded") == 1
+
+
+def test_api_refuses_a_disguised_a_too_big_and_an_art9_file(w: World) -> None:  # noqa: F811
+    api = api_of(w.owner)
+    target = f"/api/v1/cases/{w.case.pk}/documents/"
+
+    def send(content: bytes, kind: str = "certificate") -> Any:
+        upload = io.BytesIO(content)
+        upload.name = "scan.pdf"
+        return api.post(target, {"file": upload, "kind": kind}, format="multipart")
+
+    disguised = send(b"<html><script>alert(1)</script></html>")
+    assert (disguised.status_code, disguised.json()["code"]) == (400, "file_type_not_allowed")
+    big = send(PDF + b"x" * 5000)
+    assert (big.status_code, big.json()["code"]) == (400, "file_too_large")
+    art9 = send(PDF, kind="medical_proof")
+    assert (art9.status_code, art9.json()["code"]) == (409, "art9_consent_missing")
+    old_spelling = send(PDF, kind="CERTIFICATE")
+    assert old_spelling.status_code == 400
+    assert Document.objects.filter(case=w.case).count() == 0
+    assert events(w.case, "cases.document.uploaded") == 0
+
+
+def test_api_documents_of_a_foreign_case_are_a_404(w: World) -> None:  # noqa: F811
+    document = upload(w.case, w.owner)
+    api = api_of(w.manager_other)
+    assert api.get(f"/api/v1/cases/{w.case.pk}/documents/").status_code == 404
+    assert api.get(f"/api/v1/cases/{w.case.pk}/documents/{document.pk}/").status_code == 404
+    assert api_of(w.lead).get(f"/api/v1/cases/{w.case.pk}/documents/").status_code == 403
+
+
+def test_api_cv_entries(w: World) -> None:  # noqa: F811
+    api = api_of(w.owner)
+    target = f"/api/v1/cases/{w.case.pk}/cv-entries/"
+    response = api.post(
+        target, {"kind": "language", "title": "Deutsch", "level": "b1"}, format="json"
+    )
+    assert response.status_code == 201, response.json()
+    assert (response.json()["kind"], response.json()["level"]) == ("language", "b1")
+    missing = api.post(target, {"kind": "language", "title": "Englisch"}, format="json")
+    assert (missing.status_code, missing.json()["code"]) == (400, "invalid")
+    assert [row["title"] for row in api.get(target).json()] == ["Deutsch"]
+    assert api.delete(f"{target}{response.json()['id']}/").status_code == 204
+    assert api.get(target).json() == []
