@@ -204,3 +204,21 @@ def test_api_plans_lists_and_records_a_no_show(w: World) -> None:  # noqa: F811
     other.force_authenticate(w.manager_other)
     assert other.get(target).status_code == 404
     assert other.post(f"{target}{created['id']}/cancel/").status_code == 404
+
+
+def test_chronology_entries_of_appointments_and_documents(w: World, settings, tmp_path) -> None:  # noqa: F811
+    from appointments.chronology import appointment_entries
+    from cases import services as case_services
+    from cases.document_chronology import document_entries
+
+    settings.MEDIA_ROOT = tmp_path
+    row = plan(w, hours=30)
+    document = case_services.document_upload(
+        case=w.case, actor=w.owner, now=timezone.now(), content=b"%PDF-1.4 x", kind="LETTER"
+    )
+    assert appointment_entries(case=w.case) == [
+        (timezone.localdate(row.starts_at), row.starts_at, row)
+    ]
+    assert document_entries(case=w.case) == [
+        (timezone.localdate(document.uploaded_at), document.uploaded_at, document)
+    ]
