@@ -83,6 +83,14 @@ BODIES: dict[str, dict[str, Any]] = {
     "api-extension-approve": {"note": "ok"},
     "api-extension-reject": {"note": "nein"},
     "api-handover-return": {"reason": "incomplete"},
+    "api-cv-entries": {"kind": "work", "title": "Tischler"},
+    "api-appointments": {
+        "starts_at": "{in_90_days}T10:00:00+01:00",
+        "duration_minutes": 30,
+        "form": "office",
+        "topic": "work",
+    },
+    "api-appointment-held": {"notes": "x"},
 }
 # Handovers come into the shared queue of every manager and supervisor of the
 # Träger that serves the Gemeinde; one who tries to decide a handover someone
@@ -186,7 +194,8 @@ class World:
 
 
 @pytest.fixture
-def world() -> World:
+def world(settings: Any, tmp_path: Any) -> World:
+    settings.MEDIA_ROOT = tmp_path / "media"
     now = timezone.now() - timedelta(days=30)
     team = TeamFactory()
     a, b = manager_in(team), manager_in(team)
@@ -244,6 +253,24 @@ def world() -> World:
             recipients=[b], kind="DEPUTY_TASK", key="b-only", case=case, now=now
         )
     handover = _handover_accepted_by(b, now)
+    document = services.document_upload(
+        case=case, actor=b, now=now, content=b"%PDF-1.4 B", kind="CERTIFICATE", title=NOTES
+    )
+    cv_entry = services.cv_entry_add(
+        case=case, actor=b, now=now, kind="WORK", title="Tischler", organisation=ORGANISATION
+    )
+    from appointments.services import appointment_plan
+
+    appointment = appointment_plan(
+        case=case,
+        actor=b,
+        now=now,
+        starts_at=now + timedelta(days=1),
+        duration_minutes=30,
+        form="office",
+        topic="work",
+        place=ORGANISATION,
+    )
     return World(
         a=a,
         b=b,
@@ -262,6 +289,9 @@ def world() -> World:
             "request_id": extension.pk,
             "notification_id": notification.pk,
             "handover_id": handover.pk,
+            "document_id": document.pk,
+            "entry_id": cv_entry.pk,
+            "appointment_id": appointment.pk,
             "name": "pause",  # B may fire it now: only access control stops A
         },
     )

@@ -286,3 +286,22 @@ def test_api_cv_entries(w: World) -> None:  # noqa: F811
     assert [row["title"] for row in api.get(target).json()] == ["Deutsch"]
     assert api.delete(f"{target}{response.json()['id']}/").status_code == 204
     assert api.get(target).json() == []
+
+
+def test_delete_page_removes_the_file_and_keeps_the_row(
+    w: World,  # noqa: F811
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    document = upload(w.case, w.owner)
+    name = document.file.name
+    storage = document.file.storage
+    client = client_of(w.owner)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("documents:delete", args=[w.case.pk, document.pk]))
+    assert response.status_code == 302
+    document.refresh_from_db()
+    assert not document.file
+    assert not storage.exists(name)
+    assert events(w.case, "cases.document.deleted") == 1
+    gone = client.get(reverse("documents:download", args=[w.case.pk, document.pk]))
+    assert gone.status_code == 404
