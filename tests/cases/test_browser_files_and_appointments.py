@@ -19,9 +19,9 @@ from django.utils import timezone
 from appointments.models import Appointment
 from audit.models import AuditEvent
 from cases.models import CaseStatus, Consultation, CvEntry, Document
+from tests.accounts.factories import TeamFactory
 from tests.cases.factories import ensure_catalogues, journey_to, manager_in
 from tests.cases.test_browser_journey import Screen, browser  # noqa: F401
-from tests.accounts.factories import TeamFactory
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
