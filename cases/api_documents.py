@@ -49,7 +49,8 @@ class DocumentOut(ContractModelSerializer):
 
 class DocumentIn(serializers.Serializer):
     file = serializers.FileField(help_text="PDF, PNG, JPEG oder TIFF (geprüft wird der Inhalt).")
-    kind = EnumField(Document.Kind, exclude=["CONSENT_FORM", "PLAN_PDF"])
+    # consent_form and plan_pdf are the system's own kinds: a 400 from the service.
+    kind = EnumField(Document.Kind)
     sensitivity = EnumField(Document.Sensitivity, required=False)
     title = StrictCharField(max_length=200, required=False, allow_blank=True)
     retain_until = serializers.DateField(required=False, allow_null=True)

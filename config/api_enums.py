@@ -175,6 +175,8 @@ NAMED_ENUMS = {
     "ConsentWithdrawalChannelEnum": "cases.models.Consent.WithdrawalChannel",
     "HandoverStatusEnum": "handover.models.HandoverStatus",
     "ReturnReasonEnum": "handover.models.ReturnReason",
+    "DocumentKindEnum": "cases.models.Document.Kind",
+    "CvEntryKindEnum": "cases.models.CvEntry.Kind",
 }
 
 

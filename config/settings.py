@@ -446,6 +446,8 @@ SPECTACULAR_SETTINGS = {
             "ConsentWithdrawalChannelEnum",
             "HandoverStatusEnum",
             "ReturnReasonEnum",
+            "DocumentKindEnum",
+            "CvEntryKindEnum",
         )
     },
 }

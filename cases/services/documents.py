@@ -30,6 +30,7 @@ from cases import history
 from cases.clock import local_date
 from cases.errors import GuardFailed, InvalidArguments
 from cases.models import Case, CaseStatus, Consent, CvEntry, Document
+from cases.selectors import parse_pk
 from cases.services.args import _choice_arg, _date_arg
 from cases.services.base import CONTENT_WRITERS, _active_consent, _audit, _case_for_write
 from config.errors import NotFound
@@ -252,13 +253,10 @@ def document_delete(*, case: Case | int, document_id: Any, actor: User, now: dat
 
 
 def _document_of(case: Case, document_id: Any) -> Document:
-    try:
-        number = int(str(document_id))
-    except ValueError:
-        number = 0
+    number = parse_pk(document_id)
     document = (
         Document.objects.filter(case_id=case.pk, pk=number).exclude(file="").first()
-        if number > 0
+        if number is not None
         else None
     )
     if document is None:
@@ -366,11 +364,12 @@ def cv_entry_remove(*, case: Case | int, entry_id: Any, actor: User, now: dateti
     for the history)."""
     with transaction.atomic():
         locked = _writable(case, actor, now)
-        try:
-            number = int(str(entry_id))
-        except ValueError:
-            number = 0
-        entry = CvEntry.objects.filter(case_id=locked.pk, pk=number, removed_at=None).first()
+        number = parse_pk(entry_id)
+        entry = (
+            CvEntry.objects.filter(case_id=locked.pk, pk=number, removed_at=None).first()
+            if number is not None
+            else None
+        )
         if entry is None:
             raise NotFound(_("This CV entry does not exist."), code="cv_entry_not_found")
         history.update_rows(CvEntry.objects.filter(pk=entry.pk), removed_at=now)
