@@ -386,17 +386,17 @@ def test_a_new_case_scoped_path_is_covered_or_fails_the_access_test(world: World
     from cases import api_urls
 
     view = api_urls.urlpatterns[0].callback  # any view will do for the shape
-    documents = "api/v1/cases/<str:case_id>/documents/"
-    document = "api/v1/cases/<str:case_id>/documents/<int:document_id>/"
+    letters = "api/v1/cases/<str:case_id>/letters/"
+    letter = "api/v1/cases/<str:case_id>/letters/<int:letter_id>/"
     added = [
-        path(documents, view, name="api-case-documents"),
-        path(document, view, name="api-case-document"),
+        path(letters, view, name="api-case-letters"),
+        path(letter, view, name="api-case-letter"),
     ]
     routes = api_routes([*get_resolver().url_patterns, *added])
 
-    assert {documents, document} <= {route.template for route in routes}
-    unknown = next(route for route in routes if "document_id" in route.parameters)
-    with pytest.raises(AssertionError, match="document_id"):
+    assert {letters, letter} <= {route.template for route in routes}
+    unknown = next(route for route in routes if "letter_id" in route.parameters)
+    with pytest.raises(AssertionError, match="letter_id"):
         url_for(unknown, world.b_ids)
 
 
