@@ -15,7 +15,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -87,7 +87,7 @@ class CvEntryIn(serializers.Serializer):
 
 
 class DocumentListView(GenericAPIView):
-    parser_classes = [MultiPartParser, JSONParser]
+    parser_classes = [MultiPartParser]
     serializer_class = DocumentOut
 
     @extend_schema(responses={200: DocumentOut(many=True), **LIST_ERRORS})
@@ -108,7 +108,8 @@ class DocumentListView(GenericAPIView):
         `file_too_large` over the limit; 409 `art9_consent_missing` for
         Art. 9 content without the person's Art. 9 consent."""
         case = _case_for(request, case_id, "api:documents", CONTENT_READERS)
-        upload = request.data.get("file")
+        body = request.data if isinstance(request.data, dict) else {}
+        upload = body.get("file")
         if upload is None or not hasattr(upload, "read"):
             raise services.InvalidArguments(
                 _("The file is missing."), fields={"file": [_("This field is required.")]}

@@ -75,6 +75,17 @@ def test_no_show_records_a_no_show_consultation_counted_as_k2x(w: World) -> None
     consultation = Consultation.objects.get(pk=row.consultation_id)
     assert consultation.status == Consultation.Status.NO_SHOW
     assert consultation.held_on == timezone.localdate(row.starts_at)
+    # K2x counts it, K2 does not.
+    from reports.models import UnitKind
+    from reports.selectors import Period, Unit, kennzahlen_compute
+
+    day = consultation.held_on
+    figures = kennzahlen_compute(unit=Unit(UnitKind.LAND, 0, ""), period=Period(day, day))
+    assert figures["k2x_no_show"] == 1
+    assert (
+        figures["k2_consultations"]
+        == Consultation.objects.filter(held_on=day, status=Consultation.Status.COMPLETED).count()
+    )
     with pytest.raises(GuardFailed):
         services.appointment_no_show(appointment=row.pk, actor=w.owner, now=later)
 
