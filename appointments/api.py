@@ -14,7 +14,6 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
-from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -66,9 +65,7 @@ class HeldIn(serializers.Serializer):
     notes = StrictCharField(max_length=5000, required=False, allow_blank=True)
 
 
-class CaseAppointmentListView(GenericAPIView):
-    serializer_class = AppointmentOut
-
+class CaseAppointmentListView(APIView):
     @extend_schema(responses={200: AppointmentOut(many=True), **LIST_ERRORS})
     def get(self, request: Request, case_id: int) -> Response:
         """The case's appointments, latest first."""
@@ -95,9 +92,9 @@ class MyAppointmentsView(APIView):
     def get(self, request: AuthenticatedRequest) -> Response:
         """The signed-in manager's appointments of one week (default: this week)."""
         now = timezone.now()
-        raw = request.query_params.get("week", "")
+        raw = request.query_params.get("week")
         try:
-            day = date.fromisoformat(raw) if raw else timezone.localdate(now)
+            day = timezone.localdate(now) if raw is None else date.fromisoformat(raw)
         except ValueError:
             raise InvalidArguments(
                 _("A date is not valid."), fields={"week": [_("Use the form YYYY-MM-DD.")]}

@@ -26,6 +26,7 @@ from cases.api import CASE_ERRORS, CONTENT_READERS, LIST_ERRORS, READ_ERRORS, _c
 from cases.api_fields import StrictBooleanField, StrictCharField
 from cases.documents import cv as cv_document
 from cases.models import CvEntry, Document
+from cases.services.documents import DOCUMENT_TYPES
 from config.api_enums import ContractModelSerializer, EnumField
 
 
@@ -133,7 +134,10 @@ class DocumentListView(GenericAPIView):
 
 class DocumentDetailView(APIView):
     @extend_schema(
-        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, **READ_ERRORS}
+        responses={
+            **{(200, kind.content_type): OpenApiTypes.BINARY for _magic, kind in DOCUMENT_TYPES},
+            **READ_ERRORS,
+        }
     )
     def get(self, request: AuthenticatedRequest, case_id: int, document_id: int) -> HttpResponse:
         """The document's file; the download is an audit event."""
@@ -155,9 +159,7 @@ class DocumentDetailView(APIView):
         return Response(DocumentOut(document).data)
 
 
-class CvEntryListView(GenericAPIView):
-    serializer_class = CvEntryOut
-
+class CvEntryListView(APIView):
     @extend_schema(responses={200: CvEntryOut(many=True), **LIST_ERRORS})
     def get(self, request: Request, case_id: int) -> Response:
         """The client's CV entries."""
