@@ -71,6 +71,17 @@ EVENT_TEXTS = {
     "cases.case.erased_after_withdrawal": _(
         "Erased the personal data after the withdrawal of the consent."
     ),
+    "cases.document.uploaded": _("Stored a document (%(reason)s)."),
+    "cases.document.downloaded": _("Downloaded a document (%(reason)s)."),
+    "cases.document.deleted": _("Deleted a document (%(reason)s)."),
+    "cases.cv_entry.added": _("Added an entry to the CV (%(reason)s)."),
+    "cases.cv_entry.removed": _("Removed an entry from the CV (%(reason)s)."),
+    "appointments.appointment.planned": _("Planned an appointment."),
+    "appointments.appointment.held": _("Recorded that an appointment took place."),
+    "appointments.appointment.no_show": _(
+        "Recorded that the client did not come to an appointment."
+    ),
+    "appointments.appointment.cancelled": _("Cancelled an appointment."),
     "workflows.task.assigned": _("Task “%(reason)s” assigned."),
     "workflows.task.completed": _("Task “%(reason)s” completed."),
     "workflows.task.cancelled": _("Task “%(reason)s” cancelled."),
@@ -364,6 +375,14 @@ VIEW_LABELS = {
     "cases.case_detail": _("case file"),
     "cases.consultation_new": _("record a consultation"),
     "cases.plan_pdf": _("Integrationsplan (PDF)"),
+    "cases.document_upload": _("upload a document"),
+    "cases.document_download": _("a document (download)"),
+    "cases.document_delete": _("delete a document"),
+    "cases.cv": _("CV and competences"),
+    "cases.cv_pdf": _("CV (Lebenslauf, PDF)"),
+    "appointments.week": _("my week (appointments)"),
+    "appointments.case": _("the case's appointments"),
+    "appointments.letter": _("appointment letter (PDF)"),
     "reports.kennzahlen": _("Kennzahlen"),
     "reports.overview": _("caseload and deadlines"),
     "workflows.inbox": _("my tasks"),

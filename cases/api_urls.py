@@ -156,5 +156,31 @@ urlpatterns += [
     path("cases/<str:case_id>/erasure/", api_privacy.ErasureView.as_view(), name="api-erasure"),
 ]
 
+# A case's client documents and CV (cases.api_documents).
+from cases import api_documents  # noqa: E402
+
+urlpatterns += [
+    path(
+        "cases/<str:case_id>/documents/",
+        api_documents.DocumentListView.as_view(),
+        name="api-documents",
+    ),
+    path(
+        "cases/<str:case_id>/documents/<str:document_id>/",
+        api_documents.DocumentDetailView.as_view(),
+        name="api-document",
+    ),
+    path(
+        "cases/<str:case_id>/cv-entries/",
+        api_documents.CvEntryListView.as_view(),
+        name="api-cv-entries",
+    ),
+    path(
+        "cases/<str:case_id>/cv-entries/<str:entry_id>/",
+        api_documents.CvEntryDetailView.as_view(),
+        name="api-cv-entry",
+    ),
+]
+
 # Anything else under /api/v1/ is a JSON 404 too, never Django's HTML page.
 urlpatterns.append(re_path(r"^[\s\S]*$", api.not_found))

@@ -67,9 +67,12 @@ class DateInput(forms.DateInput):
         super().__init__(format="%Y-%m-%d", **kwargs)
 
 
-class QuickConsultationForm(forms.Form):
+class QuickConsultationForm(CaseDateChecks, forms.Form):
     """One consultation in a few keystrokes: form, topics, duration; the
-    date defaults to today, the participants to the client."""
+    date defaults to today, the participants to the client. The date
+    follows the case's date rules (`CaseDateChecks`; the view sets `dates`)."""
+
+    event_dates = ("held_on",)
 
     consultation_form = forms.ChoiceField(label=_("Form"), widget=forms.RadioSelect)
     topics = forms.MultipleChoiceField(

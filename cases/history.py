@@ -34,6 +34,7 @@ from cases.models import (
     ConsultationParticipant,
     ConsultationTopic,
     Correction,
+    CvEntry,
     Document,
     ExtensionRequest,
     Goal,
@@ -249,6 +250,26 @@ CASE_DATA_FIELDS: dict[type[models.Model], dict[str, str]] = {
         "language": DIGEST,
         "uploaded_by_id": VALUE,
         "uploaded_at": VALUE,
+        "title": DIGEST,
+        "original_name": DIGEST,
+        "content_type": VALUE,
+        "size": VALUE,
+        "retain_until": VALUE,
+    },
+    CvEntry: {
+        "case_id": VALUE,
+        "kind": VALUE,
+        "title": DIGEST,
+        "organisation": DIGEST,
+        "place": DIGEST,
+        "started_on": DIGEST,
+        "ended_on": DIGEST,
+        "level": VALUE,
+        "recognised": VALUE,
+        "note": DIGEST,
+        "recorded_by_id": VALUE,
+        "recorded_at": VALUE,
+        "removed_at": VALUE,
     },
     Correction: {
         "case_id": VALUE,
@@ -430,6 +451,7 @@ def case_data_current(*, case_id: int) -> dict[str, dict[Any, dict[str, Any]]]:
         ExtensionRequest.objects.filter(case_id=case_id),
         Document.objects.filter(case_id=case_id),
         Correction.objects.filter(case_id=case_id),
+        CvEntry.objects.filter(case_id=case_id),
     ]
     result = {}
     for queryset in scopes:

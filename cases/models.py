@@ -1155,6 +1155,8 @@ class Document(models.Model):
         MEDICAL_PROOF = "MEDICAL_PROOF", _("medical proof")
         LETTER = "LETTER", _("letter")
         OTHER = "OTHER", _("other")
+        RECOGNITION = "RECOGNITION", _("recognition of a qualification")
+        IDENTITY_COPY = "IDENTITY_COPY", _("copy of an identity document")
 
     class Sensitivity(models.TextChoices):
         NORMAL = "NORMAL", _("normal")
@@ -1172,10 +1174,18 @@ class Document(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     uploaded_at = models.DateTimeField(_("uploaded at"))
+    # What the manager called it, the file's own name and what its content
+    # is (checked by its first bytes), its size, and until when it is kept.
+    title = models.CharField(_("title"), max_length=200, blank=True)
+    original_name = models.CharField(_("file name"), max_length=200, blank=True)
+    content_type = models.CharField(_("file type"), max_length=50, blank=True)
+    size = models.PositiveIntegerField(_("size (bytes)"), default=0)
+    retain_until = models.DateField(_("keep until"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("document")
         verbose_name_plural = _("documents")
+        indexes = [models.Index(fields=["case", "-uploaded_at"], name="cases_document_case_idx")]
 
     def __str__(self) -> str:
         return f"Document {self.pk} of case {self.case_id}"
@@ -1302,3 +1312,60 @@ class Correction(models.Model):
 
     def __str__(self) -> str:
         return f"Correction {self.pk} of {self.object_type} {self.object_id}"
+
+
+class CvEntry(models.Model):
+    """One line of the client's CV / competence profile (Lebenslauf):
+    education, work, a language with its level, a certificate."""
+
+    class Kind(models.TextChoices):
+        EDUCATION = "EDUCATION", _("education")
+        WORK = "WORK", _("work experience")
+        LANGUAGE = "LANGUAGE", _("language")
+        CERTIFICATE = "CERTIFICATE", _("certificate")
+
+    class Level(models.TextChoices):
+        NATIVE = "NATIVE", _("native language")
+        A1 = "A1", _("A1 (beginner)")
+        A2 = "A2", _("A2 (elementary)")
+        B1 = "B1", _("B1 (intermediate)")
+        B2 = "B2", _("B2 (upper intermediate)")
+        C1 = "C1", _("C1 (advanced)")
+        C2 = "C2", _("C2 (proficient)")
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="cv_entries")
+    kind = models.CharField(_("kind"), max_length=15, choices=Kind.choices)
+    title = models.CharField(_("what"), max_length=200)
+    organisation = models.CharField(
+        _("where (school, employer, issuer)"), max_length=200, blank=True
+    )
+    place = models.CharField(_("place or country"), max_length=100, blank=True)
+    started_on = models.DateField(_("from"), null=True, blank=True)
+    ended_on = models.DateField(_("until"), null=True, blank=True)
+    level = models.CharField(_("level"), max_length=10, choices=Level.choices, blank=True)
+    recognised = models.BooleanField(_("recognised in Germany"), default=False)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(_("recorded at"))
+    removed_at = models.DateTimeField(_("removed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("CV entry")
+        verbose_name_plural = _("CV entries")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ended_on__isnull=True)
+                | Q(started_on__isnull=True)
+                | Q(ended_on__gte=F("started_on")),
+                name="cv_entry_ends_after_start",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="LANGUAGE") | ~Q(level=""),
+                name="cv_language_has_level",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"CV entry {self.pk} of case {self.case_id}"

@@ -2,8 +2,7 @@
 
 from django.urls import path
 
-from cases import extension_views, privacy_views, views, views_day, views_people
-from cases import views, views_clock
+from cases import extension_views, privacy_views, views, views_clock, views_day, views_people
 
 app_name = "cases"
 

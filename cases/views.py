@@ -31,6 +31,7 @@ from audit.lines import changes_text, event_line
 from audit.selectors import case_events
 from cases import services
 from cases.chronology import case_chronology
+from cases.dates import case_dates
 from cases.documents import consent as consent_document
 from cases.documents import plan as plan_document
 from cases.documents.fonts import FontsMissing
@@ -201,6 +202,7 @@ def consultation_new(request: AuthenticatedHttpRequest, case_pk: Any) -> HttpRes
         person=case.person,
         usual_minutes=choices.usual_minutes,
     )
+    form.dates = case_dates(case, today=today)
     status = 200
     if request.method == "POST":
         if form.is_valid():

@@ -108,6 +108,8 @@ _API_ACCESS = "tests/cases/test_api_access.py"
 _TASK_ACCESS = "tests/workflows/test_access.py"
 _MATRIX = "tests/config/test_access_matrix.py"
 _CASE_PAGES = "tests/cases/test_views.py"
+_FILES = "tests/cases/test_client_files.py"
+_APPOINTMENTS = "tests/appointments/test_appointments.py"
 
 MATRIX: dict[str, Access] = {
     # project
@@ -289,6 +291,33 @@ MATRIX: dict[str, Access] = {
     "api-anonymous-mode": Access(CASE, _API_ACCESS, methods=("POST",)),
     "api-legal-hold": Access(CASE, _API_ACCESS, methods=("POST",)),
     "api-erasure": Access(CASE, _API_ACCESS, methods=("POST",)),
+    # client documents and the CV (cases.document_views, cases.api_documents)
+    "documents:upload": Access(CASE, _FILES, methods=("GET", "POST")),
+    "documents:download": Access(CASE, _FILES),
+    "documents:delete": Access(CASE, _FILES, methods=("POST",)),
+    "documents:cv": Access(CASE, _FILES, methods=("GET", "POST")),
+    "documents:cv_entry_remove": Access(CASE, _FILES, methods=("POST",)),
+    "documents:cv_pdf": Access(CASE, _FILES),
+    "api-documents": Access(CASE, _API_ACCESS, methods=("GET", "POST")),
+    "api-document": Access(CASE, _API_ACCESS, methods=("GET", "DELETE")),
+    "api-cv-entries": Access(CASE, _API_ACCESS, methods=("GET", "POST")),
+    "api-cv-entry": Access(CASE, _API_ACCESS, methods=("DELETE",)),
+    # appointments: the own week and calendar link; a case's appointments;
+    # the iCal feed behind its secret token (no sign-in, no client names)
+    "appointments:week": Access(SIGNED_IN, _APPOINTMENTS),
+    "appointments:case": Access(CASE, _APPOINTMENTS, methods=("GET", "POST")),
+    "appointments:no_show": Access(CASE, _APPOINTMENTS, methods=("POST",)),
+    "appointments:held": Access(CASE, _APPOINTMENTS, methods=("POST",)),
+    "appointments:cancel": Access(CASE, _APPOINTMENTS, methods=("POST",)),
+    "appointments:letter": Access(CASE, _APPOINTMENTS),
+    "appointments:feed_rotate": Access(SIGNED_IN, _APPOINTMENTS, methods=("POST",)),
+    "appointments:feed_revoke": Access(SIGNED_IN, _APPOINTMENTS, methods=("POST",)),
+    "appointments:feed": Access(PUBLIC, _APPOINTMENTS),
+    "api-my-appointments": Access(SIGNED_IN, _APPOINTMENTS),
+    "api-appointments": Access(CASE, _API_ACCESS, methods=("GET", "POST")),
+    "api-appointment-no-show": Access(CASE, _API_ACCESS, methods=("POST",)),
+    "api-appointment-held": Access(CASE, _API_ACCESS, methods=("POST",)),
+    "api-appointment-cancel": Access(CASE, _API_ACCESS, methods=("POST",)),
     # anything else under /api/v1/
     r"api/v1/^[\s\S]*$": Access(NOT_FOUND, "tests/cases/test_api.py"),
 }

@@ -176,6 +176,8 @@ NAMED_ENUMS = {
     "HandoverStatusEnum": "handover.models.HandoverStatus",
     "ReturnReasonEnum": "handover.models.ReturnReason",
     "ClockFactSourceEnum": "cases.models.PersonClockFact.Source",
+    "DocumentKindEnum": "cases.models.Document.Kind",
+    "CvEntryKindEnum": "cases.models.CvEntry.Kind",
 }
 
 

@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "caseload",
     "reports",
     "transfers",
+    "appointments",
     "workspace",
     # The project as a whole: its system checks (config/checks.py).
     "config.apps.LotseConfig",
@@ -448,6 +449,8 @@ SPECTACULAR_SETTINGS = {
             "HandoverStatusEnum",
             "ReturnReasonEnum",
             "ClockFactSourceEnum",
+            "DocumentKindEnum",
+            "CvEntryKindEnum",
         )
     }
     | {"TransferReasonEnum": "transfers.api.TRANSFER_REASONS"},
@@ -534,6 +537,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "reminders": {
         "task": "notifications.tasks.reminders_task",
         "schedule": timedelta(seconds=LOTSE_REMINDER_SECONDS),
+    },
+    # Appointment reminders and the no-show sweep (appointments.tasks).
+    "appointment-sweep": {
+        "task": "appointments.tasks.appointment_sweep_task",
+        "schedule": timedelta(seconds=_int("LOTSE_APPOINTMENT_SWEEP_SECONDS", 900)),
     },
     "daily-digests": {
         "task": "notifications.tasks.digests_task",
@@ -761,6 +769,12 @@ LOTSE_DEPUTY_MAX_DAYS = _int("LOTSE_DEPUTY_MAX_DAYS", 90)
 LOTSE_QUALIFYING_BENEFITS = env.list("LOTSE_QUALIFYING_BENEFITS", default=["asylblg", "sgb2"])
 # Largest scan of a signed consent (evidence document), in bytes.
 LOTSE_EVIDENCE_MAX_BYTES = _int("LOTSE_EVIDENCE_MAX_BYTES", 10 * 1024 * 1024)
+# Client documents (cases.services.documents): the largest upload, and how
+# many hours before an appointment its reminder goes out; an appointment
+# still planned this many hours after its end becomes a no-show (sweep).
+LOTSE_DOCUMENT_MAX_BYTES = _int("LOTSE_DOCUMENT_MAX_BYTES", 10 * 1024 * 1024)
+LOTSE_APPOINTMENT_REMINDER_HOURS = _int("LOTSE_APPOINTMENT_REMINDER_HOURS", 24)
+LOTSE_APPOINTMENT_NO_SHOW_HOURS = _int("LOTSE_APPOINTMENT_NO_SHOW_HOURS", 48)
 # Handover file import: largest file and most rows per upload.
 LOTSE_HANDOVER_IMPORT_MAX_BYTES = _int("LOTSE_HANDOVER_IMPORT_MAX_BYTES", 5 * 1024 * 1024)
 LOTSE_HANDOVER_IMPORT_MAX_ROWS = _int("LOTSE_HANDOVER_IMPORT_MAX_ROWS", 20000)

@@ -40,9 +40,12 @@ urlpatterns = [
     path("api/v1/caseload-imports/", include("caseload.api_urls")),
     path("api/v1/reports/", include("reports.api_urls")),
     path("api/v1/", include("transfers.api_urls")),
+    path("api/v1/", include("appointments.api_urls")),
     path("api/v1/", include("cases.api_urls")),
     path("berichte/", include("reports.urls")),
     path("arbeitsplatz/", include("workspace.urls")),
+    path("termine/", include("appointments.urls")),
+    path("dokumente/", include("cases.document_urls")),
 ]
 
 handler400 = "config.error_views.bad_request"

@@ -24,6 +24,7 @@ from cases.models import (
     Case,
     Consent,
     Consultation,
+    CvEntry,
     Document,
     ExtensionRequest,
     Goal,
@@ -47,6 +48,7 @@ NESTED: dict[str, tuple[Any, Any]] = {
     "referrals": (Referral, lambda: _("Referrals")),
     "extension_requests": (ExtensionRequest, lambda: _("Extension requests")),
     "documents": (Document, lambda: _("Documents")),
+    "cv_entries": (CvEntry, lambda: _("CV entries")),
 }
 
 

@@ -23,6 +23,7 @@ from cases.models import (
     CaseStatus,
     Consent,
     Consultation,
+    CvEntry,
     Document,
     ExtensionRequest,
     Goal,
@@ -194,6 +195,7 @@ def person_export(*, person_id: int, actor: User, now: datetime) -> dict[str, An
                     _row(d, exclude=("sha256",))
                     for d in Document.objects.filter(case=case).order_by("pk")
                 ],
+                "cv_entries": [_row(e) for e in CvEntry.objects.filter(case=case).order_by("pk")],
                 "history": [
                     {
                         "at": timezone.localtime(e.occurred_at).isoformat(),

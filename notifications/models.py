@@ -51,6 +51,8 @@ class NotificationKind(models.TextChoices):
     HANDOVER_SUBMITTED = "HANDOVER_SUBMITTED", _("new handover for the Gemeinde")
     REFERRAL_PENDING = "REFERRAL_PENDING", _("referral outcome still open")
 
+    APPOINTMENT_REMINDER = "APPOINTMENT_REMINDER", _("appointment coming up")
+
 
 class Delivery(models.TextChoices):
     PENDING = "PENDING", _("waiting to be sent")

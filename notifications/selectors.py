@@ -86,6 +86,7 @@ def notification_text(notification: Notification) -> str:
         "date": _date(p.get("date", "")),
         "days": p.get("days", ""),
         "handover": p.get("handover", ""),
+        "time": p.get("time", ""),
     }
     texts = {
         K.CASE_ASSIGNED: _("New %(case)s was registered for you."),
@@ -111,6 +112,7 @@ def notification_text(notification: Notification) -> str:
         K.REFERRAL_PENDING: _(
             "The referral of %(case)s from %(date)s has no outcome yet: please record it."
         ),
+        K.APPOINTMENT_REMINDER: _("Appointment in %(case)s on %(date)s at %(time)s."),
     }
     if notification.kind == K.HANDOVER_SUBMITTED and p.get("count", 1) > 1:
         values["count"] = p["count"]

@@ -37,6 +37,7 @@ from cases.errors import (
     guard,
 )
 from cases.selectors import AUDITOR, CaseNotFound, case_is_visible_to
+from cases.services.appointment_outcomes import consultation_of_appointment_record
 from cases.services.args import (
     EARLIEST_DATE,
     LATEST_DATE,
@@ -77,6 +78,14 @@ from cases.services.consents import (
     consent_withdraw,
 )
 from cases.services.consultations import assessment_record, consultation_record
+from cases.services.documents import (
+    DocumentNotFound,
+    cv_entry_add,
+    cv_entry_remove,
+    document_delete,
+    document_download,
+    document_upload,
+)
 from cases.services.erasure import case_anonymise
 from cases.services.extensions import (
     ART9_REASONS,
@@ -179,6 +188,7 @@ __all__ = [
     "ClosingGround",
     "ConcurrentChange",
     "Ctx",
+    "DocumentNotFound",
     "ExtensionRequestNotFound",
     "GuardFailed",
     "HouseholdNotFound",
@@ -253,7 +263,13 @@ __all__ = [
     "consent_evidence_attach",
     "consent_record",
     "consent_withdraw",
+    "consultation_of_appointment_record",
     "consultation_record",
+    "cv_entry_add",
+    "cv_entry_remove",
+    "document_delete",
+    "document_download",
+    "document_upload",
     "extended_end_for",
     "extension_request_approve",
     "extension_request_reject",

@@ -15,6 +15,7 @@ from cases.models import (
     Consent,
     Consultation,
     Correction,
+    CvEntry,
     ExtensionRequest,
     Goal,
     Household,
@@ -65,7 +66,16 @@ def case_anonymise(*, case: Case, now: datetime) -> None:
     )
     # Files go once the erasure has committed: a rolled-back sweep keeps them.
     storage_names = [(d.file.storage, d.file.name) for d in case.documents.all() if d.file]
-    update(case.documents.all(), file="", sha256="", language="")
+    update(case.documents.all(), file="", sha256="", language="", title="", original_name="")
+    update(
+        CvEntry.objects.filter(case=case),
+        title="—",
+        organisation="",
+        place="",
+        note="",
+        started_on=None,
+        ended_on=None,
+    )
     transaction.on_commit(
         lambda: [storage.delete(name) for storage, name in storage_names], robust=True
     )

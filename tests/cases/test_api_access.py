@@ -85,6 +85,14 @@ BODIES: dict[str, dict[str, Any]] = {
     "api-handover-return": {"reason": "incomplete"},
     "api-plan-agree": {"agreement_form": "signature", "agreement_language": "ar"},
     "api-legal-hold": {"legal_hold": True, "reason": "Klage"},
+    "api-cv-entries": {"kind": "work", "title": "Tischler"},
+    "api-appointments": {
+        "starts_at": "{in_90_days}T10:00:00+01:00",
+        "duration_minutes": 30,
+        "form": "office",
+        "topic": "work",
+    },
+    "api-appointment-held": {"notes": "x"},
 }
 # Handovers come into the shared queue of every manager and supervisor of the
 # Träger that serves the Gemeinde; one who tries to decide a handover someone
@@ -189,7 +197,8 @@ class World:
 
 
 @pytest.fixture
-def world() -> World:
+def world(settings: Any, tmp_path: Any) -> World:
+    settings.MEDIA_ROOT = tmp_path / "media"
     now = timezone.now() - timedelta(days=30)
     team = TeamFactory()
     a, b = manager_in(team), manager_in(team)
@@ -247,6 +256,24 @@ def world() -> World:
             recipients=[b], kind="DEPUTY_TASK", key="b-only", case=case, now=now
         )
     handover = _handover_accepted_by(b, now)
+    document = services.document_upload(
+        case=case, actor=b, now=now, content=b"%PDF-1.4 B", kind="CERTIFICATE", title=NOTES
+    )
+    cv_entry = services.cv_entry_add(
+        case=case, actor=b, now=now, kind="WORK", title="Tischler", organisation=ORGANISATION
+    )
+    from appointments.services import appointment_plan
+
+    appointment = appointment_plan(
+        case=case,
+        actor=b,
+        now=now,
+        starts_at=now + timedelta(days=1),
+        duration_minutes=30,
+        form="office",
+        topic="work",
+        place=ORGANISATION,
+    )
     return World(
         a=a,
         b=b,
@@ -265,6 +292,9 @@ def world() -> World:
             "request_id": extension.pk,
             "notification_id": notification.pk,
             "handover_id": handover.pk,
+            "document_id": document.pk,
+            "entry_id": cv_entry.pk,
+            "appointment_id": appointment.pk,
             "name": "pause",  # B may fire it now: only access control stops A
         },
     )
@@ -359,17 +389,17 @@ def test_a_new_case_scoped_path_is_covered_or_fails_the_access_test(world: World
     from cases import api_urls
 
     view = api_urls.urlpatterns[0].callback  # any view will do for the shape
-    documents = "api/v1/cases/<str:case_id>/documents/"
-    document = "api/v1/cases/<str:case_id>/documents/<int:document_id>/"
+    letters = "api/v1/cases/<str:case_id>/letters/"
+    letter = "api/v1/cases/<str:case_id>/letters/<int:letter_id>/"
     added = [
-        path(documents, view, name="api-case-documents"),
-        path(document, view, name="api-case-document"),
+        path(letters, view, name="api-case-letters"),
+        path(letter, view, name="api-case-letter"),
     ]
     routes = api_routes([*get_resolver().url_patterns, *added])
 
-    assert {documents, document} <= {route.template for route in routes}
-    unknown = next(route for route in routes if "document_id" in route.parameters)
-    with pytest.raises(AssertionError, match="document_id"):
+    assert {letters, letter} <= {route.template for route in routes}
+    unknown = next(route for route in routes if "letter_id" in route.parameters)
+    with pytest.raises(AssertionError, match="letter_id"):
         url_for(unknown, world.b_ids)
 
 

@@ -657,12 +657,13 @@ def test_a_participant_outside_the_household_is_refused(family, w: World) -> Non
         (
             {"held_on": "2026-03-03"},
             "held_on",
-            "Bitte wählen Sie heute oder ein früheres Datum.",
+            # the shared date rules (cases.dates) at the field
+            "Das Datum liegt in der Zukunft.",
         ),
         (
             {"held_on": "1999-12-31"},
             "held_on",
-            "Bitte wählen Sie ein Datum zwischen 2000 und 2100.",
+            "Das Datum liegt vor der Übergabe (05.01.2026).",
         ),
         (
             {"duration_minutes": "", "other_minutes": ""},

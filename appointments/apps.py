@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class AppointmentsConfig(AppConfig):
+    name = "appointments"
+    verbose_name = _("Appointments")
+
+    def ready(self) -> None:
+        from appointments.chronology import register_chronology
+
+        register_chronology()
