@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cases', '0007_consultation_report_copies'),
+        ("cases", "0008_dayflow_corrections"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

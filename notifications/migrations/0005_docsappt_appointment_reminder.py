@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('notifications', '0004_notification_sending_claim'),
+        ("notifications", "0005_dayflow_referral_pending"),
     ]
 
     operations = [
