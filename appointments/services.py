@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import User
 from appointments.models import Appointment, CalendarFeed
 from cases import services as case_services
+from cases.effects import CaseChange, ChangeKind
 from cases.models import Case, CaseStatus, Catalogue, Consultation
 from cases.selectors import SYSTEM, parse_pk
 from cases.services import CONTENT_WRITERS, GuardFailed, InvalidArguments
@@ -370,3 +371,24 @@ def calendar_feed_revoke(*, user: User, now: datetime) -> CalendarFeed | None:
             object_id=feed.pk,
         )
     return feed
+
+
+# --- what a case change sets off (settings.LOTSE_CASE_CHANGE_HANDLERS) --------------
+
+# Transitions after which a case has no more consultations.
+ENDING_TRANSITIONS = frozenset(
+    {"close", "withdraw_consent", "reject_ineligible", "no_show_timeout", "retention_elapsed"}
+)
+
+
+def appointments_for_case_change(change: CaseChange) -> None:
+    """A case that ends cancels its planned appointments (they would
+    otherwise turn into no-shows); the erasure at the end of retention
+    empties the appointments' free text. Runs inside the case change's
+    transaction, under its lock; its audit event is the transition's."""
+    if change.kind is not ChangeKind.TRANSITION or change.transition not in ENDING_TRANSITIONS:
+        return
+    rows = Appointment.objects.filter(case_id=change.case.pk)
+    rows.filter(status=S.PLANNED).update(status=S.CANCELLED, closed_at=change.now)
+    if change.transition == "retention_elapsed":
+        rows.update(place="", interpreter="")

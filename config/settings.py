@@ -625,6 +625,8 @@ LOGGING = {
 LOTSE_CASE_CHANGE_HANDLERS = [
     "notifications.services.case_changes.notifications_for_case_change",
     "workflows.services.case_flow_sync",
+    # a case that ends cancels its planned appointments
+    "appointments.services.appointments_for_case_change",
 ]
 
 # --- error reporting (optional) ---------------------------------------------

@@ -233,3 +233,35 @@ def test_chronology_entries_of_appointments_and_documents(w: World, settings, tm
     assert document_entries(case=w.case) == [
         (timezone.localdate(document.uploaded_at), document.uploaded_at, document)
     ]
+
+
+def test_an_ending_case_cancels_its_planned_appointments_and_erasure_empties_them(
+    w: World,  # noqa: F811
+) -> None:
+    from cases.effects import CaseChange, ChangeKind
+
+    planned = plan(w, hours=30)
+    now = timezone.now()
+    services.appointments_for_case_change(
+        CaseChange(
+            case=w.case, kind=ChangeKind.TRANSITION, actor=w.owner, now=now, transition="pause"
+        )
+    )
+    planned.refresh_from_db()
+    assert planned.status == Appointment.Status.PLANNED
+    services.appointments_for_case_change(
+        CaseChange(case=w.case, kind=ChangeKind.TRANSITION, actor=None, now=now, transition="close")
+    )
+    planned.refresh_from_db()
+    assert (planned.status, planned.closed_at) == (Appointment.Status.CANCELLED, now)
+    services.appointments_for_case_change(
+        CaseChange(
+            case=w.case,
+            kind=ChangeKind.TRANSITION,
+            actor=None,
+            now=now,
+            transition="retention_elapsed",
+        )
+    )
+    planned.refresh_from_db()
+    assert (planned.place, planned.interpreter) == ("", "")

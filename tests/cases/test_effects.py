@@ -32,10 +32,12 @@ def second(change: CaseChange) -> None:
 
 
 def test_the_handlers_and_their_order_are_pinned() -> None:
-    # Notifications are written first, then the guided work follows the case.
+    # Notifications are written first, then the guided work follows the case,
+    # then an ending case cancels its planned appointments.
     assert settings.LOTSE_CASE_CHANGE_HANDLERS == [
         "notifications.services.case_changes.notifications_for_case_change",
         "workflows.services.case_flow_sync",
+        "appointments.services.appointments_for_case_change",
     ]
     assert [f"{h.__module__}.{h.__qualname__}" for h in effects.handlers()] == (
         settings.LOTSE_CASE_CHANGE_HANDLERS
