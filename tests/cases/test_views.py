@@ -448,7 +448,11 @@ def test_case_page_queries_do_not_grow_with_consultations_or_goals(w: World) -> 
     assert Consultation.objects.filter(case=few).count() == 2
     assert Consultation.objects.filter(case=many).count() == 20
     assert counts["few"] == counts["many"] == counts["many, all"], counts
-    assert counts["few"] <= 30, counts
+    # Constant in the entries; 35 since the case page shows the person's clock,
+    # household, chronology (consultations, assessments, referrals, plan
+    # versions, documents, appointments, corrections), needs, documents,
+    # appointments, transfers and the plan awaiting agreement.
+    assert counts["few"] <= 35, counts
 
 
 def test_quick_entry_page_queries_do_not_grow_with_the_data(w: World) -> None:
