@@ -297,9 +297,7 @@ MATRIX: dict[str, Access] = {
         IM, SUP, tested_in="tests/cases/test_views_people.py", methods=("GET", "POST")
     ),
     "cases:household": Access(OBJECT, "tests/cases/test_views_people.py"),
-    "cases:household_edit": Access(
-        OBJECT, "tests/cases/test_views_people.py", methods=("POST",)
-    ),
+    "cases:household_edit": Access(OBJECT, "tests/cases/test_views_people.py", methods=("POST",)),
     "cases:household_member_add": Access(
         OBJECT, "tests/cases/test_views_people.py", methods=("POST",)
     ),
@@ -340,12 +338,8 @@ MATRIX: dict[str, Access] = {
     "api-measure-cancel": Access(CASE, _API_ACCESS, methods=("POST",)),
     "api-assessments": Access(CASE, _API_ACCESS),
     "api-chronology": Access(CASE, _API_ACCESS),
-    "network:register": Access(
-        SIGNED_IN, "tests/cases/test_day_views.py", methods=("GET", "POST")
-    ),
-    "network:correction": Access(
-        OBJECT, "tests/cases/test_day_views.py", methods=("GET", "POST")
-    ),
+    "network:register": Access(SIGNED_IN, "tests/cases/test_day_views.py", methods=("GET", "POST")),
+    "network:correction": Access(OBJECT, "tests/cases/test_day_views.py", methods=("GET", "POST")),
     "api-network-contact-correct": Access(OBJECT, _API_ACCESS, methods=("POST",)),
     "api-network-contact-cancel": Access(OBJECT, _API_ACCESS, methods=("POST",)),
     # issue 22: a large handover import in the worker (its sender only)

@@ -31,8 +31,8 @@ from rest_framework.test import APIClient
 
 from accounts.models import Role
 from audit.models import ReadAccess
-from cases import services
 from caseload.models import CaseloadImport
+from cases import services
 from cases.models import Case, CaseStatus, Consent, Consultation
 from handover.models import ImportJob
 from notifications.services import notification_enqueue
@@ -91,7 +91,14 @@ BODIES: dict[str, dict[str, Any]] = {
     # the manager's day: a correction needs its reason, a cancellation only that
     **{
         f"api-{entry}-{action}": {"reason": "doppelt erfasst"}
-        for entry in ("consultation", "referral", "assessment", "goal", "measure", "network-contact")
+        for entry in (
+            "consultation",
+            "referral",
+            "assessment",
+            "goal",
+            "measure",
+            "network-contact",
+        )
         for action in ("correct", "cancel")
     },
     # persons and households: the version edited, so only access control stops it
@@ -361,7 +368,11 @@ def _handover_accepted_by(manager: Any, now: Any) -> Any:
         },
         # two: a household, with its own path
         members=[
-            {"family_name": FAMILY_NAME, "given_names": "Qzx-Mutter", "date_of_birth": "1990-01-02"},
+            {
+                "family_name": FAMILY_NAME,
+                "given_names": "Qzx-Mutter",
+                "date_of_birth": "1990-01-02",
+            },
             {"family_name": FAMILY_NAME, "given_names": "Qzx-Kind", "date_of_birth": "2020-03-04"},
         ],
     )

@@ -26,9 +26,8 @@ from config.access_matrix import ADMIN, CASE, MATRIX, ROLE, entry_for
 from tests.accounts.factories import DeputyGrantFactory, TeamFactory, UserFactory
 from tests.cases.factories import manager_in, new_case, supervisor_of
 from tests.cases.test_api_access import api_routes
-from tests.cases.test_views import NESTED_ROUTES
+from tests.cases.test_views import NESTED_ROUTES, case_page_routes
 from tests.cases.test_views import ROUTES as CASE_PAGE_ROUTES
-from tests.cases.test_views import case_page_routes
 from tests.workflows.test_access import workflow_routes
 
 ROOT = Path(__file__).resolve().parents[2]
