@@ -949,13 +949,14 @@ class CaseTransitionView(APIView):
     @extend_schema(exclude=True)  # one path per transition: cases.api_transitions
     def post(self, request: AuthenticatedRequest, case_id: int, name: str) -> Response:
         """Fire a transition; its arguments go in the body (DOMAIN.md §14.1)."""
-        args = request.data if isinstance(request.data, dict) else None
-        if args is None or not all(isinstance(key, str) for key in args):
-            raise services.InvalidArguments(_("The body must be a JSON object."))
         now = timezone.now()
+        # A foreign case is a 404 before the body is read.
         case = case_get_for_user(
             user=request.user, case_id=case_id, now=now, view="api:case-transition"
         )
+        args = request.data if isinstance(request.data, dict) else None
+        if args is None or not all(isinstance(key, str) for key in args):
+            raise services.InvalidArguments(_("The body must be a JSON object."))
         arguments = transition_arguments(
             case=case, name=name, actor=request.user, now=now, data=args
         )
@@ -1289,10 +1290,12 @@ class ExtensionRequestListView(GenericAPIView):
 
 
 def _decide(request: AuthenticatedRequest, request_id: Any, *, approve: bool) -> Response:
-    data = _valid(DecisionIn if approve else RejectionIn, request)
     pk = parse_pk(request_id)
-    if pk is None:
+    # A request of a case one does not see is a 404 before the body is read.
+    visible = extension_requests_visible_to(user=request.user, now=timezone.now())
+    if pk is None or not visible.filter(pk=pk).exists():
         raise NotFound(_("This extension request does not exist."))
+    data = _valid(DecisionIn if approve else RejectionIn, request)
     decide = services.extension_request_approve if approve else services.extension_request_reject
     extension = decide(request=pk, actor=request.user, now=timezone.now(), note=data["note"])
     return Response(ExtensionRequestOut(extension).data)

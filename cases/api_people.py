@@ -25,7 +25,13 @@ from accounts.models import Gemeinde, User
 from accounts.types import AuthenticatedRequest
 from cases import services
 from cases.api_fields import StrictBooleanField, StrictCharField, StrictIntegerField
-from cases.households import HouseholdView, household_get_for_user, person_get_for_user
+from cases.households import (
+    HouseholdView,
+    household_check_for_user,
+    household_get_for_user,
+    person_check_for_user,
+    person_get_for_user,
+)
 from cases.models import Case, HouseholdMembership, Person
 from cases.services import NewPerson
 from config.api import error_responses
@@ -374,6 +380,7 @@ class PersonView(APIView):
     )
     def patch(self, request: AuthenticatedRequest, person_id: str) -> Response:
         """Change a person's data; audited field by field in each of their cases."""
+        person_check_for_user(user=request.user, person_id=person_id, now=timezone.now())
         data = _valid(PersonPatchIn, request)
         body_version = data.pop("version", None)
         person = _conditional(
@@ -413,6 +420,7 @@ class HouseholdDetailView(APIView):
     )
     def patch(self, request: AuthenticatedRequest, household_id: str) -> Response:
         """Change the household's address or Gemeinde (members at the old address move too)."""
+        household_check_for_user(user=request.user, household_id=household_id, now=timezone.now())
         data = _valid(HouseholdPatchIn, request)
         body_version = data.pop("version", None)
         changes: dict[str, Any] = {}
@@ -444,6 +452,7 @@ class HouseholdMembersView(APIView):
     )
     def post(self, request: AuthenticatedRequest, household_id: str) -> Response:
         """Add a member (a new person, or a known one after the duplicate check)."""
+        household_check_for_user(user=request.user, household_id=household_id, now=timezone.now())
         data = _valid(MemberAddIn, request)
         body_version = data.pop("version", None)
         data.setdefault("relation", HouseholdMembership.Relation.OTHER)
@@ -474,6 +483,7 @@ class HouseholdMemberView(APIView):
     )
     def patch(self, request: AuthenticatedRequest, household_id: str, person_id: str) -> Response:
         """Change a member's relation in the household."""
+        household_check_for_user(user=request.user, household_id=household_id, now=timezone.now())
         data = _valid(MemberPatchIn, request)
         _conditional(
             request,
@@ -498,6 +508,7 @@ class HouseholdMemberView(APIView):
     )
     def delete(self, request: AuthenticatedRequest, household_id: str, person_id: str) -> Response:
         """Take a member out of the household (their own case leaves with them)."""
+        household_check_for_user(user=request.user, household_id=household_id, now=timezone.now())
         _conditional(
             request,
             request.query_params.get("version"),
@@ -526,6 +537,7 @@ class HouseholdMemberCaseView(APIView):
     )
     def post(self, request: AuthenticatedRequest, household_id: str, person_id: str) -> Response:
         """Open an adult member's own case (own plan, own consultations)."""
+        household_check_for_user(user=request.user, household_id=household_id, now=timezone.now())
         data = _valid(MemberCaseIn, request)
         case = services.household_member_case_open(
             household=household_id,

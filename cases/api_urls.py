@@ -77,15 +77,21 @@ urlpatterns = [
     # The manager's day (issue 20): corrections, cancellations, needs, chronology.
     *[
         path(
-            f"{prefix}/{action}/", getattr(api_corrections, f"{view}{action.title()}View").as_view()
+            f"{prefix}/{action}/",
+            getattr(api_corrections, f"{view}{action.title()}View").as_view(),
+            name=f"api-{slug}-{action}",  # e.g. api-consultation-correct
         )
-        for prefix, view in (
-            ("cases/<str:case_id>/consultations/<str:entry_id>", "Consultation"),
-            ("cases/<str:case_id>/referrals/<str:entry_id>", "Referral"),
-            ("cases/<str:case_id>/assessments/<str:entry_id>", "Assessment"),
-            ("cases/<str:case_id>/plan/goals/<str:entry_id>", "Goal"),
-            ("cases/<str:case_id>/plan/goals/<str:goal_id>/measures/<str:measure_id>", "Measure"),
-            ("network-contacts/<str:contact_id>", "NetworkContact"),
+        for prefix, view, slug in (
+            ("cases/<str:case_id>/consultations/<str:entry_id>", "Consultation", "consultation"),
+            ("cases/<str:case_id>/referrals/<str:entry_id>", "Referral", "referral"),
+            ("cases/<str:case_id>/assessments/<str:entry_id>", "Assessment", "assessment"),
+            ("cases/<str:case_id>/plan/goals/<str:entry_id>", "Goal", "goal"),
+            (
+                "cases/<str:case_id>/plan/goals/<str:goal_id>/measures/<str:measure_id>",
+                "Measure",
+                "measure",
+            ),
+            ("network-contacts/<str:contact_id>", "NetworkContact", "network-contact"),
         )
         for action in ("correct", "cancel")
     ],

@@ -179,3 +179,35 @@ def person_get_for_user(*, user: Any, person_id: Any, now: datetime, view: str) 
         raise missing
     read_accesses_record(user=user, case_ids=[c.pk for c in cases], view=view, now=now)
     return person
+
+
+def household_check_for_user(*, user: Any, household_id: Any, now: datetime) -> None:
+    """Raise HouseholdNotVisible (404) unless one of the household's cases is
+    visible to the user; logs nothing. The write paths call it first, so a
+    stranger gets 404 before the body is read (the service then decides
+    between 403 and the change)."""
+    number = parse_pk(household_id)
+    if (
+        number is None
+        or not cases_visible_to(user=user, now=now).filter(household_id=number).exists()
+    ):
+        raise HouseholdNotVisible(_("This household does not exist."))
+
+
+def person_check_for_user(*, user: Any, person_id: Any, now: datetime) -> None:
+    """Raise PersonNotVisible (404) unless one of the person's cases or their
+    household's cases is visible to the user; logs nothing (see
+    `household_check_for_user`)."""
+    missing = PersonNotVisible(_("This person does not exist."))
+    number = parse_pk(person_id)
+    person = (
+        None
+        if number is None
+        else Person.objects.filter(pk=number, anonymised_at__isnull=True).first()
+    )
+    if person is None:
+        raise missing
+    households = HouseholdMembership.objects.filter(person=person).values("household_id")
+    scope = Q(person=person) | Q(household_id__in=households)
+    if not cases_visible_to(user=user, now=now).filter(scope).exists():
+        raise missing

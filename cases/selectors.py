@@ -7,6 +7,7 @@ what it does not return does not exist for the caller (404, never 403).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -417,15 +418,23 @@ def household_members(*, case: Case) -> list[HouseholdMembership]:
     return members
 
 
-def plan_for_case(*, case: Case) -> tuple[IntegrationPlan | None, list[Goal]]:
+def plan_for_case(
+    *, case: Case, plans: Sequence[IntegrationPlan] | None = None
+) -> tuple[IntegrationPlan | None, list[Goal]]:
     """Return the case's current Integrationsplan (the latest version that
-    was not superseded) and its goals with field of action and steps."""
-    plan = (
-        IntegrationPlan.objects.filter(case_id=case.pk)
-        .exclude(status__in=[IntegrationPlan.Status.SUPERSEDED, IntegrationPlan.Status.REVISION])
-        .order_by("-version")
-        .first()
-    )
+    was not superseded) and its goals with field of action and steps.
+    `plans`: every plan of the case, when the caller has them loaded."""
+    passed = (IntegrationPlan.Status.SUPERSEDED, IntegrationPlan.Status.REVISION)
+    if plans is not None:
+        current = [row for row in plans if row.status not in passed]
+        plan = max(current, key=lambda row: row.version, default=None)
+    else:
+        plan = (
+            IntegrationPlan.objects.filter(case_id=case.pk)
+            .exclude(status__in=list(passed))
+            .order_by("-version")
+            .first()
+        )
     if plan is None:
         return None, []
     goals = list(
@@ -437,13 +446,19 @@ def plan_for_case(*, case: Case) -> tuple[IntegrationPlan | None, list[Goal]]:
     return plan, goals
 
 
-def case_file(*, case: Case, consultations: int | None = CONSULTATIONS_SHOWN) -> CaseFile:
+def case_file(
+    *,
+    case: Case,
+    consultations: int | None = CONSULTATIONS_SHOWN,
+    plans: Sequence[IntegrationPlan] | None = None,
+) -> CaseFile:
     """Return the content of the case page (`consultations`: how many of
-    the latest to list, None for all)."""
+    the latest to list, None for all; `plans`: every plan of the case, if
+    already loaded)."""
     person = Person.objects.select_related(
         "gemeinde", "residence_status", "benefit_status", "accommodation_stage"
     ).get(pk=case.person_id)
-    plan, goals = plan_for_case(case=case)
+    plan, goals = plan_for_case(case=case, plans=plans)
     rows = (
         Consultation.objects.filter(case_id=case.pk)
         .select_related("form", "setting", "recorded_by")

@@ -129,7 +129,13 @@ def case_detail(request: AuthenticatedHttpRequest, case_pk: Any) -> HttpResponse
     }
     if content:
         show_all = request.GET.get("beratungen") == "alle"
-        file = case_file(case=case, consultations=None if show_all else CONSULTATIONS_SHOWN)
+        # issue 20: the chronology (?art= filters by kind) and the needs over
+        # time; its plans (every version) serve the plan section too
+        chronology = case_chronology(case=case, only=request.GET.getlist("art"))
+        plans = [entry.obj for entry in chronology.found.get("plan", [])]
+        file = case_file(
+            case=case, consultations=None if show_all else CONSULTATIONS_SHOWN, plans=plans
+        )
         timeline = Paginator(
             case_events(case_id=case.pk).select_related("actor").order_by("-seq"),
             TIMELINE_PAGE_SIZE,
@@ -146,10 +152,9 @@ def case_detail(request: AuthenticatedHttpRequest, case_pk: Any) -> HttpResponse
             timeline=page,
             timeline_rows=[_timeline_row(event) for event in page.object_list],
         )
-        # issue 20: the chronology (?art= filters by kind) and the needs over time
-        chronology = case_chronology(case=case, only=request.GET.getlist("art"))
         context.update(
             chronology=chronology,
+            plans=plans,
             needs=needs_history(
                 case=case, assessments=[e.obj for e in chronology.found.get("assessment", [])]
             ),

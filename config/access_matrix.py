@@ -318,6 +318,62 @@ MATRIX: dict[str, Access] = {
     "api-appointment-no-show": Access(CASE, _API_ACCESS, methods=("POST",)),
     "api-appointment-held": Access(CASE, _API_ACCESS, methods=("POST",)),
     "api-appointment-cancel": Access(CASE, _API_ACCESS, methods=("POST",)),
+    # issue 19: intake without a handover, persons and households. A person or
+    # household is read by whoever reads one of its (or its household's) cases;
+    # everyone else gets 404 (tests/cases/test_api_access.py requests each
+    # with manager B's ids as every stranger).
+    "cases:intake_new": _role(
+        IM, SUP, tested_in="tests/cases/test_views_people.py", methods=("GET", "POST")
+    ),
+    "cases:household": Access(OBJECT, "tests/cases/test_views_people.py"),
+    "cases:household_edit": Access(OBJECT, "tests/cases/test_views_people.py", methods=("POST",)),
+    "cases:household_member_add": Access(
+        OBJECT, "tests/cases/test_views_people.py", methods=("POST",)
+    ),
+    "cases:household_member_relation": Access(
+        OBJECT, "tests/cases/test_views_people.py", methods=("POST",)
+    ),
+    "cases:household_member_remove": Access(
+        OBJECT, "tests/cases/test_views_people.py", methods=("POST",)
+    ),
+    "cases:household_member_case": Access(
+        OBJECT, "tests/cases/test_views_people.py", methods=("POST",)
+    ),
+    "cases:person_edit": Access(
+        OBJECT, "tests/cases/test_views_people.py", methods=("GET", "POST")
+    ),
+    "api-person": Access(OBJECT, _API_ACCESS, methods=("GET", "PATCH")),
+    "api-household": Access(OBJECT, _API_ACCESS, methods=("GET", "PATCH")),
+    "api-household-members": Access(OBJECT, _API_ACCESS, methods=("POST",)),
+    "api-household-member": Access(OBJECT, _API_ACCESS, methods=("PATCH", "DELETE")),
+    "api-household-member-case": Access(OBJECT, _API_ACCESS, methods=("POST",)),
+    # issue 20, the manager's day: referrals, corrections and cancellations of
+    # a case's entries (the entry must belong to the case named), the needs
+    # over time, the chronology; the network-contact register (one's own)
+    "cases:referral_new": Access(CASE, _CASE_PAGES, methods=("GET", "POST")),
+    "cases:referral_outcome": Access(
+        CASE, "tests/cases/test_day_views.py", methods=("GET", "POST")
+    ),
+    "cases:correction": Access(CASE, "tests/cases/test_day_views.py", methods=("GET", "POST")),
+    "api-consultation-correct": Access(CASE, _API_ACCESS, methods=("POST",)),
+    "api-consultation-cancel": Access(CASE, _API_ACCESS, methods=("POST",)),
+    "api-referral-correct": Access(CASE, _API_ACCESS, methods=("POST",)),
+    "api-referral-cancel": Access(CASE, _API_ACCESS, methods=("POST",)),
+    "api-assessment-correct": Access(CASE, _API_ACCESS, methods=("POST",)),
+    "api-assessment-cancel": Access(CASE, _API_ACCESS, methods=("POST",)),
+    "api-goal-correct": Access(CASE, _API_ACCESS, methods=("POST",)),
+    "api-goal-cancel": Access(CASE, _API_ACCESS, methods=("POST",)),
+    "api-measure-correct": Access(CASE, _API_ACCESS, methods=("POST",)),
+    "api-measure-cancel": Access(CASE, _API_ACCESS, methods=("POST",)),
+    "api-assessments": Access(CASE, _API_ACCESS),
+    "api-chronology": Access(CASE, _API_ACCESS),
+    "network:register": Access(SIGNED_IN, "tests/cases/test_day_views.py", methods=("GET", "POST")),
+    "network:correction": Access(OBJECT, "tests/cases/test_day_views.py", methods=("GET", "POST")),
+    "api-network-contact-correct": Access(OBJECT, _API_ACCESS, methods=("POST",)),
+    "api-network-contact-cancel": Access(OBJECT, _API_ACCESS, methods=("POST",)),
+    # issue 22: a large handover import in the worker (its sender only)
+    "handover:import_job": Access(OBJECT, "tests/handover/test_import_jobs.py"),
+    "api-handover-import-job": Access(OBJECT, "tests/handover/test_import_jobs.py"),
     # anything else under /api/v1/
     r"api/v1/^[\s\S]*$": Access(NOT_FOUND, "tests/cases/test_api.py"),
 }

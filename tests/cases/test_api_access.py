@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -30,8 +31,10 @@ from rest_framework.test import APIClient
 
 from accounts.models import Role
 from audit.models import ReadAccess
+from caseload.models import CaseloadImport
 from cases import services
 from cases.models import Case, CaseStatus, Consent, Consultation
+from handover.models import ImportJob
 from notifications.services import notification_enqueue
 from tests.accounts.factories import TeamFactory, UserFactory, api_key
 from tests.cases.factories import journey_to, manager_in, supervisor_of
@@ -93,6 +96,26 @@ BODIES: dict[str, dict[str, Any]] = {
         "topic": "work",
     },
     "api-appointment-held": {"notes": "x"},
+
+
+    # the manager's day: a correction needs its reason, a cancellation only that
+    **{
+        f"api-{entry}-{action}": {"reason": "doppelt erfasst"}
+        for entry in (
+            "consultation",
+            "referral",
+            "assessment",
+            "goal",
+            "measure",
+            "network-contact",
+        )
+        for action in ("correct", "cancel")
+    },
+    # persons and households: the version edited, so only access control stops it
+    "api-person": {"version": 1, "family_name": "Qzx-Neu"},
+    "api-household": {"version": 1, "address": "Qzx-Str. 1"},
+    "api-household-members": {"version": 1, "family_name": "Qzx-Neu", "relation": "child"},
+    "api-household-member": {"version": 1, "relation": "other"},
 }
 # Handovers come into the shared queue of every manager and supervisor of the
 # Träger that serves the Gemeinde; one who tries to decide a handover someone
@@ -161,7 +184,23 @@ def api_routes(patterns: list[Any] | None = None) -> list[Route]:
     return routes
 
 
+# The correction paths of the manager's day name their entry `entry_id`:
+# which of B's objects that is depends on the path.
+ENTRY_IDS = {
+    "api-consultation-correct": "consultation_id",
+    "api-consultation-cancel": "consultation_id",
+    "api-referral-correct": "referral_id",
+    "api-referral-cancel": "referral_id",
+    "api-assessment-correct": "assessment_id",
+    "api-assessment-cancel": "assessment_id",
+    "api-goal-correct": "goal_id",
+    "api-goal-cancel": "goal_id",
+}
+
+
 def url_for(route: Route, ids: dict[str, Any]) -> str:
+    if route.name in ENTRY_IDS and ENTRY_IDS[route.name] in ids:
+        ids = {**ids, "entry_id": ids[ENTRY_IDS[route.name]]}
     missing = [name for name in route.parameters if name not in ids]
     assert not missing, (
         f"{route.template} names {missing}: seed such an object of manager B in `world` "
@@ -238,7 +277,7 @@ def world(settings: Any, tmp_path: Any) -> World:
         language="ar",
         recipient=RECIPIENT,
     )
-    services.consultation_record(
+    consultation = services.consultation_record(
         case=case,
         actor=b,
         now=now,
@@ -247,6 +286,24 @@ def world(settings: Any, tmp_path: Any) -> World:
         form="office",
         topics=["housing"],
         notes=NOTES,
+    )
+    assessment = services.assessment_record(
+        case=case,
+        actor=b,
+        now=now,
+        assessed_on=timezone.localdate(now),
+        items=[{"field_of_action": "language", "need_level": "HIGH"}],
+    )
+    measure = services.measure_add(
+        goal=goal, actor=b, now=now, description=GOAL_TITLE, responsible="CLIENT"
+    )
+    contact = services.network_contact_record(
+        actor=b,
+        now=now,
+        contact_date=timezone.localdate(now),
+        category="internal_authorities",
+        organisation=ORGANISATION,
+        format="MEETING",
     )
     extension = services.extension_request_submit(
         case=case, actor=b, now=now, reason="illiteracy", months=6, justification=JUSTIFICATION
@@ -273,11 +330,25 @@ def world(settings: Any, tmp_path: Any) -> World:
         form="office",
         topic="work",
         place=ORGANISATION,
+
+
+    household_case = Case.objects.get(pk=handover.case_id)
+    import_job = ImportJob.objects.create(
+        id=uuid.uuid4(), submitted_by=b, filename="uebergaben.csv", created_at=now
+    )
+    lead_b = supervisor_of(team)
+    caseload_run = CaseloadImport.objects.create(
+        traeger=team.traeger,
+        team=team,
+        created_by=lead_b,
+        created_at=now,
+        filename="bestand.csv",
+        dry_run=True,
     )
     return World(
         a=a,
         b=b,
-        lead_b=supervisor_of(team),
+        lead_b=lead_b,
         auditor_b=UserFactory(role=Role.AUDITOR, team=None, traeger=team.traeger),
         lead_other=supervisor_of(other_team),
         auditor_other=UserFactory(role=Role.AUDITOR, team=None, traeger=TeamFactory().traeger),
@@ -295,6 +366,16 @@ def world(settings: Any, tmp_path: Any) -> World:
             "document_id": document.pk,
             "entry_id": cv_entry.pk,
             "appointment_id": appointment.pk,
+
+
+            "consultation_id": consultation.pk,
+            "assessment_id": assessment.pk,
+            "measure_id": measure.pk,
+            "contact_id": contact.pk,
+            "person_id": household_case.person_id,
+            "household_id": household_case.household_id,
+            "job_id": import_job.pk,
+            "run_id": caseload_run.pk,
             "name": "pause",  # B may fire it now: only access control stops A
         },
     )
@@ -321,7 +402,15 @@ def _handover_accepted_by(manager: Any, now: Any) -> Any:
             "notes": NOTES,
             "gu_contact_name": "GU",
         },
-        members=[{"family_name": FAMILY_NAME, "given_names": "Qzx-Kind"}],
+        # two: a household, with its own path
+        members=[
+            {
+                "family_name": FAMILY_NAME,
+                "given_names": "Qzx-Mutter",
+                "date_of_birth": "1990-01-02",
+            },
+            {"family_name": FAMILY_NAME, "given_names": "Qzx-Kind", "date_of_birth": "2020-03-04"},
+        ],
     )
     return handover_accept(handover=handover, actor=manager, now=now, persons={})
 
@@ -436,13 +525,39 @@ def test_every_case_scoped_path_of_b_answers_404_and_shows_nothing(
     assert (case.status, case.effective_end) == (world.b_case.status, world.b_case.effective_end)
 
 
+def test_a_foreign_object_is_404_before_the_body_is_read(world: World) -> None:
+    """A body that is no object at all, or misses the version an edit needs,
+    must not tell A anything either: the 404 comes before the body is read."""
+    client = api(world.a)
+    requests = 0
+
+    for route in api_routes():
+        if route.name in DECISION_ROUTES:
+            continue
+        url = url_for(route, world.b_ids)
+        for method in ("post", "put", "patch"):
+            if method not in route.methods:
+                continue
+            for body in ([], {}):
+                label = f"a {method.upper()} {url} {body!r}"
+                response = getattr(client, method)(url, body, format="json")
+                assert_api_error(response, 404, "not_found", world, label)
+                requests += 1
+
+    assert requests >= 40
+
+
 def test_options_answers_the_same_for_bs_ids_as_for_ids_that_name_nothing(
     world: World,
 ) -> None:
     """OPTIONS describes the endpoint, not the object (so it is no 404): it
     must not tell A whether B's objects exist."""
     client = api(world.a)
-    nothing = {key: value + 10**6 for key, value in world.b_ids.items() if key != "name"}
+    nothing = {
+        key: uuid.uuid4() if isinstance(value, uuid.UUID) else value + 10**6
+        for key, value in world.b_ids.items()
+        if key != "name"
+    }
     nothing["name"] = world.b_ids["name"]
 
     for route in api_routes():

@@ -164,6 +164,11 @@ def test_relations_and_removal_on_the_household_page_and_others_get_404() -> Non
         assert other.post(member + "entfernen/", {"version": 1}).status_code == 404
         assert other.post(member + "fall/").status_code == 404
         assert other.post(page + "mitglied/", {"version": 1, "family_name": "X"}).status_code == 404
+        assert other.post(page + "aendern/", {"version": 1, "address": "X"}).status_code == 404
+        relation = {f"m{zahra.pk}-version": 1, f"m{zahra.pk}-relation": "OTHER"}
+        assert other.post(member + "beziehung/", relation).status_code == 404
+        assert other.get(f"/faelle/person/{zahra.pk}/").status_code == 404
+        assert other.post(f"/faelle/person/{zahra.pk}/", {"version": 1}).status_code == 404
     changed = client.post(
         member + "beziehung/", {f"m{zahra.pk}-version": 1, f"m{zahra.pk}-relation": "OTHER"}
     )

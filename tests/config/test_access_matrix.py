@@ -26,8 +26,8 @@ from config.access_matrix import ADMIN, CASE, MATRIX, ROLE, entry_for
 from tests.accounts.factories import DeputyGrantFactory, TeamFactory, UserFactory
 from tests.cases.factories import manager_in, new_case, supervisor_of
 from tests.cases.test_api_access import api_routes
+from tests.cases.test_views import NESTED_ROUTES, case_page_routes
 from tests.cases.test_views import ROUTES as CASE_PAGE_ROUTES
-from tests.cases.test_views import case_page_routes
 from tests.workflows.test_access import workflow_routes
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -109,8 +109,12 @@ def test_case_pages_are_exactly_those_the_case_page_test_covers() -> None:
         if route.startswith("faelle/") and entry_for(key)[1].kind == CASE
     }
 
-    assert matrix_case_pages == case_page_routes() == set(CASE_PAGE_ROUTES)
-    assert {MATRIX[name].tested_in for name in matrix_case_pages} == {"tests/cases/test_views.py"}
+    # The pages that name an entry of the case besides the case are CASE
+    # routes too; tests/cases/test_day_views.py requests them with the entries.
+    assert matrix_case_pages == case_page_routes() | NESTED_ROUTES
+    assert case_page_routes() == set(CASE_PAGE_ROUTES)
+    assert {MATRIX[name].tested_in for name in CASE_PAGE_ROUTES} == {"tests/cases/test_views.py"}
+    assert {MATRIX[name].tested_in for name in NESTED_ROUTES} == {"tests/cases/test_day_views.py"}
     for name, route in CASE_PAGE_ROUTES.items():
         assert MATRIX[name].methods == tuple(m.upper() for m in route.methods), name
 
