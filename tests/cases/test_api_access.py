@@ -96,8 +96,6 @@ BODIES: dict[str, dict[str, Any]] = {
         "topic": "work",
     },
     "api-appointment-held": {"notes": "x"},
-
-
     # the manager's day: a correction needs its reason, a cancellation only that
     **{
         f"api-{entry}-{action}": {"reason": "doppelt erfasst"}
@@ -330,8 +328,7 @@ def world(settings: Any, tmp_path: Any) -> World:
         form="office",
         topic="work",
         place=ORGANISATION,
-
-
+    )
     household_case = Case.objects.get(pk=handover.case_id)
     import_job = ImportJob.objects.create(
         id=uuid.uuid4(), submitted_by=b, filename="uebergaben.csv", created_at=now
@@ -366,8 +363,6 @@ def world(settings: Any, tmp_path: Any) -> World:
             "document_id": document.pk,
             "entry_id": cv_entry.pk,
             "appointment_id": appointment.pk,
-
-
             "consultation_id": consultation.pk,
             "assessment_id": assessment.pk,
             "measure_id": measure.pk,
