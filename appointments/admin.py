@@ -1,20 +1,8 @@
-from django.contrib import admin
+"""Appointments are not registered in the Django admin on purpose.
 
-from appointments.models import Appointment
-
-
-@admin.register(Appointment)
-class AppointmentAdmin(admin.ModelAdmin):
-    """Read-only: appointments change through their services."""
-
-    list_display = ("pk", "case_id", "manager", "starts_at", "status")
-    list_filter = ("status",)
-
-    def has_add_permission(self, request: object) -> bool:
-        return False
-
-    def has_change_permission(self, request: object, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: object, obj: object = None) -> bool:
-        return False
+An appointment belongs to a case and names the client's meetings: that is
+case content, which only the case's own managers may see and every read of
+which is logged (tests/accounts/test_admin_impersonation.py). The admin would
+show it to staff users outside the case and without a read log, so the
+appointments are read and changed only through their views and services.
+"""

@@ -92,6 +92,47 @@ CASE_COLUMNS = [
     *[f"goal_{n}_{part}" for n in range(1, GOALS + 1) for part in GOAL_PARTS],
 ]
 REQUIRED_COLUMNS = ("external_reference", "family_name", "manager")
+# The German heading of each column: what the page lists and the templates
+# carry in their first row. A file may use either these headings or the
+# column keys above (case does not matter).
+_GOAL_PART_HEADINGS = {
+    "field": "Handlungsfeld",
+    "title": "Ziel",
+    "status": "Status",
+    "target_date": "Zieldatum",
+}
+HEADINGS = {
+    "external_reference": "Kennung",
+    "household_reference": "Haushalt",
+    "relation": "Beziehung",
+    "own_case": "Eigener Fall",
+    "manager": "Integrationsmanager:in",
+    "gemeinde_ags": "Gemeindeschlüssel",
+    "family_name": "Familienname",
+    "given_names": "Vornamen",
+    "date_of_birth": "Geburtsdatum",
+    "sex": "Geschlecht",
+    "nationality": "Staatsangehörigkeit",
+    "languages": "Sprachen",
+    "literacy": "Alphabetisierung",
+    "phone": "Telefon",
+    "address": "Anschrift",
+    "au_allocation_date": "Zuweisung in die Anschlussunterbringung",
+    "ukraine_displaced": "Vertrieben aus der Ukraine",
+    "intake_channel": "Zugangsweg",
+    "case_status": "Fallstatus",
+    "first_consultation_on": "Erstberatung am",
+    "extension_months": "Verlängerung in Monaten",
+    "extension_reason": "Grund der Verlängerung",
+    "last_review_on": "Letzte Fortschreibung am",
+    "next_review_on": "Nächste Fortschreibung am",
+    **{
+        f"goal_{n}_{part}": f"Ziel {n} {heading}"
+        for n in range(1, GOALS + 1)
+        for part, heading in _GOAL_PART_HEADINGS.items()
+    },
+}
+KEY_OF_HEADING = {heading.lower(): key for key, heading in HEADINGS.items()}
 # What the page explains per column (German through the catalogue).
 COLUMN_HELP = {
     "external_reference": _("The person's number in the previous tool (required, unique)."),
@@ -111,7 +152,7 @@ COLUMN_HELP = {
     "next_review_on": _("Date of the next review of the plan (active cases)."),
     "goal_1_field": _(
         "Up to five goals of the current plan: field of action, goal, status, target date "
-        "(goal_1_... to goal_5_...)."
+        "(Ziel 1 ... to Ziel 5 ...)."
     ),
 }
 TEMPLATE_ROWS = [
@@ -598,7 +639,9 @@ def _plan(
     rejected: set[str] = set()  # households with a bad row: no further checks
     header_checked = False
     try:
-        for line, header, row in reading.rows(content, filename):
+        for line, headings, cells in reading.rows(content, filename):
+            header = [KEY_OF_HEADING.get(name, name) for name in headings]
+            row = {KEY_OF_HEADING.get(name, name): value for name, value in cells.items()}
             if not header_checked:
                 header_checked = True
                 if not _header(report, header):
@@ -958,7 +1001,12 @@ def caseload_imports_run(*, now: datetime) -> int:
 
 def column_help() -> list[tuple[str, str]]:
     """The columns in template order with what the page says about them."""
-    return [(name, str(COLUMN_HELP[name])) for name in COLUMNS if name in COLUMN_HELP]
+    return [(HEADINGS[name], str(COLUMN_HELP[name])) for name in COLUMNS if name in COLUMN_HELP]
+
+
+def column_headings() -> list[str]:
+    """Every column's German heading in template order."""
+    return [HEADINGS[name] for name in COLUMNS]
 
 
 def report_for_display(report: dict[str, Any]) -> dict[str, Any]:
@@ -980,6 +1028,10 @@ def report_for_display(report: dict[str, Any]) -> dict[str, Any]:
         }
         for item in report.get("cases", [])
     ]
+    shown["errors"] = [
+        {**error, "field": HEADINGS.get(error.get("field", ""), error.get("field", ""))}
+        for error in report.get("errors", [])
+    ]
     return shown
 
 
@@ -990,7 +1042,7 @@ def import_template_csv() -> bytes:
     """Return the CSV template (UTF-8 with BOM, `;`) with two sample rows."""
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(COLUMNS)
+    writer.writerow(column_headings())
     for row in TEMPLATE_ROWS:
         writer.writerow([row.get(name, "") for name in COLUMNS])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
@@ -1003,7 +1055,7 @@ def import_template_xlsx() -> bytes:
     workbook = Workbook()
     sheet = workbook.create_sheet("Fallbestand", 0)
     workbook.remove(workbook.worksheets[1])
-    sheet.append(COLUMNS)
+    sheet.append(column_headings())
     for row in TEMPLATE_ROWS:
         sheet.append([row.get(name, "") for name in COLUMNS])
     out = io.BytesIO()
