@@ -12,8 +12,6 @@ from notifications.tasks import RecordedTask, _now
 
 
 @shared_task(bind=True, base=RecordedTask, ignore_result=True)
-def appointment_sweep_task(
-    self: Any, *, now: str | None = None, **_kwargs: Any
-) -> dict[str, int]:
+def appointment_sweep_task(self: Any, *, now: str | None = None, **_kwargs: Any) -> dict[str, int]:
     """Reminders before appointments, no-shows after them (each once)."""
     return appointments_sweep(now=_now(now))
