@@ -157,6 +157,10 @@ MATRIX: dict[str, Access] = {
     "cases:consents": Access(CASE, _CASE_PAGES, methods=("GET", "POST")),
     "cases:plan_pending": Access(CASE, _CASE_PAGES, methods=("GET", "POST")),
     "cases:legal_hold": Access(CASE, _CASE_PAGES, methods=("POST",)),
+    # the person's consultation period known from elsewhere (another Träger,
+    # a migration, a transfer): a start or an extension, with evidence
+    "cases:clock_fact_new": Access(CASE, _CASE_PAGES, methods=("GET", "POST")),
+    "api-clock-facts": Access(CASE, _API_ACCESS, methods=("GET", "POST")),
     # the workspace: dashboards and case lists (the user's own rows only)
     "workspace:dashboard": _role(IM, SUP, tested_in="tests/workspace/test_views.py"),
     "workspace:cases": _role(IM, tested_in="tests/workspace/test_views.py"),

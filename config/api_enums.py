@@ -178,6 +178,7 @@ NAMED_ENUMS = {
     "ClockFactSourceEnum": "cases.models.PersonClockFact.Source",
     "DocumentKindEnum": "cases.models.Document.Kind",
     "CvEntryKindEnum": "cases.models.CvEntry.Kind",
+    "IntakeChannelEnum": "cases.models.Case.IntakeChannel",
 }
 
 

@@ -451,6 +451,7 @@ SPECTACULAR_SETTINGS = {
             "ClockFactSourceEnum",
             "DocumentKindEnum",
             "CvEntryKindEnum",
+            "IntakeChannelEnum",
         )
     }
     | {"TransferReasonEnum": "transfers.api.TRANSFER_REASONS"},
@@ -773,7 +774,7 @@ LOTSE_QUALIFYING_BENEFITS = env.list("LOTSE_QUALIFYING_BENEFITS", default=["asyl
 LOTSE_EVIDENCE_MAX_BYTES = _int("LOTSE_EVIDENCE_MAX_BYTES", 10 * 1024 * 1024)
 # Client documents (cases.services.documents): the largest upload, and how
 # many hours before an appointment its reminder goes out; an appointment
-# still planned this many hours after its end becomes a no-show (sweep).
+# still planned this many hours after its start becomes a no-show (sweep).
 LOTSE_DOCUMENT_MAX_BYTES = _int("LOTSE_DOCUMENT_MAX_BYTES", 10 * 1024 * 1024)
 LOTSE_APPOINTMENT_REMINDER_HOURS = _int("LOTSE_APPOINTMENT_REMINDER_HOURS", 24)
 LOTSE_APPOINTMENT_NO_SHOW_HOURS = _int("LOTSE_APPOINTMENT_NO_SHOW_HOURS", 48)

@@ -119,7 +119,7 @@ def received_file_display(*, payload: dict[str, Any]) -> dict[str, Any]:
                 for goal in plan.get("goals") or []
             ],
         }
-    relations = dict(HouseholdMembership.Relation.choices)
+    relations: dict[Any, Any] = dict(HouseholdMembership.Relation.choices)
     household = [
         {
             **member,

@@ -15,8 +15,13 @@ from django.db import transaction
 from django.utils import timezone
 from viewflow.workflow.models import Task
 
+from appointments.models import Appointment
+from appointments.services import appointment_plan
 from audit.models import AuditEvent
-from cases.models import Case, CaseStatus
+from caseload.demo import caseload_csv, synthetic_rows
+from caseload.models import CaseloadImport
+from caseload.services import caseload_import_submit
+from cases.models import Case, CaseStatus, Consultation
 from config.celery import app
 from handover.models import ImportJob
 from notifications import services, tasks
@@ -28,8 +33,15 @@ from notifications.models import (
     Notification,
     NotificationKind,
 )
-from tests.accounts.factories import TeamFactory
-from tests.cases.factories import T0, journey_to, manager_in, new_case, supervisor_of
+from tests.accounts.factories import GemeindeFactory, TeamFactory
+from tests.cases.factories import (
+    T0,
+    ensure_catalogues,
+    journey_to,
+    manager_in,
+    new_case,
+    supervisor_of,
+)
 from tests.notifications.factories import bulk_cases
 
 pytestmark = pytest.mark.django_db
@@ -53,6 +65,13 @@ def state() -> dict[str, Any]:
         "import_jobs": sorted(
             ImportJob.objects.values_list("pk", "status", "rows_done", "finished_at")
         ),
+        "caseload_imports": sorted(
+            CaseloadImport.objects.values_list("pk", "status", "rows_done", "finished_at")
+        ),
+        "appointments": sorted(
+            Appointment.objects.values_list("pk", "status", "reminded_at", "consultation_id")
+        ),
+        "consultations": sorted(Consultation.objects.values_list("pk", "status")),
         "mails": [(m.to, m.subject) for m in mail.outbox],
     }
 
@@ -119,6 +138,47 @@ def import_waiting() -> dict[str, Any]:
     return {"now": NOW.isoformat()}
 
 
+def caseload_upload_waiting() -> dict[str, Any]:
+    """An upload of a supervisor waiting for the worker (as a request leaves it)."""
+    ensure_catalogues()
+    team = TeamFactory()
+    gemeinde = GemeindeFactory()
+    team.traeger.gemeinden.add(gemeinde)
+    supervisor = supervisor_of(team)
+    rows = synthetic_rows(
+        2, managers=[manager_in(team).username], ags=gemeinde.ags, today=T0.date()
+    )
+    eager, app.conf.task_always_eager = app.conf.task_always_eager, False
+    try:
+        caseload_import_submit(
+            actor=supervisor,
+            now=T0,
+            content=caseload_csv(rows),
+            filename="bestand.csv",
+            dry_run=False,
+        )
+    finally:
+        app.conf.task_always_eager = eager
+    assert CaseloadImport.objects.get().status == CaseloadImport.Status.QUEUED
+    return {"now": NOW.isoformat()}
+
+
+def appointments_due() -> dict[str, Any]:
+    """One appointment to remind of, one past its no-show hours."""
+    case = journey_to(CaseStatus.ACTIVE, now=T0)
+    for starts_at in (NOW + timedelta(hours=2), NOW - timedelta(days=5)):
+        appointment_plan(
+            case=case,
+            actor=case.owner,
+            now=NOW - timedelta(days=10),
+            starts_at=starts_at,
+            duration_minutes=45,
+            form="office",
+            topic="work",
+        )
+    return {"now": NOW.isoformat()}
+
+
 def nothing() -> dict[str, Any]:
     return {"now": NOW.isoformat()}
 
@@ -134,6 +194,8 @@ SETUPS = {
     "dataprotection.tasks.retention_sweep_task": retention_elapsed,
     "notifications.tasks.audit_anchor_task": nothing,
     "handover.tasks.import_jobs_run_task": import_waiting,
+    "caseload.imports_run": caseload_upload_waiting,
+    "appointments.tasks.appointment_sweep_task": appointments_due,
 }
 
 
