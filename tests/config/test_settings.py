@@ -24,7 +24,7 @@ def _manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
         env=clean,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=600,  # collectstatic compresses ~110 MB of viewflow assets: minutes on a busy CI
         check=False,
     )
 
