@@ -123,7 +123,7 @@ def received_file_display(*, payload: dict[str, Any]) -> dict[str, Any]:
     household = [
         {
             **member,
-            "relation": relations.get(member.get("relation"), member.get("relation")),
+            "relation": relations.get(str(member.get("relation")), member.get("relation")),
             "date_of_birth": _day(member.get("date_of_birth")),
         }
         for member in payload.get("household") or []

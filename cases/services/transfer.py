@@ -169,9 +169,7 @@ def _transfer_locked(
             Consultation.objects.filter(case_id=locked.pk), traeger_id=owner.traeger_id
         )
         for link in (ConsultationTopic, ConsultationParticipant):
-            link.objects.filter(consultation__case_id=locked.pk).update(
-                traeger_id=owner.traeger_id
-            )
+            link.objects.filter(consultation__case_id=locked.pk).update(traeger_id=owner.traeger_id)
     locked.owner = owner
     locked.traeger_id = owner.traeger_id
     _audit(
