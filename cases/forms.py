@@ -8,6 +8,7 @@ in the order the caller passes (the most used first).
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 from typing import Any, cast
 
@@ -42,6 +43,10 @@ class CaseDateChecks:
 
     event_dates: tuple[str, ...] = ()
     target_dates: tuple[str, ...] = ()
+    # Event fields whose date may lie after the period end because the
+    # service decides it (the person clock: only the final-referral talk,
+    # refused otherwise with 409 and its own code and message).
+    after_end_decided_by_service: tuple[str, ...] = ()
     dates: CaseDates | None = None
 
     def clean(self) -> dict[str, Any]:
@@ -54,7 +59,10 @@ class CaseDateChecks:
             for name in names:
                 day = data.get(name)
                 if day is not None and name in self.fields:
-                    message = problem(day, dates)
+                    checked = dates
+                    if name in self.after_end_decided_by_service:
+                        checked = dataclasses.replace(dates, period_end=None)
+                    message = problem(day, checked)
                     if message:
                         self.add_error(name, message)
         return data
@@ -73,6 +81,7 @@ class QuickConsultationForm(CaseDateChecks, forms.Form):
     follows the case's date rules (`CaseDateChecks`; the view sets `dates`)."""
 
     event_dates = ("held_on",)
+    after_end_decided_by_service = ("held_on",)
 
     consultation_form = forms.ChoiceField(label=_("Form"), widget=forms.RadioSelect)
     topics = forms.MultipleChoiceField(

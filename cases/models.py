@@ -899,9 +899,10 @@ class _ConsultationLink(models.Model):
     the Land, a Kreis, a Träger or a Gemeinde (`make bench`).
 
     The copies (here and the consultation's own Träger and Gemeinde) are
-    written with the consultation by `consultation_record`, its only
-    writer, and stay right because their sources never change: no service
-    moves a consultation's date or status, or a case's Träger or Gemeinde.
+    written with the consultation by `consultation_record`; the services
+    that change a source write the copies with it in the same transaction
+    (corrections: a consultation's date or status; the transfer to another
+    Träger: the case's Träger).
     `tests/cases/test_report_copies.py` fails when code starts to write
     one of them, so that such a change has to update the copies with it.
     """

@@ -309,7 +309,7 @@ def consultation_cancel(
             raise _cancelled()
         before_row = history.values_of(row)
         old_status = row.status
-        row.status = Consultation.Status.CANCELLED
+        row.status = Consultation.Status.CANCELLED  # consultation row, not a case
         row.save(update_fields=["status"])
         _copies_follow(row)
         history.updated(row, before_row)

@@ -31,7 +31,15 @@ from accounts.models import Role, User
 from cases import history
 from cases.effects import CaseChange, ChangeKind, case_changed
 from cases.errors import GuardFailed, InvalidArguments, TransitionForbidden
-from cases.models import Case, CaseStatus, Consent, Person
+from cases.models import (
+    Case,
+    CaseStatus,
+    Consent,
+    Consultation,
+    ConsultationParticipant,
+    ConsultationTopic,
+    Person,
+)
 from cases.selectors import (
     SUPERVISOR,
     case_not_found,
@@ -153,6 +161,15 @@ def _transfer_locked(
         # The person's data now lie with the new Träger.
         history.update_rows(Person.objects.filter(pk=locked.person_id), traeger_id=owner.traeger_id)
     history.update_rows(Case.objects.filter(pk=locked.pk), **values)
+    if kind is TransferKind.OTHER_TRAEGER:
+        # The report copies follow their source, the case's Träger, in this
+        # transaction (cases.models._ConsultationLink): the case's
+        # consultations count where its plans and referrals count.
+        history.update_rows(
+            Consultation.objects.filter(case_id=locked.pk), traeger_id=owner.traeger_id
+        )
+        for link in (ConsultationTopic, ConsultationParticipant):
+            link.objects.filter(consultation__case_id=locked.pk).update(traeger_id=owner.traeger_id)
     locked.owner = owner
     locked.traeger_id = owner.traeger_id
     _audit(

@@ -58,7 +58,8 @@ def test_documents_cv_and_a_missed_appointment_in_the_browser(
     document = Document.objects.get(case=case)
     assert (document.title, document.content_type) == ("Zeugnis Klasse 12", "application/pdf")
     with manager.page.expect_download() as download:
-        manager.page.get_by_role("link", name="Herunterladen").click()
+        # the chronology (#chronik) lists the document too, with the same link
+        manager.page.locator("#dokumente").get_by_role("link", name="Herunterladen").click()
     assert Path(download.value.path()).read_bytes() == PDF
     assert AuditEvent.objects.filter(
         case_id=case.pk, event_type="cases.document.downloaded"

@@ -216,8 +216,11 @@ def _unmarked(source: str, lines: list[int]) -> list[int]:
     return [line for line in lines if not text[line - 1].rstrip().endswith(NOT_A_SOURCE)]
 
 
-# Writes a source together with its copies (tested in tests/cases/test_corrections.py).
-WRITES_WITH_COPIES = {"cases/services/corrections.py"}
+# Write a source together with its copies in the same transaction: corrections
+# (tested in tests/cases/test_corrections.py) and the transfer to another
+# Träger, which moves the case's Träger and its consultations' copies with it
+# (tested in tests/cases/test_transfer.py).
+WRITES_WITH_COPIES = {"cases/services/corrections.py", "cases/services/transfer.py"}
 
 
 def test_no_code_changes_a_copied_source() -> None:

@@ -12,7 +12,14 @@ from audit.models import AuditEvent
 from audit.selectors import case_replay
 from cases import services
 from cases.history import case_data_current
-from cases.models import Case, CaseStatus, Consent
+from cases.models import (
+    Case,
+    CaseStatus,
+    Consent,
+    Consultation,
+    ConsultationParticipant,
+    ConsultationTopic,
+)
 from cases.selectors import case_get_for_user, cases_visible_to
 from notifications.models import Notification
 from tests.accounts.factories import TeamFactory
@@ -118,6 +125,18 @@ def test_another_traeger_needs_the_transfer_consent_and_carries_the_clock() -> N
     assert (event.reason, event.data["consent_id"]) == ("OTHER_TRAEGER", consent.pk)
     assert _human_task_owners(case) == {new.pk}
     assert case_replay(case_id=case.pk).rows == case_data_current(case_id=case.pk)
+    # the report copies of the case's consultations follow the case's Träger
+    copies = {
+        *Consultation.objects.filter(case=case).values_list("traeger_id", flat=True),
+        *ConsultationTopic.objects.filter(consultation__case=case).values_list(
+            "traeger_id", flat=True
+        ),
+        *ConsultationParticipant.objects.filter(consultation__case=case).values_list(
+            "traeger_id", flat=True
+        ),
+    }
+    assert Consultation.objects.filter(case=case).exists()
+    assert copies == {foreign_team.traeger_id}
 
 
 @pytest.mark.parametrize("who", ["owner", "other_team_lead"])
