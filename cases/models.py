@@ -837,7 +837,7 @@ class Consultation(models.Model):
     notes = models.TextField(_("notes"), blank=True)
     # The talk that prepares the final referral: the only consultation
     # possible after the end of the person's consultation period.
-    final_referral = models.BooleanField(_("for the final referral"), default=False)
+    final_referral = models.BooleanField(_("for the final referral"), default=False, db_default=False)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -1180,7 +1180,7 @@ class Document(models.Model):
     title = models.CharField(_("title"), max_length=200, blank=True)
     original_name = models.CharField(_("file name"), max_length=200, blank=True)
     content_type = models.CharField(_("file type"), max_length=50, blank=True)
-    size = models.PositiveIntegerField(_("size (bytes)"), default=0)
+    size = models.PositiveIntegerField(_("size (bytes)"), default=0, db_default=0)
     retain_until = models.DateField(_("keep until"), null=True, blank=True)
 
     class Meta:

@@ -16,7 +16,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='consultation',
             name='final_referral',
-            field=models.BooleanField(default=False, verbose_name='for the final referral'),
+            field=models.BooleanField(db_default=False, default=False, verbose_name='for the final referral'),
         ),
         migrations.CreateModel(
             name='PersonClockFact',

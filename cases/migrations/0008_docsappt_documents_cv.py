@@ -52,7 +52,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='document',
             name='size',
-            field=models.PositiveIntegerField(default=0, verbose_name='size (bytes)'),
+            field=models.PositiveIntegerField(db_default=0, default=0, verbose_name='size (bytes)'),
         ),
         migrations.AddField(
             model_name='document',

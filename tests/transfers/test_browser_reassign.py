@@ -60,6 +60,7 @@ def test_the_supervisor_reassigns_all_cases_of_a_leaving_manager(
     # --- the supervisor reassigns all of them ------------------------------------
     supervisor = Screen(browser, live_server.url)
     supervisor.sign_in(lead.username)
+    supervisor.page.locator("summary", has_text="Team").click()  # the supervisor's team menu
     supervisor.page.get_by_role("link", name="Fallwechsel", exact=True).click()
     supervisor.page.get_by_role("link", name="Fälle einer Person neu zuweisen").click()
     supervisor.page.get_by_label("Wessen Fälle sollen neu zugewiesen werden?").select_option(
