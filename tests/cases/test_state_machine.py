@@ -183,6 +183,8 @@ class Call:
     # period_expired: whether a request submitted by the end waited for
     # its decision when the sweep came.
     timely_request_pending: bool = False
+    # a transition fired by the system (the sweeps), not by a person
+    by_system: bool = False
 
     @property
     def ok(self) -> bool:
@@ -357,6 +359,7 @@ class CaseLifecycle(RuleBasedStateMachine):
             expect=transition_expectation(name, who, self.status, archived=self.archived),
             transition=name,
         )
+        self.calls[-1].by_system = actor is None
         return self.calls[-1].ok
 
     def _content(
@@ -1520,6 +1523,8 @@ class CaseLifecycle(RuleBasedStateMachine):
         for call in self.calls:
             if call.transition != "period_expired" or call.before["status"] not in RUNNING:
                 continue
+            if not call.by_system:
+                continue  # a person firing the sweep's step: transitions_follow_the_table
             if call.today <= call.before["effective_end"]:
                 continue  # not due yet (deadlines_had_passed)
             if call.timely_request_pending:
