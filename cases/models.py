@@ -837,7 +837,9 @@ class Consultation(models.Model):
     notes = models.TextField(_("notes"), blank=True)
     # The talk that prepares the final referral: the only consultation
     # possible after the end of the person's consultation period.
-    final_referral = models.BooleanField(_("for the final referral"), default=False, db_default=False)
+    final_referral = models.BooleanField(
+        _("for the final referral"), default=False, db_default=False
+    )
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
