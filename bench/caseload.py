@@ -7,8 +7,9 @@ transaction. The service is `caseload.services.caseload_import`: decoding,
 per-row checks (dates, choices, managers, Gemeinden, the states' rules,
 duplicates), then bulk inserts of persons, households, cases, plans and
 goals, per case one hash-chained audit event naming the source, the flow
-started at the case's state, and the person's clock fact
-(`person_clock_fact_record`), all in one transaction.
+started at the case's state, and the persons' clock facts (in bulk,
+`person_clock_facts_of_new_persons`, with one audit event per case), all in
+one transaction.
 
 Figures: the dry run of the file with MALFORMED bad rows mixed in (it must
 name exactly those lines and write nothing), the real run of the valid

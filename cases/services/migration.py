@@ -39,7 +39,7 @@ from cases.models import (
     PersonClockFact,
 )
 from cases.services.base import _audit
-from cases.services.person_clock import person_clock_fact_record
+from cases.services.person_clock import NewPersonFact, person_clock_facts_of_new_persons
 
 S = CaseStatus
 # The states a case can be taken over in: the open states with a clear
@@ -266,6 +266,7 @@ def caseload_import_write(
                     ]
         Goal.objects.bulk_create([g for group in goals.values() for g in group], batch_size=2000)
         written = 0
+        facts: list[NewPersonFact] = []
         for household, row, persons, cases, group in zip(
             households,
             household_rows,
@@ -306,24 +307,24 @@ def caseload_import_write(
                 )
                 case_changed(CaseChange(case=case, kind=ChangeKind.IMPORTED, actor=actor, now=now))
                 if item.case.first_consultation_on is not None:
-                    # The person's clock: the start (and the extension used)
-                    # as a fact with its source; the case already has the
-                    # period it gives, so nothing else moves.
-                    person_clock_fact_record(
-                        person=person,
-                        actor=actor,
-                        now=now,
-                        source=PersonClockFact.Source.MIGRATION,
-                        evidence=item.evidence or source,
-                        first_consultation_on=item.case.first_consultation_on,
-                        extension_months=item.case.extension_months,
-                        extension_reason=(
-                            item.case.extension_reason.key if item.case.extension_reason else None
-                        ),
+                    facts.append(
+                        NewPersonFact(
+                            case=case,
+                            first_consultation_on=item.case.first_consultation_on,
+                            extension_months=item.case.extension_months,
+                            extension_reason=item.case.extension_reason,
+                            evidence=item.evidence or source,
+                        )
                     )
             written += 1
             if progress is not None and written % 250 == 0:
                 progress(written)
+        # The persons' clocks: the start (and the extension used) as a fact
+        # with its source; each case already has the period it gives, so
+        # nothing else moves.
+        person_clock_facts_of_new_persons(
+            facts=facts, actor=actor, now=now, source=PersonClockFact.Source.MIGRATION
+        )
         if progress is not None:
             progress(written)
     return MigratedResult(persons=persons_by_household, cases=cases_by_household)

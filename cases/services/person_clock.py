@@ -11,6 +11,8 @@ recorded in the chain of the case it changes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -32,10 +34,11 @@ from cases.models import (
     OPEN_STATES,
     Case,
     Catalogue,
+    CatalogueEntry,
     Person,
     PersonClockFact,
 )
-from cases.person_clock import PersonClock, person_clock, person_extension
+from cases.person_clock import PersonClock, clock_for, person_clock, person_extension
 from cases.selectors import (
     DEPUTY,
     OWNER,
@@ -251,6 +254,113 @@ def person_clock_fact_record(
         for case in moved:
             case_changed(CaseChange(case=case, kind=ChangeKind.CLOCK, actor=actor, now=now))
     return fact
+
+
+@dataclass(frozen=True)
+class NewPersonFact:
+    """The clock fact of a person created, with their one case, in the
+    current transaction (`person_clock_facts_of_new_persons`)."""
+
+    case: Case
+    first_consultation_on: date
+    extension_months: int | None = None
+    extension_reason: CatalogueEntry | None = None
+    evidence: str = ""
+
+
+def person_clock_facts_of_new_persons(
+    *, facts: Sequence[NewPersonFact], actor: User | None, now: datetime, source: str
+) -> list[PersonClockFact]:
+    """Record, in bulk, the clock facts of persons who were created in the
+    current transaction together with their one case, whose period already
+    is the one the fact gives (a caseload migration).
+
+    The rows and audit events are those of `person_clock_fact_record`
+    (one `cases.person.clock_fact_recorded` event in each case's chain).
+    With no earlier case, fact or extension of such a person there is
+    nothing to compare and nothing to follow, so nothing is locked or read
+    per person; the call checks that this holds (one query for all) and
+    raises InvalidArguments otherwise, as it does for a start in the
+    future, an extension outside 1-12 months, or a case whose period
+    differs from the fact. The caller holds the transaction and has
+    checked the actor (the system or the importing supervisor).
+    """
+    if not facts:
+        return []
+    if not transaction.get_connection().in_atomic_block:
+        raise InvalidArguments(_("Clock facts of new persons are written inside their import."))
+    today = local_date(now)
+    source_value = _choice_arg(source, PersonClockFact.Source, field_name="source")
+    person_ids = [item.case.person_id for item in facts]
+    case_ids = [item.case.pk for item in facts]
+    if (
+        len(set(person_ids)) != len(person_ids)
+        or Case.objects.filter(person_id__in=person_ids).exclude(pk__in=case_ids).exists()
+        or PersonClockFact.objects.filter(person_id__in=person_ids).exists()
+    ):
+        raise InvalidArguments(_("These persons already have a consultation period elsewhere."))
+    rows = []
+    for item in facts:
+        start = item.first_consultation_on
+        if start > today:
+            raise InvalidArguments(
+                _("A first consultation cannot lie in the future."),
+                fields={"first_consultation_on": [_("Choose today or an earlier date.")]},
+            )
+        months = _months_arg(item.extension_months)
+        clock = clock_for(
+            start=start, extension=(months, source_value) if months else None, today=today
+        )
+        case = item.case
+        if (case.consultation_start, case.regular_end, case.effective_end) != (
+            clock.start,
+            clock.regular_end,
+            clock.effective_end,
+        ):
+            raise InvalidArguments(_("The case's consultation period differs from the fact."))
+        rows.append(
+            PersonClockFact(
+                person_id=case.person_id,
+                source=source_value,
+                evidence=_text_arg(item.evidence, field_name="evidence", max_length=2000),
+                first_consultation_on=start,
+                extension_months=months,
+                extension_reason=item.extension_reason if months else None,
+                recorded_by=actor,
+                recorded_at=now,
+            )
+        )
+    PersonClockFact.objects.bulk_create(rows, batch_size=1000)
+    for item, fact in zip(facts, rows, strict=True):
+        case = item.case
+        history.begin()
+        _audit(
+            case=case,
+            actor=actor,
+            now=now,
+            event_type="cases.person.clock_fact_recorded",
+            obj=fact,
+            reason=source_value,
+            data={
+                "person_id": case.person_id,
+                "fact_id": fact.pk,
+                "source": source_value,
+                "first_consultation_on": fact.first_consultation_on.isoformat(),
+                "extension_months": fact.extension_months,
+                "extension_reason": fact.extension_reason.key if fact.extension_reason else None,
+                "evidence_digest": field_digest(
+                    label="cases.personclockfact",
+                    pk=fact.pk,
+                    name="evidence",
+                    value=fact.evidence,
+                ),
+                "clock_start": case.consultation_start.isoformat()
+                if case.consultation_start
+                else None,
+                "effective_end": case.effective_end.isoformat() if case.effective_end else None,
+            },
+        )
+    return rows
 
 
 def _case_follow(

@@ -119,6 +119,16 @@ def test_synthetic_caseload_lands_in_its_states_with_flows_and_clocks(team: Team
             assert fact.first_consultation_on == start
             assert row["external_reference"] in fact.evidence
             assert clock.effective_end == case.effective_end
+            # The fact's event follows the import's in the case's chain.
+            recorded = AuditEvent.objects.get(
+                case_id=case.pk, event_type="cases.person.clock_fact_recorded"
+            )
+            assert recorded.object_id == str(fact.pk)
+            assert recorded.data["clock_start"] == start.isoformat()
+            assert recorded.data["effective_end"] == case.effective_end.isoformat()
+            assert recorded.data["extension_months"] == fact.extension_months
+            imported = AuditEvent.objects.get(case_id=case.pk, event_type="cases.case.imported")
+            assert imported.seq < recorded.seq
         else:
             assert not facts.exists()
         if start is None:
@@ -437,3 +447,26 @@ def test_beat_runs_waiting_uploads_and_fails_a_lost_one(team: Team, monkeypatch)
     assert Case.objects.count() == 2
     assert lost.status == CaseloadImport.Status.FAILED
     assert lost.report["errors"][0]["message"].startswith("Die Übernahme brach unerwartet ab")
+
+
+def test_bulk_clock_facts_refuse_a_person_with_a_period_elsewhere(team: Team) -> None:
+    """The bulk path of the migration writes only for persons created with
+    their one case; a person with another case goes through
+    `person_clock_fact_record`, which compares and follows."""
+    from django.db import transaction
+
+    from cases.errors import InvalidArguments
+    from cases.services.person_clock import NewPersonFact, person_clock_facts_of_new_persons
+
+    run(team, caseload_csv(rows_for(team, 4)))
+    case = Case.objects.filter(consultation_start__isnull=False).first()
+    assert case is not None
+    facts_before = PersonClockFact.objects.count()
+    with pytest.raises(InvalidArguments), transaction.atomic():
+        person_clock_facts_of_new_persons(
+            facts=[NewPersonFact(case=case, first_consultation_on=case.consultation_start)],
+            actor=team.supervisor,
+            now=T0,
+            source=PersonClockFact.Source.MIGRATION,
+        )
+    assert PersonClockFact.objects.count() == facts_before
