@@ -392,3 +392,9 @@ def appointments_for_case_change(change: CaseChange) -> None:
     rows.filter(status=S.PLANNED).update(status=S.CANCELLED, closed_at=change.now)
     if change.transition == "retention_elapsed":
         rows.update(place="", interpreter="")
+
+
+def appointments_anonymise(case: Case, now: datetime) -> None:
+    """At the case's erasure: the place and the interpreter's name go; day,
+    time, duration, form, topic and status stay (`cases.case_data`)."""
+    Appointment.objects.filter(case_id=case.pk).update(place="", interpreter="")

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit import lines
+from cases import case_data
 from cases.models import (
     Assessment,
     AssessmentItem,
@@ -32,6 +33,7 @@ from cases.models import (
     IntegrationPlan,
     Measure,
     Person,
+    PersonClockFact,
     PlanReview,
     Referral,
 )
@@ -52,6 +54,16 @@ NESTED: dict[str, tuple[Any, Any]] = {
 }
 
 
+def _nested() -> dict[str, tuple[Any, Any]]:
+    """NESTED and the case data other apps keep (cases.case_data)."""
+    return {
+        **NESTED,
+        **{
+            source.key: (source.model, lambda s=source: s.heading) for source in case_data.sources()
+        },
+    }
+
+
 def _local_time(iso: str) -> str:
     try:
         moment = datetime.fromisoformat(iso)
@@ -65,7 +77,7 @@ def _fields(model: Any, row: dict[str, Any]) -> list[tuple[str, str]]:
     label_of = model._meta.label_lower
     shown = []
     for key, value in row.items():
-        if key in NESTED or key == "history":
+        if key in _nested() or key == "history":
             continue
         if key == "relation" and model is Household:
             label = lines._field_label("cases.householdmembership", "relation")
@@ -131,7 +143,7 @@ def person_export_pdf(export: dict[str, Any]) -> bytes:
             if len(items) > 1:
                 story.append(para(f"{model._meta.verbose_name} {number}", "Heading5"))
             table(_fields(model, row))
-            for key, (nested_model, heading) in NESTED.items():
+            for key, (nested_model, heading) in _nested().items():
                 if key in row:
                     rows(nested_model, row[key], str(heading()), level + 1)
             if row.get("history"):
@@ -152,6 +164,8 @@ def person_export_pdf(export: dict[str, Any]) -> bytes:
     table(_fields(Person, export["person"]))
     rows(Household, export["households"], _("Households"), 2)
     rows(Consent, export["consents"], _("Consents"), 2)
+    facts_heading = _("Consultation period known from elsewhere")
+    rows(PersonClockFact, export.get("clock_facts", []), facts_heading, 2)
     rows(Case, export["cases"], _("Cases"), 2)
     buffer = io.BytesIO()
     SimpleDocTemplate(buffer, pagesize=A4, title=title, invariant=True).build(story)

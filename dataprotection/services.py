@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Role, User
 from audit.models import AuditEvent
 from audit.services import audit_event_record
+from cases import case_data
 from cases import services as case_services
 from cases.models import (
     Assessment,
@@ -30,6 +31,7 @@ from cases.models import (
     IntegrationPlan,
     Measure,
     Person,
+    PersonClockFact,
     PlanReview,
     Referral,
 )
@@ -196,6 +198,12 @@ def person_export(*, person_id: int, actor: User, now: datetime) -> dict[str, An
                     for d in Document.objects.filter(case=case).order_by("pk")
                 ],
                 "cv_entries": [_row(e) for e in CvEntry.objects.filter(case=case).order_by("pk")],
+                # What other apps keep about the case (appointments, the
+                # handover, transfer packages, ...: cases.case_data).
+                **{
+                    source.key: [_row(r, exclude=source.exclude) for r in source.rows(case)]
+                    for source in case_data.sources()
+                },
                 "history": [
                     {
                         "at": timezone.localtime(e.occurred_at).isoformat(),
@@ -219,6 +227,10 @@ def person_export(*, person_id: int, actor: User, now: datetime) -> dict[str, An
             for m in person.memberships.select_related("household").order_by("pk")
         ],
         "consents": [_row(c) for c in Consent.objects.filter(person=person).order_by("pk")],
+        "clock_facts": [
+            _row(f)
+            for f in PersonClockFact.objects.filter(person=person).order_by("recorded_at", "pk")
+        ],
         "cases": cases,
     }
     with transaction.atomic():

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from django.db import transaction
 
-from cases import history
+from cases import case_data, history
 from cases.models import (
     Assessment,
     AssessmentItem,
@@ -22,6 +22,7 @@ from cases.models import (
     IntegrationPlan,
     Measure,
     Person,
+    PersonClockFact,
     PlanReview,
     Referral,
 )
@@ -30,7 +31,10 @@ from cases.models import (
 def case_anonymise(*, case: Case, now: datetime) -> None:
     """Remove the personal content of `case`; keep ids, dates and codes.
 
-    The person is anonymised only when no other live case needs them.
+    The case data other apps keep is anonymised by their registered
+    sources (`cases.case_data`). The person is anonymised only when no
+    other live case needs them, with the evidence text of their clock
+    facts (the audit events keep its digest).
     Called inside the `retention_elapsed` transition.
     """
     update = history.update_rows
@@ -79,6 +83,10 @@ def case_anonymise(*, case: Case, now: datetime) -> None:
     transaction.on_commit(
         lambda: [storage.delete(name) for storage, name in storage_names], robust=True
     )
+    # What other apps keep about the case (appointments, the handover, ...).
+    for source in case_data.sources():
+        if source.anonymise is not None:
+            source.anonymise(case, now)
     others = (
         Case.objects.filter(person_id=case.person_id)
         .exclude(pk=case.pk)
@@ -108,6 +116,9 @@ def case_anonymise(*, case: Case, now: datetime) -> None:
             ),
             address="",
         )
+        # Not case data of one case (cases.history.NOT_CASE_DATA): its
+        # event keeps the evidence's digest, which still proves the fact.
+        PersonClockFact.objects.filter(person_id=case.person_id).update(evidence="—")
         update(
             Person.objects.filter(pk=case.person_id),
             family_name="—",

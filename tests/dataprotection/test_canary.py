@@ -86,6 +86,74 @@ def celery_payloads(monkeypatch) -> list[str]:
     return sent
 
 
+def _other_apps_keep_canaries(*, case: Any, owner: Any, now: Any, started: Any) -> None:
+    """Case data other apps keep (cases.case_data): an appointment, the
+    handover the case came from, a received transfer package, and the
+    evidence of a clock fact."""
+    import uuid
+
+    from appointments.services import appointment_plan
+    from handover.models import Handover, HandoverMember
+    from tests.accounts.factories import GemeindeFactory
+    from transfers.models import TransferPackage
+
+    appointment_plan(
+        case=case,
+        actor=owner,
+        now=now,
+        starts_at=now + timedelta(days=3),
+        duration_minutes=60,
+        form="office",
+        topic="health",
+        place=f"Hausbesuch {RESIDENCE}",
+        interpreter=CONSENT_LANGUAGE,
+    )
+    handover = Handover.objects.create(
+        source=Handover.Source.FORM,
+        gemeinde=GemeindeFactory(),
+        au_allocation_date=started.date(),
+        gu_contact_name="Sozialdienst GU",
+        submitted_by=owner,
+        created_at=started,
+        case=case,
+        consent_given=True,
+        consent_form="SIGNED_PAPER",
+        consent_given_on=started.date(),
+        notes=f"Bekannt: {HEALTH}",
+        known_needs=DEBT,
+        address=RESIDENCE,
+    )
+    HandoverMember.objects.create(
+        handover=handover,
+        position=0,
+        relation="HEAD",
+        family_name="Muster",
+        person=case.person,
+        authority_reference=f"AZ {DEBT}",
+    )
+    TransferPackage.objects.create(
+        direction=TransferPackage.Direction.IMPORTED,
+        package_id=uuid.uuid4(),
+        case=case,
+        source_installation="Lotse Nachbarkreis",
+        target_installation="Lotse Test",
+        key_id="k1",
+        sha256="0" * 64,
+        exported_at=started,
+        recorded_at=started,
+        recorded_by=owner,
+        payload={"consultations": [{"notes": HEALTH}]},
+    )
+    services.person_clock_fact_record(
+        person=case.person,
+        actor=owner,
+        now=now,
+        source="OTHER_TRAEGER",
+        evidence=f"Bescheinigung {GUARDIAN}",
+        first_consultation_on=case.consultation_start,
+    )
+
+
 def test_canaries_never_leak_and_are_gone_after_the_retention_sweep(
     settings, tmp_path, caplog, celery_payloads, django_capture_on_commit_callbacks
 ) -> None:
@@ -181,6 +249,7 @@ def test_canaries_never_leak_and_are_gone_after_the_retention_sweep(
             case=case, kind="OTHER", uploaded_by=owner, uploaded_at=started, sha256="0" * 64
         )
         document.file.save("befund.txt", ContentFile(f"Befund {HEALTH}".encode()), save=True)
+        _other_apps_keep_canaries(case=case, owner=owner, now=now, started=started)
         for page in (f"{url}/", f"{url}/assessment/", f"{url}/consultations/", f"{url}/plan/"):
             assert web.get(page).status_code == 200, page
         assert web.get(f"/aufgaben/fall/{case.pk}/").status_code == 200
@@ -205,6 +274,11 @@ def test_canaries_never_leak_and_are_gone_after_the_retention_sweep(
         "cases_consultation",
         "cases_goal",
         "cases_consent",
+        "appointments_appointment",
+        "handover_handover",
+        "handover_handovermember",
+        "transfers_transferpackage",
+        "cases_personclockfact",
     }
     assert set(_hits(" ".join(map(str, _database_hits().values())))) == set(CANARIES)
     assert _storage_hits(tmp_path) != []

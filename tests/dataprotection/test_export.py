@@ -177,3 +177,58 @@ def test_the_art15_pdf_speaks_german_with_local_times_and_no_codes() -> None:
     assert re.findall(r"\d{4}-\d{2}-\d{2}", text) == []  # dates as 01.02.2026
     offset = timezone.localtime(timezone.now()).strftime("%z")
     assert data["generated_at"].endswith(f"{offset[:3]}:{offset[3:]}")  # local, not UTC
+
+
+def test_the_export_reaches_the_case_data_other_apps_keep() -> None:
+    """Art. 15: the appointments, the handover rows naming the person, the
+    transfer packages (without the copied case file), the previous tool's
+    references and the clock facts are in the JSON and the PDF."""
+    import io
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from pypdf import PdfReader
+
+    from appointments.services import appointment_plan
+    from cases import services
+
+    owner = manager_in(TeamFactory())
+    case = journey_to(CaseStatus.ACTIVE, owner=owner)
+    now = timezone.now()
+    appointment_plan(
+        case=case,
+        actor=owner,
+        now=now,
+        starts_at=now + timedelta(days=2),
+        duration_minutes=45,
+        form="office",
+        topic="health",
+        place="Rathaus Zimmer 12",
+    )
+    services.person_clock_fact_record(
+        person=case.person,
+        actor=owner,
+        now=now,
+        source="OTHER_TRAEGER",
+        evidence="Bescheinigung der Gemeinde Beispielstadt",
+        first_consultation_on=case.consultation_start,
+    )
+    dpo = _client(_dpo(owner.traeger))
+
+    data = dpo.get(f"/datenschutz/personen/{case.person.pk}/auskunft.json").json()
+    pdf = dpo.get(f"/datenschutz/personen/{case.person.pk}/auskunft.pdf")
+
+    exported = data["cases"][0]
+    assert [a["place"] for a in exported["appointments"]] == ["Rathaus Zimmer 12"]
+    assert exported["handover"] == []
+    assert exported["transfer_packages"] == []
+    assert exported["previous_tool_references"] == []
+    assert [f["evidence"] for f in data["clock_facts"]] == [
+        "Bescheinigung der Gemeinde Beispielstadt"
+    ]
+    text = " ".join(
+        " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages).split()
+    )
+    assert "Termine" in text
+    assert "Rathaus Zimmer 12" in text
+    assert "Bescheinigung der Gemeinde Beispielstadt" in text
