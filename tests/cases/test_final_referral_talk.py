@@ -15,11 +15,14 @@ from django.test import Client
 from django.urls import reverse
 
 from audit.models import AuditEvent
-from audit.selectors import audit_chain_verify
+from audit.selectors import audit_chain_verify, case_replay
 from cases import services
+from cases.history import case_data_current
 from cases.models import Case, CaseStatus, Consent, Consultation, Person, PersonClockFact, Referral
+from cases.services.sweeps import deadline_sweep
 from config.errors import ApplicationError
 from tests.cases.factories import ELIGIBLE, T0, give_consent, journey_to, new_case
+from tests.cases.test_api import client_for
 from workflows import engine
 from workflows.invariants import cases_with_problems, open_work, open_work_problems
 
@@ -119,6 +122,7 @@ def test_the_talk_records_the_consultation_the_referral_and_closes_the_case() ->
     recorded = AuditEvent.objects.get(case_id=case.pk, event_type="cases.consultation.recorded")
     assert recorded.data["final_referral"] is True
     assert audit_chain_verify(chain_key=f"case:{case.pk}") == []
+    assert case_replay(case_id=case.pk).rows == case_data_current(case_id=case.pk)
     # The guided work fits the closed case: nothing open.
     assert open_work(closed) == []
     assert cases_with_problems(Case.objects.filter(pk=case.pk)) == {}
@@ -248,7 +252,12 @@ def test_the_step_explains_the_end_and_records_the_talk(time_machine: Any) -> No
     case_page = web.get(reverse("cases:detail", args=[case.pk])).content.decode()
     assert "endete am 04.01.2029" in case_page
 
-    response = web.post(url, FORM)
+    asked = web.post(url, FORM)  # closing cannot be undone: it asks first
+    assert asked.status_code == 200
+    assert "Wirklich das Gespräch erfassen und den Fall abschließen?" in asked.content.decode()
+    assert not Consultation.objects.filter(case=case).exists()
+
+    response = web.post(url, {**FORM, "confirmed": "1"})
 
     assert response.status_code == 302, response.content.decode()[:3000]
     case.refresh_from_db()
@@ -273,7 +282,7 @@ def test_the_step_refuses_in_german_and_writes_nothing(time_machine: Any) -> Non
     assert response.status_code == 400
     assert "Wählen Sie den Regeldienst oder geben Sie an" in response.content.decode()
     # The service: a written referral without the transfer consent.
-    response = web.post(url, {**FORM, "mode": "WRITTEN_REFERRAL"})
+    response = web.post(url, {**FORM, "mode": "WRITTEN_REFERRAL", "confirmed": "1"})
     assert response.status_code == 409
     assert "Für die Weitergabe von Daten an eine andere Stelle" in response.content.decode()
 
@@ -301,3 +310,59 @@ def test_the_ordinary_step_while_the_period_runs(time_machine: Any) -> None:
     assert 'value="consult"' in page
     assert 'value="final_talk"' not in page
     assert "endete am" not in page
+
+
+# --- the API: the same path in its existing calls --------------------------------
+
+
+def test_the_api_reaches_the_same_end_in_its_existing_calls(time_machine: Any) -> None:
+    """No call of its own (API.md has none): the final-referral consultation,
+    `record_first_consultation`, the nightly `period_expired` (the system's;
+    403 through the API), the final referral and `close`."""
+    time_machine.move_to(LATER, tick=False)
+    case = second_case()
+    api = client_for(case.owner)
+    base = f"/api/v1/cases/{case.pk}"
+
+    talked = api.post(
+        f"{base}/consultations/",
+        {
+            **{k: v for k, v in TALK.items() if k != "held_on"},
+            "date": TODAY.isoformat(),
+            "final_referral": True,
+        },
+        format="json",
+    )
+    assert talked.status_code == 201, talked.json()
+    started = api.post(
+        f"{base}/transitions/record_first_consultation/",
+        {
+            "consultation_id": talked.json()["id"],
+            "eligibility_basis": "follow_up_accommodation",
+            "benefit_status": "asylblg",
+        },
+        format="json",
+    )
+    assert started.status_code == 200, started.json()
+    assert started.json()["effective_end"] == "2029-01-04"
+    expired = api.post(f"{base}/transitions/period_expired/", {}, format="json")
+    assert expired.status_code == 403
+    assert deadline_sweep(name="period_expired", now=LATER).done == 1
+    referred = api.post(
+        f"{base}/referrals/",
+        {
+            "date": TODAY.isoformat(),
+            "target_service": "mbe",
+            "mode": "appointment_arranged",
+            "is_final": True,
+            "outcome": "taken_up",
+        },
+        format="json",
+    )
+    assert referred.status_code == 201, referred.json()
+    closed = api.post(
+        f"{base}/transitions/close/", {"closure_reason": "period_expired"}, format="json"
+    )
+    assert closed.status_code == 200, closed.json()
+    assert closed.json()["status"] == "closed"
+    assert cases_with_problems(Case.objects.filter(pk=case.pk)) == {}
