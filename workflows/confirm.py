@@ -53,7 +53,8 @@ CONFIRMATIONS = {
         _(
             "The talk is recorded as the talk for the final referral, and the case is closed "
             "with the reason “consultation period expired”. Its open tasks end; as the "
-            "person's consultation period is over, the case cannot be reopened."
+            "person's consultation period is over, the case cannot be reopened and moves to "
+            "the archive at once."
         ),
         _("Yes, record the talk and close the case"),
     ),

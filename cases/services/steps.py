@@ -82,7 +82,8 @@ def case_final_referral_talk(
     3. T2 `record_first_consultation`: the case joins the person's period
        (start and end carried over, so it is over at once);
     4. T11 `period_expired`, fired by the system (its actor) as the
-       nightly sweep would fire it: the period is over;
+       nightly sweep would fire it: the period is over (`caused_by` the
+       actor, so the owner is not notified of their own step);
     5. the final referral to a regular service (`final_referral`:
        `referral_record`'s `target_service`, `mode`, `organisation`; taken
        up today) or `no_further_need`, and T13 `close` with the closure
@@ -116,7 +117,7 @@ def case_final_referral_talk(
             eligibility_basis=eligibility_basis,
             benefit_status=benefit_status,
         )
-        case_transition(case=pk, name="period_expired", actor=None, now=now)
+        case_transition(case=pk, name="period_expired", actor=None, now=now, caused_by=actor)
         return case_close(
             case=pk,
             actor=actor,

@@ -21,6 +21,7 @@ from cases.history import case_data_current
 from cases.models import Case, CaseStatus, Consent, Consultation, Person, PersonClockFact, Referral
 from cases.services.sweeps import deadline_sweep
 from config.errors import ApplicationError
+from notifications.models import Notification
 from tests.cases.factories import ELIGIBLE, T0, give_consent, journey_to, new_case
 from tests.cases.test_api import client_for
 from workflows import engine
@@ -126,6 +127,8 @@ def test_the_talk_records_the_consultation_the_referral_and_closes_the_case() ->
     # The guided work fits the closed case: nothing open.
     assert open_work(closed) == []
     assert cases_with_problems(Case.objects.filter(pk=case.pk)) == {}
+    # The owner's own step: no "deadline reached" for the system's T11.
+    assert not Notification.objects.filter(case_id=case.pk, kind="DEADLINE_REACHED").exists()
 
 
 def test_the_consent_is_recorded_in_the_talk_and_no_further_need_closes_without_referral() -> None:
