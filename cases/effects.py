@@ -60,6 +60,9 @@ class CaseChange:
     transition: str = ""
     # For OWNER: who owned the case before (their notifications move on).
     previous_owner_id: int | None = None
+    # For a system transition fired within a person's step (the period that
+    # is already over, `case_final_referral_talk`): that person.
+    caused_by: User | None = None
 
 
 Handler = Callable[[CaseChange], object]

@@ -47,6 +47,17 @@ CONFIRMATIONS = {
         ),
         _("Yes, close the case"),
     ),
+    # the first-consultation task of a person whose period is over
+    "final_talk": Confirmation(
+        _("Really record the talk and close the case?"),
+        _(
+            "The talk is recorded as the talk for the final referral, and the case is closed "
+            "with the reason “consultation period expired”. Its open tasks end; as the "
+            "person's consultation period is over, the case cannot be reopened and moves to "
+            "the archive at once."
+        ),
+        _("Yes, record the talk and close the case"),
+    ),
     # case actions outside the guided tasks
     "withdraw_consent": Confirmation(
         _("Really record the withdrawal of the consent?"),

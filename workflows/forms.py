@@ -148,6 +148,44 @@ class FirstConsultationForm(ConsultationFields):
         return data
 
 
+class FinalReferralTalkForm(FirstConsultationForm):
+    """The talk for the final referral of a registered case whose person's
+    period is over (`cases.services.case_final_referral_talk`): the talk,
+    the eligibility check of the first consultation, and the final referral
+    to a regular service (or no further need)."""
+
+    catalogues = {**FirstConsultationForm.catalogues, "target_service": Catalogue.REFERRAL_TARGET}
+
+    target_service = forms.ChoiceField(label=_("Final referral to"), required=False)
+    mode = forms.ChoiceField(
+        label=_("How"), choices=[("", "—"), *Referral.Mode.choices], required=False
+    )
+    organisation = forms.CharField(label=_("Organisation"), max_length=200, required=False)
+    no_further_need = forms.BooleanField(label=_("No further need for support"), required=False)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("target_service"):
+            if not data.get("mode"):
+                self.add_error("mode", _("This field is required."))
+        elif not data.get("no_further_need"):
+            self.add_error(
+                "target_service",
+                _("Choose the regular service, or state that there is no further need."),
+            )
+        return data
+
+    def final_referral(self) -> dict[str, str] | None:
+        data = self.cleaned_data
+        if not data.get("target_service"):
+            return None
+        return {
+            "target_service": data["target_service"],
+            "mode": data["mode"],
+            "organisation": data["organisation"],
+        }
+
+
 class RejectForm(forms.Form):
     rejection_reason = forms.ChoiceField(
         label=_("Why the case is not admitted"),

@@ -38,6 +38,7 @@ from cases.selectors import (
     DEPUTY,
     OWNER,
     CaseNotFound,
+    case_clock,
     case_get_for_user,
     case_is_visible_to,
     case_relations,
@@ -228,8 +229,23 @@ class AcceptHandoverView(TaskView):
 
 
 class FirstConsultationView(TaskView):
+    """The first consultation; for a person whose consultation period is
+    already over (an earlier case, a start known from elsewhere) the talk
+    for the final referral instead, which closes the case."""
+
     template_name = "workflows/task_first_consultation.html"
     actions = {"consult": "consult", "reject": "reject"}
+
+    def setup(self, request: HttpRequest, *args: Any, **kwargs: Any) -> None:
+        super().setup(request, *args, **kwargs)
+        self.clock = case_clock(case=self.case, now=self.now)
+        # Only the final referral is left (cases.services.case_final_referral_talk).
+        self.period_over = bool(self.clock.carried_over and self.clock.days_ago)
+        if self.period_over:
+            self.actions = {"final_talk": "final_talk", "reject": "reject"}
+
+    def extra_context(self) -> dict[str, Any]:
+        return {"clock": self.clock, "period_over": self.period_over}
 
     def needs_consent(self) -> bool:
         return (
@@ -245,6 +261,16 @@ class FirstConsultationView(TaskView):
         )
 
     def forms_for(self, data: Any = None, action: str | None = None) -> dict[str, Any]:
+        if self.period_over:
+            return {
+                "final_talk": forms.FinalReferralTalkForm(
+                    data if action == "final_talk" else None,
+                    day=self.today,
+                    needs_consent=self.needs_consent(),
+                    initial={"held_on": self.today},
+                ),
+                "reject": forms.RejectForm(data if action == "reject" else None),
+            }
         return {
             "consult": forms.FirstConsultationForm(
                 data if action == "consult" else None,
@@ -271,6 +297,23 @@ class FirstConsultationView(TaskView):
         return True
 
     reject = AcceptHandoverView.reject
+
+    def final_talk(self, form: Any) -> bool:
+        data = form.cleaned_data
+        services.case_final_referral_talk(
+            case=self.case,
+            actor=self.user,
+            now=self.now,
+            consent={"form": data["consent_form"], "language": data["consent_language"]}
+            if form.needs_consent
+            else None,
+            consultation=form.consultation_args(),
+            eligibility_basis=data["eligibility_basis"],
+            benefit_status=data["benefit_status"],
+            final_referral=form.final_referral(),
+            no_further_need=data["no_further_need"],
+        )
+        return True
 
 
 class AssessmentView(TaskView):

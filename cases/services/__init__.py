@@ -129,6 +129,7 @@ from cases.services.referrals import referral_record, referral_update
 from cases.services.steps import (
     case_assessment_to_plan,
     case_close,
+    case_final_referral_talk,
     case_first_consultation,
     case_reopen,
     case_resume,
@@ -246,6 +247,7 @@ __all__ = [
     "case_close",
     "case_create",
     "case_erase_after_withdrawal",
+    "case_final_referral_talk",
     "case_first_consultation",
     "case_handover_accept",
     "case_intake_from_package",

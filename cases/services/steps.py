@@ -15,7 +15,10 @@ from django.db import transaction
 
 from accounts.models import User
 from cases.clock import local_date
-from cases.models import Case, Consent, Goal, Referral
+from cases.errors import MESSAGES, TransitionNotAvailable, guard
+from cases.models import Case, CaseStatus, Consent, Goal, Referral
+from cases.person_clock import person_clock
+from cases.services.base import _lock_case
 from cases.services.consents import consent_record
 from cases.services.consultations import assessment_record, consultation_record
 from cases.services.plans import goal_update
@@ -52,6 +55,76 @@ def case_first_consultation(
             consultation_id=row.pk,
             eligibility_basis=eligibility_basis,
             benefit_status=benefit_status,
+        )
+
+
+def case_final_referral_talk(
+    *,
+    case: Case | int,
+    actor: User,
+    now: datetime,
+    consultation: Mapping[str, Any],
+    eligibility_basis: str,
+    benefit_status: str,
+    final_referral: Mapping[str, Any] | None,
+    no_further_need: bool = False,
+    consent: Mapping[str, Any] | None = None,
+) -> Case:
+    """The talk for the final referral of a registered case whose person's
+    consultation period is already over (a new case after an earlier one,
+    or a start known from elsewhere; DOMAIN.md §5: the period belongs to
+    the person and is not restarted), from the talk to the closure:
+
+    1. the case-processing consent given in the talk (`consent`, as in
+       `case_first_consultation`; None when one is already active);
+    2. the talk itself, `consultation_record(final_referral=True)`: the
+       only consultation allowed after the end of the period;
+    3. T2 `record_first_consultation`: the case joins the person's period
+       (start and end carried over, so it is over at once);
+    4. T11 `period_expired`, fired by the system (its actor) as the
+       nightly sweep would fire it: the period is over (`caused_by` the
+       actor, so the owner is not notified of their own step);
+    5. the final referral to a regular service (`final_referral`:
+       `referral_record`'s `target_service`, `mode`, `organisation`; taken
+       up today) or `no_further_need`, and T13 `close` with the closure
+       reason `period_expired` (`case_close`).
+
+    Refused with 409 `transition_not_allowed` unless the case is
+    registered, 409 `period_not_expired` while the person's period runs
+    (then the ordinary first consultation applies). Each step writes its
+    own audit event; a refusal of any rolls the whole step back.
+    """
+    with transaction.atomic():
+        locked = _lock_case(case=case, actor=actor, now=now)
+        if locked.status != CaseStatus.REGISTERED:
+            raise TransitionNotAvailable(MESSAGES["transition_not_allowed"])
+        if not person_clock(person=locked.person_id, today=local_date(now)).expired:
+            raise guard("period_not_expired")
+        pk = locked.pk  # each step below moves the case: they lock it afresh
+        if consent is not None:
+            consent_record(
+                case=pk, actor=actor, now=now, scope=Consent.Scope.CASE_PROCESSING, **consent
+            )
+        row = consultation_record(
+            case=pk, actor=actor, now=now, **{**consultation, "final_referral": True}
+        )
+        case_transition(
+            case=pk,
+            name="record_first_consultation",
+            actor=actor,
+            now=now,
+            consultation_id=row.pk,
+            eligibility_basis=eligibility_basis,
+            benefit_status=benefit_status,
+        )
+        case_transition(case=pk, name="period_expired", actor=None, now=now, caused_by=actor)
+        return case_close(
+            case=pk,
+            actor=actor,
+            now=now,
+            closure_reason="period_expired",
+            no_further_need=no_further_need,
+            final_referral=final_referral,
         )
 
 

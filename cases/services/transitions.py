@@ -668,9 +668,19 @@ TRANSITIONS: dict[str, TransitionSpec] = {
 
 
 def case_transition(
-    *, case: Case | int, name: str, actor: User | None, now: datetime, **args: Any
+    *,
+    case: Case | int,
+    name: str,
+    actor: User | None,
+    now: datetime,
+    caused_by: User | None = None,
+    **args: Any,
 ) -> Case:
     """Fire transition `name` on `case` as `actor` (None: the system).
+
+    `caused_by`: the person whose step made the system fire it at once
+    (told to the handlers of the change; the audit event stays the
+    system's).
 
     Raises CaseNotFound (404) when the actor may not see the case,
     UnknownTransition (404), TransitionForbidden (403), TransitionNotAvailable,
@@ -720,7 +730,12 @@ def case_transition(
         )
         case_changed(
             CaseChange(
-                case=locked, kind=ChangeKind.TRANSITION, actor=actor, now=now, transition=name
+                case=locked,
+                kind=ChangeKind.TRANSITION,
+                actor=actor,
+                now=now,
+                transition=name,
+                caused_by=caused_by,
             )
         )
     return locked

@@ -49,11 +49,14 @@ def notifications_for_case_change(change: CaseChange) -> list[Notification]:
       owner (deputy, supervisor): the owner;
     - an extension request submitted: the supervisors of the owner's team;
       decided: the requester.
-    Changes the owner makes themselves notify nobody. A handler of
+    Changes the owner makes themselves notify nobody, nor does a system
+    transition fired within their step (`CaseChange.caused_by`). A handler of
     `cases.effects`.
     """
     case, actor, now = change.case, change.actor, change.now
-    own = actor is not None and actor.pk == case.owner_id
+    # A system transition fired within a person's own step counts as theirs.
+    by = actor if actor is not None else change.caused_by
+    own = by is not None and by.pk == case.owner_id
     if change.kind is ChangeKind.CREATED:
         if own:
             return []

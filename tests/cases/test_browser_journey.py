@@ -359,3 +359,80 @@ def test_a_case_from_handover_to_closure_in_the_browser(browser: Any, live_serve
     assert pdf.headers["content-type"] == "application/pdf"
     assert pdf.body().startswith(b"%PDF-")
     manager.sign_out()
+
+
+def test_a_new_case_after_the_persons_period_ends_with_the_final_referral_talk(
+    browser: Any, live_server: Any
+) -> None:
+    """A person whose period is over (a start known from elsewhere more than
+    three years back) comes again: the case page and the guided step say
+    when the period ended and offer only the talk for the final referral,
+    which records the talk and the referral and closes the case."""
+    from cases import services
+    from cases.models import PersonClockFact
+    from tests.accounts.factories import TeamFactory
+    from tests.cases.factories import PersonFactory, give_consent, manager_in
+
+    ensure_catalogues()
+    owner = manager_in(TeamFactory())
+    now = timezone.now()
+    today = timezone.localdate(now)
+    case = services.case_create(
+        person=PersonFactory(traeger=owner.traeger, family_name="Nouri"),
+        owner=owner,
+        actor=owner,
+        now=now,
+        intake_channel=Case.IntakeChannel.SELF_REFERRAL,
+    )
+    give_consent(case, now=now)
+    first_day = today.replace(year=today.year - 3) - timedelta(days=40)
+    services.person_clock_fact_record(
+        person=case.person,
+        actor=owner,
+        now=now,
+        source=PersonClockFact.Source.MIGRATION,
+        evidence="Altakte des Trägers, Az. 7/25",
+        first_consultation_on=first_day,
+    )
+    ended = (first_day.replace(year=first_day.year + 3) - timedelta(days=1)).strftime("%d.%m.%Y")
+    case_page = f"/faelle/{case.pk}/"
+
+    manager = Screen(browser, live_server.url)
+    manager.sign_in(owner.username)
+    manager.go(case_page)
+    assert manager.page.get_by_text(f"Der Beratungszeitraum der Person endete am {ended}.").count()
+    manager.page.get_by_role("link", name="Nächster Schritt: Erstberatung").click()
+    assert manager.page.get_by_role("heading", name="Gespräch zur Abschlussvermittlung").count()
+    assert manager.form("consult").count() == 0
+    talk = manager.form("final_talk")
+    talk.get_by_label("Datum der Beratung").fill(today.isoformat())
+    talk.get_by_label("Dauer (Minuten)").fill("30")
+    talk.locator("select[name=consultation_form]").select_option("office")
+    talk.locator("input[name=topics][value=work]").check()
+    talk.locator("select[name=eligibility_basis]").select_option("FOLLOW_UP_ACCOMMODATION")
+    talk.get_by_label("Leistungsbezug", exact=True).select_option("asylblg")
+    talk.get_by_label("Abschließende Verweisung an").select_option("mbe")
+    talk.get_by_label("Wie", exact=True).select_option("APPOINTMENT_ARRANGED")
+    talk.get_by_label("Organisation").fill("MBE der Caritas")
+    manager.assert_every_control_is_labelled()
+    manager.assert_fits_the_screen()
+    manager.shot("final-referral-talk")
+    manager.submit(talk)
+    with manager.page.expect_navigation():
+        manager.page.get_by_role(
+            "button", name="Ja, Gespräch erfassen und Fall abschließen"
+        ).click()
+
+    case.refresh_from_db()
+    assert case.status == CaseStatus.CLOSED
+    assert case.closure_reason is not None
+    assert case.closure_reason.key == "period_expired"
+    assert Consultation.objects.get(case=case).final_referral
+    assert case.referrals.get(is_final=True).target_service.key == "mbe"
+    assert manager.page.get_by_text("Erledigt: Erstberatung.").count()
+    manager.shot("after-final-referral-talk")
+    # Closed after its period, the case went to the archive at once
+    # (restricted: no longer on the manager's screens).
+    manager.go(case_page)
+    assert manager.page.get_by_role("heading", name="Seite nicht gefunden").count()
+    manager.context.close()
