@@ -37,6 +37,7 @@ from cases.needs import review_need_fields
 from cases.selectors import (
     DEPUTY,
     OWNER,
+    SUPERVISOR,
     CaseNotFound,
     case_clock,
     case_get_for_user,
@@ -241,11 +242,20 @@ class FirstConsultationView(TaskView):
         self.clock = case_clock(case=self.case, now=self.now)
         # Only the final referral is left (cases.services.case_final_referral_talk).
         self.period_over = bool(self.clock.carried_over and self.clock.days_ago)
+        # Closing is the owner's (or the supervisor's): a deputy sees why
+        # instead of a form that would be refused.
+        self.may_close = bool(
+            case_relations(user=self.user, case=self.case, now=self.now) & {OWNER, SUPERVISOR}
+        )
         if self.period_over:
-            self.actions = {"final_talk": "final_talk", "reject": "reject"}
+            self.actions = (
+                {"final_talk": "final_talk", "reject": "reject"}
+                if self.may_close
+                else {"reject": "reject"}
+            )
 
     def extra_context(self) -> dict[str, Any]:
-        return {"clock": self.clock, "period_over": self.period_over}
+        return {"clock": self.clock, "period_over": self.period_over, "may_close": self.may_close}
 
     def needs_consent(self) -> bool:
         return (

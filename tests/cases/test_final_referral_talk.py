@@ -369,3 +369,33 @@ def test_the_api_reaches_the_same_end_in_its_existing_calls(time_machine: Any) -
     assert closed.status_code == 200, closed.json()
     assert closed.json()["status"] == "closed"
     assert cases_with_problems(Case.objects.filter(pk=case.pk)) == {}
+
+
+def test_a_deputy_sees_why_and_gets_no_closing_form(time_machine: Any) -> None:
+    """Closing is the owner's or the supervisor's: a deputy within the grant
+    reads the end of the period and who records the talk, with no form that
+    would be refused, and a posted talk writes nothing."""
+    from tests.accounts.factories import DeputyGrantFactory
+    from tests.cases.factories import manager_in
+
+    time_machine.move_to(LATER, tick=False)
+    case = second_case()
+    deputy = manager_in(case.owner.team)
+    DeputyGrantFactory(
+        principal=case.owner,
+        deputy=deputy,
+        valid_from=LATER - timedelta(days=1),
+        valid_until=LATER + timedelta(days=1),
+    )
+    web = Client()
+    web.force_login(deputy)
+    url = task_url(case)
+
+    page = web.get(url).content.decode()
+    assert "Der Beratungszeitraum der Person endete am 04.01.2029." in page
+    assert "Als Vertretung können Sie den Fall nicht abschließen" in page
+    assert 'value="final_talk"' not in page
+    web.post(url, {**FORM, "confirmed": "1"})
+    case.refresh_from_db()
+    assert case.status == S.REGISTERED
+    assert not Consultation.objects.filter(case=case).exists()
