@@ -265,7 +265,6 @@ def caseload_import_write(
                         for goal in item.case.goals
                     ]
         Goal.objects.bulk_create([g for group in goals.values() for g in group], batch_size=2000)
-        written = 0
         facts: list[NewPersonFact] = []
         for household, row, persons, cases, group in zip(
             households,
@@ -305,7 +304,6 @@ def caseload_import_write(
                     reason=item.case.intake_channel,
                     data=data,
                 )
-                case_changed(CaseChange(case=case, kind=ChangeKind.IMPORTED, actor=actor, now=now))
                 if item.case.first_consultation_on is not None:
                     facts.append(
                         NewPersonFact(
@@ -316,15 +314,23 @@ def caseload_import_write(
                             evidence=item.evidence or source,
                         )
                     )
-            written += 1
-            if progress is not None and written % 250 == 0:
-                progress(written)
         # The persons' clocks: the start (and the extension used) as a fact
-        # with its source; each case already has the period it gives, so
-        # nothing else moves.
+        # with its source, its event after the import's in each case's
+        # chain; each case already has the period it gives, so nothing else
+        # moves. Before the flows start: their extension branch reads it.
         person_clock_facts_of_new_persons(
             facts=facts, actor=actor, now=now, source=PersonClockFact.Source.MIGRATION
         )
+        written = 0
+        for cases in cases_by_household:
+            for case in cases:
+                if case is not None:
+                    case_changed(
+                        CaseChange(case=case, kind=ChangeKind.IMPORTED, actor=actor, now=now)
+                    )
+            written += 1
+            if progress is not None and written % 250 == 0:
+                progress(written)
         if progress is not None:
             progress(written)
     return MigratedResult(persons=persons_by_household, cases=cases_by_household)
