@@ -304,11 +304,11 @@ def caseload_import_write(
                     reason=item.case.intake_channel,
                     data=data,
                 )
-                case_changed(CaseChange(case=case, kind=ChangeKind.IMPORTED, actor=actor, now=now))
                 if item.case.first_consultation_on is not None:
                     # The person's clock: the start (and the extension used)
                     # as a fact with its source; the case already has the
-                    # period it gives, so nothing else moves.
+                    # period it gives, so nothing else moves. Recorded before
+                    # the flow starts, whose extension branch reads it.
                     person_clock_fact_record(
                         person=person,
                         actor=actor,
@@ -321,6 +321,7 @@ def caseload_import_write(
                             item.case.extension_reason.key if item.case.extension_reason else None
                         ),
                     )
+                case_changed(CaseChange(case=case, kind=ChangeKind.IMPORTED, actor=actor, now=now))
             written += 1
             if progress is not None and written % 250 == 0:
                 progress(written)
