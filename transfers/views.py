@@ -270,9 +270,9 @@ def package_import(request: AuthenticatedHttpRequest) -> HttpResponse:
         request.session.pop(PENDING, None)
     elif not form.is_valid():
         status = 400
-        waiting = str(request.POST.get("pending") or "")
-        pending = _pending_get(request, waiting)
-        token = waiting if pending else ""
+        asked = str(request.POST.get("pending") or "")
+        pending = _pending_get(request, asked)
+        token = asked if pending else ""
     else:
         upload = form.cleaned_data.get("file")
         waiting = _pending_get(request, form.cleaned_data.get("pending") or "")
