@@ -41,7 +41,6 @@ from cases.models import (
     ExtensionRequest,
     ExtensionStatus,
 )
-from cases.person_clock import person_extension
 from workflows import views
 from workflows.facts import case_facts, case_of
 from workflows.lock import case_lock
@@ -85,15 +84,16 @@ def _extension_check_open(activation: Any) -> bool:
 
     The extension is the person's, not the case's (DOMAIN.md §5): one used
     in another case, or known from elsewhere (a migrated caseload, a
-    transfer package, another Träger's proof), closes the branch too; the
-    person's clock says (`cases.person_clock.person_extension`)."""
+    transfer package, another Träger's proof), closes the branch too: the
+    fact `person_extension_used` reads it as the person's clock does
+    (`cases.person_clock.person_extension`)."""
     case = case_of(activation)
     if case.status not in CLOCK_STATES or case.regular_end is None:
         return False
     facts = case_facts(activation)
-    if facts["request_approved"] or facts["extension_checked"]:
-        return False
-    return person_extension(case.person_id) is None
+    return not (
+        facts["request_approved"] or facts["extension_checked"] or facts["person_extension_used"]
+    )
 
 
 def _owner(activation: Any) -> Any:
