@@ -19,7 +19,9 @@ every step):
     DELETED
 
     extension branch: approve_extension while a request waits, otherwise
-    extension_timer | extension_check until the check was done once.
+    extension_timer | extension_check until the check was done once, and
+    nothing once the person's one extension is used (in any case, or known
+    from a migration, a transfer package or another Träger).
 """
 
 from __future__ import annotations

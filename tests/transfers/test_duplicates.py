@@ -7,12 +7,14 @@ someone else (a new person). Service, API and the import page."""
 from __future__ import annotations
 
 import base64
+import io
 import json
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import CommandError, call_command
 from django.test import Client, override_settings
 from django.utils import translation
 from rest_framework.test import APIClient
@@ -391,3 +393,26 @@ def test_the_page_keeps_the_file_when_the_answer_is_refused() -> None:
         )
     assert taken.status_code == 302
     assert TransferPackage.objects.get(direction="IMPORTED").case.person_id != open_case.person_id
+
+
+def test_the_command_names_the_candidates_and_takes_the_answer(tmp_path: Any) -> None:
+    sent, content = _package()
+    manager = manager_in(TeamFactory())
+    known = _known_twin(sent, manager)
+    package = tmp_path / "paket.json"
+    package.write_bytes(content)
+    with override_settings(**RECEIVER):
+        with pytest.raises(CommandError) as warned:
+            call_command("transfer_package_import", str(package), user=manager.username)
+        assert "possible_duplicate" in str(warned.value)
+        assert f"person {known.pk}:" in str(warned.value)
+        done = io.StringIO()
+        call_command(
+            "transfer_package_import",
+            str(package),
+            user=manager.username,
+            known_person=known.pk,
+            stdout=done,
+        )
+    assert "taken over" in done.getvalue()
+    assert TransferPackage.objects.get(direction="IMPORTED").case.person_id == known.pk
