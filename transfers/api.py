@@ -208,6 +208,7 @@ ImportOut = inline_serializer(
     "PackageImported",
     {
         "case_id": serializers.IntegerField(),
+        "person_id": serializers.IntegerField(),
         "package_id": serializers.UUIDField(),
         "source_installation": serializers.CharField(),
         "key_id": serializers.CharField(),
@@ -281,6 +282,7 @@ class PackageImportView(APIView):
         return Response(
             {
                 "case_id": record.case_id,
+                "person_id": record.case.person_id,
                 "package_id": str(record.package_id),
                 "source_installation": record.source_installation,
                 "key_id": record.key_id,

@@ -258,6 +258,7 @@ def test_api_409_with_the_candidates_then_the_answer() -> None:
     assert taken.status_code == 201, taken.content
     case = Case.objects.get(pk=taken.json()["case_id"])
     assert (case.person_id, case.owner_id) == (known.pk, manager.pk)
+    assert taken.json()["person_id"] == known.pk
 
 
 def test_api_not_known_and_the_schema_documents_the_answer() -> None:
@@ -304,6 +305,8 @@ def test_the_page_shows_the_candidates_keeps_the_file_and_takes_the_answer() -> 
         assert f'value="{known.pk}"' in page
         assert 'value="new"' in page
         assert "paket.json" in page  # kept: no second upload
+        assert "bis zu Ihrer Antwort aufbewahrt" in page
+        assert "Ist das eine bereits bekannte Person?" in page
         assert not TransferPackage.objects.filter(direction="IMPORTED").exists()
         token = warned.context["pending_token"]
         assert token
