@@ -22,7 +22,7 @@ from accounts.models import Role, User
 from cases import services as case_services
 from cases.clock import local_date
 from cases.models import Case, Catalogue, CatalogueEntry, Person, PersonClockFact
-from cases.person_clock import person_clock
+from cases.person_clock import person_clock, person_extension
 from cases.selectors import DEPUTY, OWNER, case_get_for_user, transfer_consent_active
 from transfers import signing
 from transfers.models import TransferPackage
@@ -244,7 +244,7 @@ def _clock_for_known(person_pk: int, clock: dict[str, Any], today: date) -> dict
     start = kept.get("first_consultation_on")
     if start is not None and known.start is not None and start > known.start:
         del kept["first_consultation_on"]
-    if "extension_months" in kept and known.extension_used:
+    if "extension_months" in kept and person_extension(person_pk) is not None:
         kept.pop("extension_months")
         kept.pop("extension_reason", None)
     return kept

@@ -174,6 +174,18 @@ def test_known_person_an_earlier_start_of_the_package_moves_the_clock() -> None:
     assert (fact.first_consultation_on, fact.extension_months) == (SENT_ON.date(), None)
 
 
+def test_known_person_with_an_extension_but_no_start_yet_keeps_theirs() -> None:
+    sent, content = _package(extension_months=6)
+    manager = manager_in(TeamFactory())
+    known = _known_twin(sent, manager, months=2)
+
+    record = _import(content, manager, known_person_id=known.pk)
+
+    assert record.case.person_id == known.pk
+    clock = person_clock(person=known.pk, today=TODAY)
+    assert (clock.start, clock.extension_months) == (SENT_ON.date(), 2)
+
+
 def test_not_known_makes_a_new_person_and_a_wrong_answer_writes_nothing() -> None:
     sent, content = _package()
     manager = manager_in(TeamFactory())
