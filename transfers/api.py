@@ -191,12 +191,24 @@ class TransferPackageImportIn(serializers.Serializer):
     owner_id = StrictIntegerField(
         min_value=1, required=False, help_text="Für Teamleitungen: wer den Fall übernimmt."
     )
+    known_person_id = StrictIntegerField(
+        min_value=1,
+        required=False,
+        help_text="Antwort auf die Dublettenwarnung: es ist diese bekannte Person "
+        "(eine der `candidates` mit `kind` person).",
+    )
+    not_known = serializers.BooleanField(
+        required=False,
+        help_text="Antwort auf die Dublettenwarnung: es ist keine der vorgeschlagenen Personen "
+        "(true oder false).",
+    )
 
 
 ImportOut = inline_serializer(
     "PackageImported",
     {
         "case_id": serializers.IntegerField(),
+        "person_id": serializers.IntegerField(),
         "package_id": serializers.UUIDField(),
         "source_installation": serializers.CharField(),
         "key_id": serializers.CharField(),
@@ -204,15 +216,49 @@ ImportOut = inline_serializer(
 )
 
 
+def _known_person(value: Any) -> int | None:
+    if value in (None, ""):
+        return None
+    pk = parse_pk(value)
+    if pk is None:
+        raise case_services.InvalidArguments(
+            _("Some values are not valid."),
+            fields={"known_person_id": [_("Not one of the proposed persons.")]},
+        )
+    return pk
+
+
+def _flag(value: Any, field: str) -> bool:
+    raw = str(value if value is not None else "false").strip().lower()
+    if raw not in ("true", "false", "1", "0", ""):
+        raise case_services.InvalidArguments(
+            _("Some values are not valid."), fields={field: [_("true or false.")]}
+        )
+    return raw in ("true", "1")
+
+
 class PackageImportView(APIView):
     parser_classes = [MultiPartParser]
 
-    @extend_schema(request=TransferPackageImportIn, responses={201: ImportOut, **ERRORS})
+    @extend_schema(
+        request={"multipart/form-data": TransferPackageImportIn},
+        responses={201: ImportOut, **ERRORS},
+        description=(
+            "Take over a package from another installation (multipart: `file`, for "
+            "supervisors `owner_id`). The person of the package goes through the intake's "
+            "duplicate check: persons already known or waiting in a handover give 409 "
+            "`possible_duplicate` with `candidates` under `person` (as `POST /api/v1/cases/` "
+            "gives them per person) and nothing is taken over; send the file again with "
+            "`known_person_id` (it is that known person: the case is theirs, their clock "
+            "continues) or `not_known=true` (it is someone else: a new person)."
+        ),
+    )
     def post(self, request: AuthenticatedRequest) -> Response:
         """Take over a package from another installation: its signature is
         checked (400 `package_tampered`, `package_foreign_key`,
         `package_unreadable`, `package_not_for_us`); a package taken over
-        before is 409 `package_already_imported`."""
+        before is 409 `package_already_imported`; a person who may already
+        be known is 409 `possible_duplicate` (see the description)."""
         body: Any = request.data
         upload = body.get("file")
         if upload is None or not hasattr(upload, "read"):
@@ -221,14 +267,22 @@ class PackageImportView(APIView):
             )
         owner_id = body.get("owner_id")
         owner = _manager(owner_id, "owner_id") if owner_id not in (None, "") else None
+        known_person_id = _known_person(body.get("known_person_id"))
+        not_known = _flag(body.get("not_known"), "not_known")
         # One byte over the limit is enough for the service to refuse it.
         content = upload.read(settings.LOTSE_TRANSFER_MAX_BYTES + 1)
         record = services.transfer_package_import(
-            content=content, actor=request.user, now=timezone.now(), owner=owner
+            content=content,
+            actor=request.user,
+            now=timezone.now(),
+            owner=owner,
+            known_person_id=known_person_id,
+            not_known=not_known,
         )
         return Response(
             {
                 "case_id": record.case_id,
+                "person_id": record.case.person_id,
                 "package_id": str(record.package_id),
                 "source_installation": record.source_installation,
                 "key_id": record.key_id,

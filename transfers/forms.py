@@ -9,6 +9,8 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
+from cases.duplicates import HANDOVER, IntakeCandidate
+from cases.forms_people import NEW, DecisionField, decision_choices
 from cases.services import TransferReason
 
 
@@ -81,13 +83,46 @@ class ExportForm(forms.Form):
 
 
 class ImportForm(forms.Form):
-    file = forms.FileField(label=_("Transfer package (.json)"))
+    """The package upload; after a duplicate warning also the answer
+    (`decision`: a known person's id or "new"), while the file waits in the
+    session (`pending`, its token)."""
+
+    file = forms.FileField(label=_("Transfer package (.json)"), required=False)
     owner = ManagerChoiceField(
         queryset=User.objects.none(), label=_("Integration manager of the case")
     )
+    decision = DecisionField(
+        label=_("Is this a person already known?"),
+        required=False,
+        widget=forms.RadioSelect,
+        choices=[],
+    )
+    pending = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, owners: QuerySet[User], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         cast(forms.ModelChoiceField, self.fields["owner"]).queryset = owners
         if owners.count() == 1:
             self.fields["owner"].initial = owners.first()
+        self.candidates: list[IntakeCandidate] = []
+
+    def warn(self, candidates: list[IntakeCandidate]) -> None:
+        """Offer the candidates of the duplicate check to decide on (as the
+        intake page does: the known persons to choose, the waiting
+        handovers beside)."""
+        self.candidates = candidates
+        field = cast(forms.ChoiceField, self.fields["decision"])
+        field.choices = decision_choices(candidates)
+
+    @property
+    def handover_candidates(self) -> list[IntakeCandidate]:
+        return [c for c in self.candidates if c.kind == HANDOVER]
+
+    def decided(self) -> dict[str, Any]:
+        """The answer as the service's arguments (empty: none given)."""
+        choice = self.cleaned_data.get("decision") or ""
+        if choice == NEW:
+            return {"not_known": True}
+        if choice.isdigit():
+            return {"known_person_id": int(choice)}
+        return {}

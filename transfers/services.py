@@ -20,7 +20,9 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role, User
 from cases import services as case_services
+from cases.clock import local_date
 from cases.models import Case, Catalogue, CatalogueEntry, Person, PersonClockFact
+from cases.person_clock import person_clock, person_extension
 from cases.selectors import DEPUTY, OWNER, case_get_for_user, transfer_consent_active
 from transfers import signing
 from transfers.models import TransferPackage
@@ -233,8 +235,29 @@ def _origin(opened: OpenedPackage) -> case_services.PackageOrigin:
     )
 
 
+def _clock_for_known(person_pk: int, clock: dict[str, Any], today: date) -> dict[str, Any]:
+    """The package's clock facts that still tell something about a known
+    person: their clock continues, so a start only when it is earlier than
+    the one known here, an extension only when they have not used theirs."""
+    known = person_clock(person=person_pk, today=today)
+    kept = dict(clock)
+    start = kept.get("first_consultation_on")
+    if start is not None and known.start is not None and start > known.start:
+        del kept["first_consultation_on"]
+    if "extension_months" in kept and person_extension(person_pk) is not None:
+        kept.pop("extension_months")
+        kept.pop("extension_reason", None)
+    return kept
+
+
 def transfer_package_import(
-    *, content: bytes, actor: User, now: datetime, owner: User | None = None
+    *,
+    content: bytes,
+    actor: User,
+    now: datetime,
+    owner: User | None = None,
+    known_person_id: int | None = None,
+    not_known: bool = False,
 ) -> TransferPackage:
     """Take over the case file of a package from another installation.
 
@@ -244,6 +267,13 @@ def transfer_package_import(
     and the case for `owner` (the actor by default; a supervisor names a
     manager of the team) through the case services, with the clock facts
     and their origin, and keeps the received file.
+
+    The person goes through the intake's duplicate check: a possible
+    duplicate is 409 `possible_duplicate` with the candidates, nothing
+    written, until the caller answers with `known_person_id` (the case is
+    that person's; their clock continues, the package's facts only move its
+    start earlier or bring an extension they have not used) or `not_known`
+    (a new person).
     """
     if actor.role not in (Role.INTEGRATION_MANAGER, Role.SUPERVISOR):
         raise case_services.TransitionForbidden(case_services.MESSAGES["forbidden"])
@@ -261,8 +291,12 @@ def transfer_package_import(
             owner=owner or actor,
             person_facts=facts,
             origin=origin,
+            known_person_id=known_person_id,
+            not_known=not_known,
         )
         clock = _clock_facts(opened.payload)
+        if known_person_id is not None:
+            clock = _clock_for_known(case.person_id, clock, local_date(now))
         if clock:
             # The clock facts of the sending installation, with their origin.
             case_services.person_clock_fact_record(

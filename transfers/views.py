@@ -12,8 +12,11 @@ form; a case the user may not see is a 404.
 
 from __future__ import annotations
 
+import base64
+import secrets
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, HttpResponseRedirect
@@ -37,6 +40,7 @@ from transfers.forms import (
     ReassignForm,
     TransferForm,
 )
+from transfers.package import PackageAlreadyImported, PackageRefused
 
 KIND_LABELS = case_services.TRANSFER_KIND_LABELS
 
@@ -219,11 +223,39 @@ def package_export(request: AuthenticatedHttpRequest, case_pk: Any) -> HttpRespo
     )
 
 
+# The package waiting for the answer to a duplicate warning, in the user's
+# session (server side, `SESSION_ENGINE` db): one at a time, dropped once
+# taken over or when the page is opened afresh.
+PENDING = "transfers.pending_package"
+
+
+def _pending_keep(request: AuthenticatedHttpRequest, content: bytes, name: str) -> str:
+    token = secrets.token_urlsafe(16)
+    request.session[PENDING] = {
+        "token": token,
+        "name": name[:200],
+        "content": base64.b64encode(content).decode("ascii"),
+    }
+    return token
+
+
+def _pending_get(request: AuthenticatedHttpRequest, token: str) -> tuple[bytes, str] | None:
+    kept = request.session.get(PENDING)
+    if not token or not isinstance(kept, dict) or kept.get("token") != token:
+        return None
+    return base64.b64decode(kept["content"]), str(kept.get("name") or "")
+
+
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
 def package_import(request: AuthenticatedHttpRequest) -> HttpResponse:
-    """Take over a package from another installation."""
+    """Take over a package from another installation.
+
+    A person who may already be known (the intake's duplicate check) is
+    shown with the candidates to choose from, as on the intake page; the
+    file waits in the session meanwhile, so the answer needs no new upload.
+    """
     _require(request, Role.SUPERVISOR, Role.INTEGRATION_MANAGER)
     owners = (
         selectors.team_managers(actor=request.user).filter(is_active=True)
@@ -232,28 +264,76 @@ def package_import(request: AuthenticatedHttpRequest) -> HttpResponse:
     )
     form = ImportForm(request.POST or None, request.FILES or None, owners=owners)
     status = 200
-    if request.method == "POST":
-        if form.is_valid():
+    pending: tuple[bytes, str] | None = None
+    token = ""
+    if request.method == "GET":
+        request.session.pop(PENDING, None)
+    elif not form.is_valid():
+        status = 400
+        asked = str(request.POST.get("pending") or "")
+        pending = _pending_get(request, asked)
+        token = asked if pending else ""
+    else:
+        upload = form.cleaned_data.get("file")
+        waiting = _pending_get(request, form.cleaned_data.get("pending") or "")
+        # The answer belongs to the file it was given for (the waiting one).
+        decision: dict[str, Any] = form.decided() if waiting is not None else {}
+        if upload is not None:
+            pending = (upload.read(settings.LOTSE_TRANSFER_MAX_BYTES + 1), upload.name or "")
+            if waiting is None or pending[0] != waiting[0]:
+                decision = {}  # another file: checked afresh
+        else:
+            pending = waiting
+            if pending is None:
+                form.add_error(
+                    "file",
+                    _("The file is no longer kept here: please choose it again.")
+                    if form.cleaned_data.get("pending")
+                    else _("Choose the transfer package."),
+                )
+                status = 400
+        if pending is not None:
+            content, name = pending
             try:
                 record = services.transfer_package_import(
-                    content=form.cleaned_data["file"].read(),
+                    content=content,
                     actor=request.user,
                     now=timezone.now(),
                     owner=form.cleaned_data["owner"],
+                    **decision,
                 )
+            except case_services.PossibleDuplicate as duplicate:
+                token = _pending_keep(request, content, name)
+                form.warn(duplicate.candidates[case_services.PACKAGE_PERSON])
+                status = duplicate.http_status
             except ApplicationError as error:
                 _show(form, error)
                 status = error.http_status
+                if decision and not isinstance(error, PackageRefused | PackageAlreadyImported):
+                    # The answer was refused (not one of the persons, an
+                    # open case of the known person): the file still waits.
+                    token = _pending_keep(request, content, name)
+                else:
+                    request.session.pop(PENDING, None)
+                    pending = None
             else:
+                request.session.pop(PENDING, None)
                 messages.success(
                     request,
                     _("The case file from %(installation)s was taken over.")
                     % {"installation": record.source_installation},
                 )
                 return HttpResponseRedirect(reverse("cases:detail", args=[record.case_id]))
-        else:
-            status = 400
-    return render(request, "transfers/package_import.html", {"form": form}, status=status)
+    return render(
+        request,
+        "transfers/package_import.html",
+        {
+            "form": form,
+            "pending_token": token,
+            "pending_name": pending[1] if pending and token else "",
+        },
+        status=status,
+    )
 
 
 @never_cache

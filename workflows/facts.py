@@ -12,10 +12,11 @@ import functools
 from typing import Any
 
 from django.db import connection
+from django.db.models import Exists, OuterRef
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
-from cases.models import Case, ExtensionRequest, ExtensionStatus, IntegrationPlan
+from cases.models import Case, ExtensionRequest, ExtensionStatus, IntegrationPlan, PersonClockFact
 from workflows import context
 from workflows.models import EXTENSION_CHECK_REF, CaseProcess
 
@@ -52,12 +53,28 @@ def _fact_rows(case_ref: Any) -> dict[str, Any]:
             flow_task=EXTENSION_CHECK_REF,
             status=STATUS.DONE,
         ),
+        # The person's one extension is used (`cases.person_clock.
+        # person_extension`): approved in any of their cases, or known from
+        # elsewhere (a clock fact of a migration, a transfer, another Träger).
+        "person_extension_used": Case.objects.filter(pk=case_ref).filter(
+            Exists(
+                ExtensionRequest.objects.filter(
+                    case__person_id=OuterRef("person_id"), status=ExtensionStatus.APPROVED
+                )
+            )
+            | Exists(
+                PersonClockFact.objects.filter(
+                    person_id=OuterRef("person_id"), extension_months__isnull=False
+                )
+            )
+        ),
     }
 
 
 class CaseFacts:
     """What the gateways ask about the rows around a case (an agreed plan,
-    a waiting or approved extension request, the extension check done),
+    a waiting or approved extension request, the extension check done, the
+    person's extension used),
     each read at most once per routing pass."""
 
     def __init__(self, case_id: int) -> None:
@@ -92,7 +109,7 @@ def forget_case(process: Any) -> None:
 # --- every fact in one statement (the restart) -------------------------------
 # A flow restart (every case change outside a guided task) asks all of them.
 # The statement is plain SQL written once, as the restart's other statements
-# (workflows.fastpaths): the ORM's compilation of four EXISTS subqueries cost
+# (workflows.fastpaths): the ORM's compilation of its EXISTS subqueries cost
 # more than running them, and its join from the task through viewflow's
 # process table to the case's processes read every process row once the
 # planner's statistics lagged. Here the case's processes are found by their
@@ -100,20 +117,32 @@ def forget_case(process: Any) -> None:
 # facts one by one through the ORM on guided steps; tests/workflows/test_facts.py
 # checks that both agree.
 
-NAMES = ("agreed_plan", "request_waiting", "request_approved", "extension_checked")
+NAMES = (
+    "agreed_plan",
+    "request_waiting",
+    "request_approved",
+    "extension_checked",
+    "person_extension_used",
+)
 
 
 @functools.cache
 def _statement() -> tuple[str, tuple[Any, ...]]:
     """The SQL (one %s per case id) and the constant parameters around it."""
     plan, request = IntegrationPlan._meta.db_table, ExtensionRequest._meta.db_table
+    case, fact = Case._meta.db_table, PersonClockFact._meta.db_table
     sql = (
         f"SELECT EXISTS (SELECT 1 FROM {plan} WHERE case_id = %s AND status = %s),"  # noqa: S608
         f" EXISTS (SELECT 1 FROM {request} WHERE case_id = %s AND status = %s),"
         f" EXISTS (SELECT 1 FROM {request} WHERE case_id = %s AND status = %s),"
         f" EXISTS (SELECT 1 FROM {CaseProcess._meta.db_table} cp"
         f" JOIN {Task._meta.db_table} t ON t.process_id = cp.process_ptr_id"
-        " WHERE cp.case_id = %s AND t.flow_task = %s AND t.status = %s)"
+        " WHERE cp.case_id = %s AND t.flow_task = %s AND t.status = %s),"
+        f" EXISTS (SELECT 1 FROM {case} c WHERE c.id = %s AND ("
+        f"EXISTS (SELECT 1 FROM {request} r JOIN {case} o ON o.id = r.case_id"
+        " WHERE o.person_id = c.person_id AND r.status = %s)"
+        f" OR EXISTS (SELECT 1 FROM {fact} f"
+        " WHERE f.person_id = c.person_id AND f.extension_months IS NOT NULL)))"
     )
     constants = (
         IntegrationPlan.Status.AGREED.value,
@@ -128,7 +157,10 @@ def _statement() -> tuple[str, tuple[Any, ...]]:
 def all_facts(case_id: int) -> dict[str, bool]:
     """Return every gateway fact of the case (see `_fact_rows`)."""
     sql, (agreed, submitted, approved, check, done) = _statement()
-    params = [case_id, agreed, case_id, submitted, case_id, approved, case_id, check, done]
+    params = [
+        *(case_id, agreed, case_id, submitted, case_id, approved, case_id, check, done),
+        *(case_id, approved),
+    ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()

@@ -19,7 +19,9 @@ every step):
     DELETED
 
     extension branch: approve_extension while a request waits, otherwise
-    extension_timer | extension_check until the check was done once.
+    extension_timer | extension_check until the check was done once, and
+    nothing once the person's one extension is used (in any case, or known
+    from a migration, a transfer package or another Träger).
 """
 
 from __future__ import annotations
@@ -80,12 +82,20 @@ def _request_waiting(activation: Any) -> bool:
 
 def _extension_check_open(activation: Any) -> bool:
     """The case may still get its one extension and nobody has decided
-    yet whether to ask for it."""
+    yet whether to ask for it.
+
+    The extension is the person's, not the case's (DOMAIN.md §5): one used
+    in another case, or known from elsewhere (a migrated caseload, a
+    transfer package, another Träger's proof), closes the branch too: the
+    fact `person_extension_used` reads it as the person's clock does
+    (`cases.person_clock.person_extension`)."""
     case = case_of(activation)
     if case.status not in CLOCK_STATES or case.regular_end is None:
         return False
     facts = case_facts(activation)
-    return not facts["request_approved"] and not facts["extension_checked"]
+    return not (
+        facts["request_approved"] or facts["extension_checked"] or facts["person_extension_used"]
+    )
 
 
 def _owner(activation: Any) -> Any:

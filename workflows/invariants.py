@@ -13,6 +13,7 @@ from viewflow.workflow.models import Task
 from viewflow.workflow.status import PROCESS
 
 from cases.models import CLOCK_STATES, Case, CaseStatus, ExtensionRequest, ExtensionStatus
+from cases.person_clock import person_extension
 from workflows.models import CaseProcess
 from workflows.selectors import OPEN_TASK_STATES
 
@@ -34,6 +35,7 @@ EXTENSION: list[frozenset[str]] = [
     frozenset({"extension_timer"}),
     frozenset({"extension_check"}),
 ]
+EXTENSION_CHECK = frozenset({"extension_timer", "extension_check"})
 NODE_KINDS = ("HUMAN", "TIMER")
 
 
@@ -62,6 +64,10 @@ def open_work_problems(case: Case) -> list[str]:
         for extension in extension_options
     ):
         problems.append(f"{case.status} with open work {names}")
+    if open_set & EXTENSION_CHECK and person_extension(case.person_id) is not None:
+        # One extension per person: used (in another case, or known from
+        # elsewhere), there is nothing left to check (flows._extension_check_open).
+        problems.append(f"the person's extension is used but open work {names}")
     waiting = ExtensionRequest.objects.filter(case=case, status=ExtensionStatus.SUBMITTED).exists()
     if case.status in CLOCK_STATES and waiting != ("approve_extension" in open_set):
         problems.append(f"request waiting={waiting} but open work {names}")

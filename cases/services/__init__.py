@@ -135,6 +135,7 @@ from cases.services.steps import (
     case_resume,
 )
 from cases.services.transfer import (
+    PACKAGE_PERSON,
     TRANSFER_KIND_LABELS,
     TRANSFER_MESSAGES,
     TRANSFERABLE_STATES,
@@ -178,6 +179,7 @@ __all__ = [
     "LATEST_DATE",
     "MESSAGES",
     "NEEDS_FINAL_REFERRAL",
+    "PACKAGE_PERSON",
     "SYSTEM_TRANSITIONS",
     "TRANSFERABLE_STATES",
     "TRANSFER_KIND_LABELS",

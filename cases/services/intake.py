@@ -271,22 +271,33 @@ def person_resolve(
         nationality=facts.get("nationality", ""),
     )
     if entry.known_person_id is not None:
-        # "It is the same person": only one of the persons proposed.
-        chosen = [
-            c for c in candidates if c.kind == PERSON and c.object_id == entry.known_person_id
-        ]
-        person = (
-            Person.objects.filter(pk=chosen[0].object_id, anonymised_at__isnull=True).first()
-            if chosen
-            else None
+        person = known_person_choose(
+            candidates=candidates,
+            known_person_id=entry.known_person_id,
+            field_name=f"{key}.known_person_id",
         )
-        if person is None:
-            raise InvalidArguments(
-                gettext("Not one of the proposed persons."),
-                fields={f"{key}.known_person_id": [gettext("Not one of the proposed persons.")]},
-            )
         return person, [], facts
     return None, candidates, facts
+
+
+def known_person_choose(
+    *, candidates: list[IntakeCandidate], known_person_id: int, field_name: str
+) -> Person:
+    """The answer "it is this known person" to a duplicate warning: the
+    person, who must be one of the persons proposed (`candidates`), else
+    InvalidArguments (400) at `field_name`."""
+    chosen = [c for c in candidates if c.kind == PERSON and c.object_id == known_person_id]
+    person = (
+        Person.objects.filter(pk=chosen[0].object_id, anonymised_at__isnull=True).first()
+        if chosen
+        else None
+    )
+    if person is None:
+        raise InvalidArguments(
+            gettext("Not one of the proposed persons."),
+            fields={field_name: [gettext("Not one of the proposed persons.")]},
+        )
+    return person
 
 
 def person_facts_clean(

@@ -29,6 +29,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role, User
 from cases import history
+from cases.duplicates import intake_candidates
 from cases.effects import CaseChange, ChangeKind, case_changed
 from cases.errors import GuardFailed, InvalidArguments, TransitionForbidden
 from cases.models import (
@@ -50,7 +51,7 @@ from cases.selectors import (
 from cases.services.args import _choice_arg
 from cases.services.base import CONTENT_WRITERS, _audit, _case_for_write, _lock_case
 from cases.services.case import case_create
-from cases.services.intake import _person_new
+from cases.services.intake import PossibleDuplicate, _person_new, known_person_choose
 
 
 class TransferKind(enum.StrEnum):
@@ -303,6 +304,9 @@ def cases_reassign(
 
 # --- transfer packages between installations (the transfers app) ------------
 
+# The key of the package's person in a duplicate warning (`PossibleDuplicate`).
+PACKAGE_PERSON = "person"
+
 
 def case_package_exported(
     *,
@@ -362,16 +366,51 @@ def case_intake_from_package(
     owner: User,
     person_facts: dict[str, Any],
     origin: PackageOrigin,
+    known_person_id: int | None = None,
+    not_known: bool = False,
 ) -> Case:
     """Register the case of a person whose file came from another Lotse
-    installation: the new person (with the earlier consultation start the
-    package states, `Person.prior_consultation_start`), the case for
-    `owner` and one event naming the package's origin.
+    installation: the person, the case for `owner` and one event naming the
+    package's origin.
 
-    Raises what `case_create` raises (403, 400).
+    The person is checked against the Träger's persons and the waiting
+    handovers as an intake is (`cases.duplicates`): any candidate stops the
+    import with PossibleDuplicate (409 `possible_duplicate`, candidates
+    under `person`, nothing written) until the user says that it is a known
+    person (`known_person_id`: the case is that person's, whose data stay as
+    they are) or that it is not (`not_known`: a new person from the
+    package). The answer is audited on the case
+    (`cases.case.duplicates_resolved`), as the intake's is.
+
+    Raises InvalidArguments (400), PossibleDuplicate (409) and what
+    `case_create` raises (403, 409 `open_case_exists`).
     """
     with transaction.atomic():
-        person = _person_new(traeger_id=owner.traeger_id, facts=person_facts)
+        person: Person | None = None
+        if known_person_id is not None or not not_known:
+            candidates = intake_candidates(
+                traeger_id=owner.traeger_id,
+                family_name=person_facts["family_name"],
+                given_names=person_facts.get("given_names") or "",
+                date_of_birth=person_facts.get("date_of_birth"),
+                nationality=person_facts.get("nationality") or "",
+            )
+            if known_person_id is not None:
+                person = known_person_choose(
+                    candidates=candidates,
+                    known_person_id=known_person_id,
+                    field_name="known_person_id",
+                )
+            elif candidates:
+                raise PossibleDuplicate(
+                    _(
+                        "A person already known may be the person of the package. Say "
+                        "whether it is the known person or someone else."
+                    ),
+                    candidates={PACKAGE_PERSON: candidates},
+                )
+        if person is None:
+            person = _person_new(traeger_id=owner.traeger_id, facts=person_facts)
         case = case_create(
             person=person,
             owner=owner,
@@ -394,4 +433,16 @@ def case_intake_from_package(
                 "exported_at": origin.exported_at,
             },
         )
+        if known_person_id is not None or not_known:
+            # The user's answer to the duplicate warning (as at intake).
+            _audit(
+                case=locked,
+                actor=actor,
+                now=now,
+                event_type="cases.case.duplicates_resolved",
+                data={
+                    "linked_person_ids": [person.pk] if known_person_id is not None else [],
+                    "new_person_ids": [] if known_person_id is not None else [person.pk],
+                },
+            )
     return locked

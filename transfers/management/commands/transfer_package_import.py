@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from accounts.models import User
+from cases.services import PossibleDuplicate
 from config.errors import ApplicationError
 from transfers.services import transfer_package_import
 
@@ -27,6 +28,17 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--owner", help="User name of the manager who gets the case (default: --user)."
+        )
+        answer = parser.add_mutually_exclusive_group()
+        answer.add_argument(
+            "--known-person",
+            type=int,
+            help="After a duplicate warning: it is this known person (their id).",
+        )
+        answer.add_argument(
+            "--not-known",
+            action="store_true",
+            help="After a duplicate warning: it is none of the persons proposed.",
         )
 
     def _user(self, name: str) -> User:
@@ -46,8 +58,24 @@ class Command(BaseCommand):
             raise CommandError(f"Cannot read {path}: {error.strerror}") from None
         try:
             record = transfer_package_import(
-                content=content, actor=actor, now=timezone.now(), owner=owner
+                content=content,
+                actor=actor,
+                now=timezone.now(),
+                owner=owner,
+                known_person_id=options["known_person"],
+                not_known=options["not_known"],
             )
+        except PossibleDuplicate as duplicate:
+            lines = [
+                f"  {c.kind} {c.object_id}: {c.family_name}, {c.given_names} "
+                f"({c.date_of_birth or '?'})"
+                for found in duplicate.candidates.values()
+                for c in found
+            ]
+            raise CommandError(
+                f"{duplicate.code}: {duplicate.message}\n" + "\n".join(lines) + "\n"
+                "Run again with --known-person <id> or --not-known."
+            ) from None
         except ApplicationError as error:
             raise CommandError(f"{error.code}: {error.message}") from None
         self.stdout.write(
