@@ -291,37 +291,31 @@ class FirstConsultationView(TaskView):
             "reject": forms.RejectForm(data if action == "reject" else None),
         }
 
-    def consult(self, form: Any) -> bool:
+    def _first_consultation_args(self, form: Any) -> dict[str, Any]:
         data = form.cleaned_data
-        services.case_first_consultation(
-            case=self.case,
-            actor=self.user,
-            now=self.now,
-            consent={"form": data["consent_form"], "language": data["consent_language"]}
+        return {
+            "case": self.case,
+            "actor": self.user,
+            "now": self.now,
+            "consent": {"form": data["consent_form"], "language": data["consent_language"]}
             if form.needs_consent
             else None,
-            consultation=form.consultation_args(),
-            eligibility_basis=data["eligibility_basis"],
-            benefit_status=data["benefit_status"],
-        )
+            "consultation": form.consultation_args(),
+            "eligibility_basis": data["eligibility_basis"],
+            "benefit_status": data["benefit_status"],
+        }
+
+    def consult(self, form: Any) -> bool:
+        services.case_first_consultation(**self._first_consultation_args(form))
         return True
 
     reject = AcceptHandoverView.reject
 
     def final_talk(self, form: Any) -> bool:
-        data = form.cleaned_data
         services.case_final_referral_talk(
-            case=self.case,
-            actor=self.user,
-            now=self.now,
-            consent={"form": data["consent_form"], "language": data["consent_language"]}
-            if form.needs_consent
-            else None,
-            consultation=form.consultation_args(),
-            eligibility_basis=data["eligibility_basis"],
-            benefit_status=data["benefit_status"],
+            **self._first_consultation_args(form),
             final_referral=form.final_referral(),
-            no_further_need=data["no_further_need"],
+            no_further_need=form.cleaned_data["no_further_need"],
         )
         return True
 

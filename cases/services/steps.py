@@ -101,21 +101,14 @@ def case_final_referral_talk(
         if not person_clock(person=locked.person_id, today=local_date(now)).expired:
             raise guard("period_not_expired")
         pk = locked.pk  # each step below moves the case: they lock it afresh
-        if consent is not None:
-            consent_record(
-                case=pk, actor=actor, now=now, scope=Consent.Scope.CASE_PROCESSING, **consent
-            )
-        row = consultation_record(
-            case=pk, actor=actor, now=now, **{**consultation, "final_referral": True}
-        )
-        case_transition(
+        case_first_consultation(
             case=pk,
-            name="record_first_consultation",
             actor=actor,
             now=now,
-            consultation_id=row.pk,
+            consultation={**consultation, "final_referral": True},
             eligibility_basis=eligibility_basis,
             benefit_status=benefit_status,
+            consent=consent,
         )
         case_transition(case=pk, name="period_expired", actor=None, now=now, caused_by=actor)
         return case_close(
