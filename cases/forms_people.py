@@ -57,7 +57,35 @@ class IntakeForm(forms.Form):
             del self.fields["owner"]
 
 
-class PersonRowForm(forms.Form):
+class DuplicateWarningForm(forms.Form):
+    """A form that can offer the candidates of the duplicate check: its
+    `decision` field (the known person or "someone else") is filled by
+    `warn`; the waiting handovers are shown beside (`handover_candidates`)."""
+
+    decision = DecisionField(
+        label=_("Is this a person already known?"),
+        required=False,
+        widget=forms.RadioSelect,
+        choices=[],
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.candidates: list[IntakeCandidate] = []
+        self.fields["decision"] = self.fields.pop("decision")  # after the form's own fields
+
+    def warn(self, candidates: list[IntakeCandidate]) -> None:
+        """Offer the candidates of the duplicate check to decide on."""
+        self.candidates = candidates
+        field = cast(forms.ChoiceField, self.fields["decision"])
+        field.choices = decision_choices(candidates)
+
+    @property
+    def handover_candidates(self) -> list[IntakeCandidate]:
+        return [c for c in self.candidates if c.kind == HANDOVER]
+
+
+class PersonRowForm(DuplicateWarningForm):
     """One person of the intake (the first is the contact person)."""
 
     family_name = forms.CharField(label=_("Family name"), max_length=200, required=False)
@@ -73,18 +101,11 @@ class PersonRowForm(forms.Form):
         initial=HouseholdMembership.Relation.HEAD,
     )
     opens_case = forms.BooleanField(label=_("Own case for this adult"), required=False)
-    decision = DecisionField(
-        label=_("Is this a person already known?"),
-        required=False,
-        widget=forms.RadioSelect,
-        choices=[],
-    )
 
     def __init__(self, *args: Any, index: int, **kwargs: Any) -> None:
         kwargs["prefix"] = f"p{index}"
         super().__init__(*args, **kwargs)
         self.index = index
-        self.candidates: list[IntakeCandidate] = []
         if index == 0:
             del self.fields["opens_case"]
         else:
@@ -92,16 +113,6 @@ class PersonRowForm(forms.Form):
 
     def is_empty(self) -> bool:
         return not (self.cleaned_data.get("family_name") or "").strip()
-
-    def warn(self, candidates: list[IntakeCandidate]) -> None:
-        """Offer the candidates of the duplicate check to decide on."""
-        self.candidates = candidates
-        field = cast(forms.ChoiceField, self.fields["decision"])
-        field.choices = decision_choices(candidates)
-
-    @property
-    def handover_candidates(self) -> list[IntakeCandidate]:
-        return [c for c in self.candidates if c.kind == HANDOVER]
 
 
 def decision_choices(candidates: list[IntakeCandidate]) -> list[tuple[str, Any]]:
@@ -180,7 +191,7 @@ class HouseholdEditForm(forms.Form):
     address = forms.CharField(label=_("Address of the household"), max_length=300, required=False)
 
 
-class MemberAddForm(forms.Form):
+class MemberAddForm(DuplicateWarningForm):
     version = forms.IntegerField(widget=forms.HiddenInput)
     family_name = forms.CharField(label=_("Family name"), max_length=200)
     given_names = forms.CharField(label=_("Given names"), max_length=200, required=False)
@@ -191,25 +202,6 @@ class MemberAddForm(forms.Form):
         choices=HouseholdMembership.Relation.choices,
         initial=HouseholdMembership.Relation.CHILD,
     )
-    decision = DecisionField(
-        label=_("Is this a person already known?"),
-        required=False,
-        widget=forms.RadioSelect,
-        choices=[],
-    )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.candidates: list[IntakeCandidate] = []
-
-    def warn(self, candidates: list[IntakeCandidate]) -> None:
-        self.candidates = candidates
-        field = cast(forms.ChoiceField, self.fields["decision"])
-        field.choices = decision_choices(candidates)
-
-    @property
-    def handover_candidates(self) -> list[IntakeCandidate]:
-        return [c for c in self.candidates if c.kind == HANDOVER]
 
 
 class MemberRelationForm(forms.Form):

@@ -9,8 +9,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from cases.duplicates import HANDOVER, IntakeCandidate
-from cases.forms_people import NEW, DecisionField, decision_choices
+from cases.forms_people import NEW, DuplicateWarningForm
 from cases.services import TransferReason
 
 
@@ -82,7 +81,7 @@ class ExportForm(forms.Form):
         cast(forms.ChoiceField, self.fields["target"]).choices = [(t, t) for t in targets]
 
 
-class ImportForm(forms.Form):
+class ImportForm(DuplicateWarningForm):
     """The package upload; after a duplicate warning also the answer
     (`decision`: a known person's id or "new"), while the file waits in the
     session (`pending`, its token)."""
@@ -91,12 +90,6 @@ class ImportForm(forms.Form):
     owner = ManagerChoiceField(
         queryset=User.objects.none(), label=_("Integration manager of the case")
     )
-    decision = DecisionField(
-        label=_("Is this a person already known?"),
-        required=False,
-        widget=forms.RadioSelect,
-        choices=[],
-    )
     pending = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, owners: QuerySet[User], **kwargs: Any) -> None:
@@ -104,19 +97,6 @@ class ImportForm(forms.Form):
         cast(forms.ModelChoiceField, self.fields["owner"]).queryset = owners
         if owners.count() == 1:
             self.fields["owner"].initial = owners.first()
-        self.candidates: list[IntakeCandidate] = []
-
-    def warn(self, candidates: list[IntakeCandidate]) -> None:
-        """Offer the candidates of the duplicate check to decide on (as the
-        intake page does: the known persons to choose, the waiting
-        handovers beside)."""
-        self.candidates = candidates
-        field = cast(forms.ChoiceField, self.fields["decision"])
-        field.choices = decision_choices(candidates)
-
-    @property
-    def handover_candidates(self) -> list[IntakeCandidate]:
-        return [c for c in self.candidates if c.kind == HANDOVER]
 
     def decided(self) -> dict[str, Any]:
         """The answer as the service's arguments (empty: none given)."""
