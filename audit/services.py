@@ -276,7 +276,7 @@ _HEAD_CTES = """{p}h AS (
 )"""
 _EVENT_CTES = """{p}{n} AS (
     SELECT c.seq + 1 AS seq, c.hash AS prev, encode(sha256(convert_to(
-               c.hash || '|' || %s::text || (c.seq + 1)::text || %s::text, 'UTF8'
+               c.hash || '|' || {head} || (c.seq + 1)::text || {tail}, 'UTF8'
            )), 'hex') AS hash
     FROM {p}{before} c
 ), {p}i{n} AS (
@@ -290,7 +290,7 @@ _APPEND_COLUMNS = [c for c in _INSERT_COLUMNS if c not in ("seq", "prev_hash", "
 
 
 def append_statement(
-    events: list[AuditEvent], *, prefix: str
+    events: list[AuditEvent], *, prefix: str, stand_ins: dict[int, str] | None = None
 ) -> tuple[list[str], list[Any]] | None:
     """Return the CTEs (and their parameters) that append `events`, new
     events of one chain (`audit_event_new`), in this order, on PostgreSQL.
@@ -299,15 +299,20 @@ def append_statement(
     prev_hash, hash and seal of the n-th event (from 1). The caller runs
     them in a statement of its own, inside its transaction and holding the
     lock that serialises the chain (see `audit_event_record`); the
-    statement must write no other event of that chain. None when an
-    event's data happens to hold the sentinel: append those one by one.
+    statement must write no other event of that chain.
+
+    `stand_ins` maps a number that stands in for a pk the same statement
+    draws (in an event's `object_id` or as a value in its `data`) to the
+    SQL of that pk; the hash, `object_id` and `data` get the pk.
+
+    None when an event's fields happen to hold the seq sentinel or a stand-in
+    elsewhere: append those one by one.
     """
     if not events or len({event.chain_key for event in events}) != 1:
         raise ValueError("append_statement appends events of one chain")
     if not connection.in_atomic_block:
         raise AuditOutsideTransaction("append_statement needs an open transaction")
     columns = ", ".join(_APPEND_COLUMNS)
-    values = ", ".join(["%s"] * len(_APPEND_COLUMNS))
     inner, outer = _seal_pads()
     ctes = [_HEAD_CTES.format(p=prefix)]
     params: list[Any] = [events[0].chain_key, GENESIS_HASH]
@@ -318,21 +323,62 @@ def append_statement(
         marker = f'"seq":{_SEQ_SENTINEL}'
         if payload.count(marker) != 1:  # the data happens to hold the sentinel
             return None
+        data_text = json.dumps(event.data)
+        used = {}
+        for stand_in, pk_sql in (stand_ins or {}).items():
+            text = str(stand_in)
+            expected = (event.object_id == text) + data_text.count(text)
+            if payload.count(text) != expected:  # found elsewhere too
+                return None
+            if expected:
+                used[text] = pk_sql
         before, after = payload.split(marker)
         by_column = dict(zip(_INSERT_COLUMNS, _values(event), strict=True))
+        cells = []
+        for column in _APPEND_COLUMNS:
+            if column == "object_id" and event.object_id in used:
+                cells.append(f"({used[event.object_id]})::text")
+                continue
+            if column == "data" and any(text in data_text for text in used):
+                cells.append(_replaced("%s::text", used, data_text) + "::jsonb")
+                params_value: Any = data_text
+            else:
+                cells.append("%s")
+                params_value = by_column[column]
+            by_column[column] = params_value
         ctes.append(
             _EVENT_CTES.format(
-                p=prefix, n=number, before=number - 1, columns=columns, values=values
+                p=prefix,
+                n=number,
+                before=number - 1,
+                columns=columns,
+                values=", ".join(cells),
+                head=_replaced("%s::text", used, before),
+                tail=_replaced("%s::text", used, after),
             )
         )
         params += [
             before + '"seq":',
             after,
-            *[by_column[c] for c in _APPEND_COLUMNS],
+            *[
+                by_column[c]
+                for c in _APPEND_COLUMNS
+                if not (c == "object_id" and event.object_id in used)
+            ],
             outer,
             inner,
         ]
     return ctes, params
+
+
+def _replaced(placeholder: str, used: dict[str, str], text: str) -> str:
+    """SQL of `placeholder` (a text parameter holding `text`) with each
+    stand-in found in `text` replaced by its pk."""
+    sql = placeholder
+    for stand_in, pk_sql in used.items():
+        if stand_in in text:
+            sql = f"replace({sql}, '{stand_in}', ({pk_sql})::text)"
+    return sql
 
 
 def _values(event: AuditEvent) -> list[Any]:

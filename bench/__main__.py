@@ -60,11 +60,11 @@ DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/lotse_bench"
 # state. Through viewflow's start machinery that took about 45 statements
 # more than the transition itself; workflows.engine writes the new
 # process's rows itself (pause: 53 -> 15 statements in all, resume: 57 ->
-# 16). Issue 23 took both to 7, BEGIN and COMMIT included: the row lock,
-# (resume) the consultation guard, the UPDATE sent with its audit event,
-# the open tasks read with the gateway facts, the cancel and the new
-# process written with the cancelled tasks' events, (pause) the `assigned`
-# event of the new resume task. The goal is measured against what an ORM
+# 16). Issue 23 took them to 6 and 7, BEGIN and COMMIT included: the row
+# lock, (resume) the consultation guard, the UPDATE sent with its audit
+# event, the open tasks read with the gateway facts, and one write of the
+# cancel, the new process and its task rows with the task events
+# (cancelled, assigned). The goal is measured against what an ORM
 # application with a state machine and an audit trail writes (bench.models:
 # select_for_update, django-fsm-2 transition, save, one audit row), in the
 # same run; the raw psycopg floor (one UPDATE, one INSERT) is printed

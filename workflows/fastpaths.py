@@ -7,7 +7,7 @@ about 45 statements for it (a savepoint, an UPDATE and a signal per node, a
 row lock per step). `flow_plan` walks the flow the way the engine would,
 with the flow's own gateway conditions, timer delays and permissions, and
 returns the task rows a start would write; `process_write` writes them,
-and cancels the open ones with their events, in one statement on
+cancels the open ones and appends the task events in one statement on
 PostgreSQL (a few INSERTs elsewhere); `open_rows_and_facts` reads the open
 tasks and the gateway facts in one. tests/workflows/test_engine.py compares
 the two writers row by row for every branch of the flow.
@@ -374,25 +374,37 @@ def process_write(
         process.finished = clock
     process_row: tuple[Any, ...] = (process.flow_class, process.status, clock, process.finished, {})
     ordered = sorted(planned, key=lambda row: row.depth)  # stable: the engine's order
-    if connection.vendor == "postgresql":
-        _write_in_one(process, process_row, ordered, clock=clock, cancel=cancel, now=now)
-    else:
+    if connection.vendor == "postgresql" and _write_in_one(
+        process, process_row, planned, ordered, clock=clock, cancel=cancel, now=now
+    ):
+        return  # the events too
+    if connection.vendor != "postgresql":
         if cancel is not None:
             open_work_cancel(cancel, case_id=process.case_id, now=now or clock)
         _write_by_depth(process, process_row, ordered, clock=clock)
-    for row in planned:
-        if isinstance(row.node, CaseTask) and row.owner_id is not None:
-            task = TaskRow(
-                row.written_pk(),
-                row.node,
-                row.node.task_type,
-                row.status,
-                row.owner_id,
-                row.owner_permission,
-                row.scheduled,
-                process.pk,
-            )
-            context.task_event(task, "assigned", case_id=process.case_id)
+    elif cancel is not None:
+        _cancelled_events(cancel, case_id=process.case_id)
+    for row in _assigned(planned):
+        task = _assigned_row(row, row.written_pk(), process.pk)
+        context.task_event(task, "assigned", case_id=process.case_id)
+
+
+def _assigned(planned: list[PlannedTask]) -> list[PlannedTask]:
+    """The rows a start audits as `assigned`, in the engine's order."""
+    return [row for row in planned if isinstance(row.node, CaseTask) and row.owner_id is not None]
+
+
+def _assigned_row(row: PlannedTask, pk: int, process_pk: int) -> TaskRow:
+    return TaskRow(
+        pk,
+        row.node,
+        row.node.task_type,
+        row.status,
+        row.owner_id,
+        row.owner_permission,
+        row.scheduled,
+        process_pk,
+    )
 
 
 def _task_values(process_pk: Any, row: PlannedTask, *, clock: datetime, token: Any) -> tuple:
@@ -469,15 +481,24 @@ def _token_sql(row: PlannedTask, index: dict[int, int], params: list[Any]) -> st
     return f"{prefix} || '/' || (SELECT a[{split}] FROM ids)::text || %s::text"  # noqa: S608
 
 
+# Stand-ins for the pks of the new process and of its n-th task row in the
+# audit events appended with the rows (`append_statement` puts the drawn
+# pks in their place inside the statement).
+_PK_STAND_IN = 918273645546371000
+
+
 def _write_in_one(
     process: CaseProcess,
     process_row: tuple[Any, ...],
+    planned: list[PlannedTask],
     ordered: list[PlannedTask],
     *,
     clock: datetime,
     cancel: list[TaskRow] | None,
     now: datetime | None,
-) -> None:
+) -> bool:
+    """Write as `process_write` says in one statement; return whether the
+    task events went with it (else the caller appends them one by one)."""
     index = {id(row): number for number, row in enumerate(ordered, start=1)}
     ctes: list[str] = []
     params: list[Any] = []
@@ -537,13 +558,24 @@ def _write_in_one(
             f"pl AS (INSERT INTO {Task.previous.through._meta.db_table} (from_task_id, to_task_id)"  # noqa: S608
             f" SELECT ids.a[v.f], ids.a[v.t] FROM ids, (VALUES {pairs}) v(f, t))"
         )
-    # The cancelled tasks' events, appended in the same statement (after
-    # every event this transaction wrote before it, before the assigned ones).
+    # The task events, appended in the same statement after every event this
+    # transaction wrote before it: the cancelled tasks', then the assigned
+    # ones', whose pks stand in until the statement draws them.
     events = [
         context.task_event_new(task, "cancelled", case_id=process.case_id)
         for task in _audited_on_cancel(cancel or [])
     ]
-    appended = audit_services.append_statement(events, prefix="ev") if events else None
+    stand_ins = {_PK_STAND_IN: "(SELECT id FROM pid)"}
+    for row in _assigned(planned):
+        number = index[id(row)]
+        stand_ins[_PK_STAND_IN + number] = f"(SELECT a[{number}] FROM ids)"  # noqa: S608
+        task = _assigned_row(row, _PK_STAND_IN + number, _PK_STAND_IN)
+        events.append(context.task_event_new(task, "assigned", case_id=process.case_id))
+    appended = (
+        audit_services.append_statement(events, prefix="ev", stand_ins=stand_ins)
+        if events
+        else None
+    )
     if appended is not None:
         ctes += appended[0]
         params += appended[1]
@@ -551,11 +583,10 @@ def _write_in_one(
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         process_pk, task_pks = cursor.fetchone()
-    if events and appended is None:  # an event holds the sentinel: one by one
-        _cancelled_events(cancel or [], case_id=process.case_id)
     process.pk = process_pk
     for row, pk in zip(ordered, task_pks, strict=True):
         row.pk = pk
+    return appended is not None or not events
 
 
 def same_work(tasks: list[TaskRow], planned: list[PlannedTask]) -> bool:

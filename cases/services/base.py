@@ -10,6 +10,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from django.db import connection
+
 from accounts.models import User
 from audit.services import SYSTEM_ROLE, Preceding, audit_event_record
 from cases import history
@@ -125,12 +127,12 @@ def _save(
     transaction moved the row first.
 
     With `defer` (a case, when nothing reads or writes the case's rows
-    before its audit event), return the UPDATE unsent instead: `_audit`
-    sends it in the event's own statement and checks it
-    (`audit.services.Preceding`).
+    before its audit event), return the UPDATE unsent instead on
+    PostgreSQL: `_audit` sends it in the event's own statement and checks
+    it (`audit.services.Preceding`).
     """
     values = {name: getattr(obj, name) for name in fields}
-    if defer and isinstance(obj, Case):
+    if defer and isinstance(obj, Case) and connection.vendor == "postgresql":
         sql, params = case_update_sql(obj.pk, values, expected_status=expected_status)
         return Preceding(sql, params)
     updated = type(obj)._base_manager.filter(pk=obj.pk, status=expected_status).update(**values)

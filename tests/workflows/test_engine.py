@@ -318,10 +318,10 @@ def test_a_restart_takes_a_fixed_number_of_statements() -> None:
     if connection.vendor == "postgresql":
         # Issue 23 (was 7 and one per event): the open tasks with the facts;
         # the cancels, the process, its case process, every task row, the
-        # links and the cancelled task's event in one write
-        # (workflows.fastpaths._write_in_one); the assigned task's event.
+        # links and the task events (cancelled, then assigned) in one write
+        # (workflows.fastpaths._write_in_one).
         statements = [q["sql"] for q in queries]
-        assert len(statements) == 3, "\n".join(sql[:120] for sql in statements)
+        assert len(statements) == 2, "\n".join(sql[:120] for sql in statements)
     else:
         flow = [q["sql"] for q in queries if "audit_auditevent" not in q["sql"]]
         assert len(flow) == 9, "\n".join(sql[:120] for sql in flow)
