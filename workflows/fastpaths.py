@@ -58,7 +58,7 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from viewflow.workflow.fields import import_task_by_ref
 from viewflow.workflow.models import Process, Task
 from viewflow.workflow.nodes import EndActivation, SplitActivation
@@ -499,11 +499,14 @@ def _write_in_one(
 ) -> bool:
     """Write as `process_write` says in one statement; return whether the
     task events went with it (else the caller appends them one by one)."""
+    # The connection itself, not the proxy: about seventy field adaptations
+    # per restart each read it.
+    db = connections[DEFAULT_DB_ALIAS]
     index = {id(row): number for number, row in enumerate(ordered, start=1)}
     ctes: list[str] = []
     params: list[Any] = []
     if cancel is not None:
-        finished = connection.ops.adapt_datetimefield_value(now or clock)
+        finished = db.ops.adapt_datetimefield_value(now or clock)
         if cancel:
             marks = ", ".join(["%s"] * len(cancel))
             ctes.append(
@@ -522,13 +525,13 @@ def _write_in_one(
     ctes.append(f"ids AS MATERIALIZED ({_NEXT_TASK_PKS})")
     params.append(len(ordered))
     process_fields = [Process._meta.get_field(name) for name in _PROCESS_FIELDS]
-    names = ", ".join(connection.ops.quote_name(f.column) for f in process_fields)
+    names = ", ".join(db.ops.quote_name(f.column) for f in process_fields)
     marks = ", ".join(["%s"] * len(process_fields))
     ctes.append(
         f"p AS (INSERT INTO {_P} (id, {names}) VALUES ((SELECT id FROM pid), {marks}))"  # noqa: S608
     )
     params += [
-        field.get_db_prep_save(value, connection)
+        field.get_db_prep_save(value, db)
         for field, value in zip(process_fields, process_row, strict=True)
     ]
     ctes.append(f"l AS (INSERT INTO {_CP} (process_ptr_id, case_id) SELECT id, %s FROM pid)")  # noqa: S608
@@ -547,9 +550,9 @@ def _write_in_one(
                 cells.append(_token_sql(row, index, params))
                 continue
             cells.append("%s")
-            params.append(field.get_db_prep_save(value, connection))
+            params.append(field.get_db_prep_save(value, db))
         rows_sql.append("(" + ", ".join(cells) + ")")
-    task_names = ", ".join(connection.ops.quote_name(f.column) for f in task_fields)
+    task_names = ", ".join(db.ops.quote_name(f.column) for f in task_fields)
     ctes.append(f"t AS (INSERT INTO {_T} (id, {task_names}) VALUES {', '.join(rows_sql)})")  # noqa: S608
     links = [(index[id(row)], index[id(row.previous)]) for row in ordered if row.previous]
     if links:
@@ -580,7 +583,7 @@ def _write_in_one(
         ctes += appended[0]
         params += appended[1]
     sql = f"WITH {', '.join(ctes)} SELECT (SELECT id FROM pid), (SELECT a FROM ids)"  # noqa: S608
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         cursor.execute(sql, params)
         process_pk, task_pks = cursor.fetchone()
     process.pk = process_pk
