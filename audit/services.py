@@ -6,6 +6,7 @@ import functools
 import hashlib
 import hmac
 import json
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -128,7 +129,7 @@ def hashed_fields(event: AuditEvent) -> dict[str, Any]:
     }
 
 
-def audit_event_record(
+def audit_event_new(
     *,
     event_type: str,
     actor: Any,
@@ -142,26 +143,11 @@ def audit_event_record(
     to_state: str = "",
     reason: str = "",
     data: dict[str, Any] | None = None,
-    chain_locked: bool = False,
 ) -> AuditEvent:
-    """Append one event to its hash chain.
-
-    `chain_locked=True` says the caller already holds a lock that
-    serialises every append to this chain (the case row lock for a case
-    chain); otherwise an advisory lock on the chain is taken.
-
-    Raises AuditOutsideTransaction when no transaction is open: an event
-    committed apart from its change could survive the change's rollback.
-    """
-    if not connection.in_atomic_block:
-        raise AuditOutsideTransaction("audit_event_record needs an open transaction")
-    chain_key = chain_key_for(case_id=case_id)
-    if connection.vendor == "postgresql" and not chain_locked:
-        # Serialise appends per chain across processes; released at commit.
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [chain_key])
-    event = AuditEvent(
-        chain_key=chain_key,
+    """Return the event `audit_event_record` would append, unsaved (for
+    `append_statement`, which appends it within another statement)."""
+    return AuditEvent(
+        chain_key=chain_key_for(case_id=case_id),
         occurred_at=now,
         actor=actor,
         actor_role=actor_role,
@@ -175,8 +161,67 @@ def audit_event_record(
         reason=reason,
         data=data or {},
     )
-    if connection.vendor == "postgresql" and _append_in_one_statement(event):
-        return event
+
+
+@dataclass
+class Preceding:
+    """A write the event describes, sent in the event's own statement:
+    one data-modifying SQL statement with RETURNING (run as a CTE on
+    PostgreSQL, alone before the event elsewhere); `rows` is set to the
+    number of rows it returned."""
+
+    sql: str
+    params: list[Any]
+    rows: int | None = None
+
+    def run(self) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, self.params)
+            self.rows = len(cursor.fetchall())
+
+
+def audit_event_record(
+    *, chain_locked: bool = False, preceding: Preceding | None = None, **fields: Any
+) -> AuditEvent:
+    """Append one event (the fields of `audit_event_new`) to its hash chain.
+
+    `chain_locked=True` says the caller already holds a lock that
+    serialises every append to this chain (the case row lock for a case
+    chain); otherwise an advisory lock on the chain is taken. `preceding`
+    is a write the event describes, sent in the same round trip (the
+    caller checks its `rows`).
+
+    Raises AuditOutsideTransaction when no transaction is open: an event
+    committed apart from its change could survive the change's rollback.
+    """
+    if not connection.in_atomic_block:
+        raise AuditOutsideTransaction("audit_event_record needs an open transaction")
+    event = audit_event_new(**fields)
+    chain_key = event.chain_key
+    if connection.vendor == "postgresql" and not chain_locked:
+        # Serialise appends per chain across processes; released at commit.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [chain_key])
+    if connection.vendor == "postgresql":
+        appended = append_statement([event], prefix="a")
+        if appended is not None:
+            ctes, params = appended
+            count = "NULL"
+            if preceding is not None:
+                ctes = [f"w AS ({preceding.sql})", *ctes]
+                params = [*preceding.params, *params]
+                count = "(SELECT count(*) FROM w)"
+            with connection.cursor() as cursor:
+                cursor.execute(f"WITH {', '.join(ctes)} SELECT {count}, * FROM ai1", params)  # noqa: S608
+                rows, event.pk, event.seq, event.prev_hash, event.hash, event.seal = (
+                    cursor.fetchone()
+                )
+            if preceding is not None:
+                preceding.rows = rows
+            event._state.adding = False
+            return event
+    if preceding is not None:
+        preceding.run()
     with connection.cursor() as cursor:
         # Plain SQL: this runs inside every transition (see `make bench`).
         cursor.execute(
@@ -216,58 +261,124 @@ _INSERT_SQL = "INSERT INTO audit_auditevent ({}) VALUES ({}) RETURNING id".forma
 
 
 # PostgreSQL appends in one round trip: the head of the chain is read, and
-# the event's seq, prev_hash and hash are computed, inside the INSERT. The
-# hash is the same SHA-256 over the same canonical JSON as `event_digest`
-# (which `verify_audit` recomputes): Python serialises the fields with a
-# sentinel in place of the seq, SQL puts the real seq there.
+# each event's seq, prev_hash and hash are computed, inside the statement.
+# The hash is the same SHA-256 over the same canonical JSON as
+# `event_digest` (which `verify_audit` recomputes): Python serialises the
+# fields with a sentinel in place of the seq, SQL puts the real seq there.
+# Several events of one chain are chained inside the statement, each on
+# the hash of the one before (the statement sees none of its own rows).
 _SEQ_SENTINEL = 918273645546372819
-_APPEND_SQL = """
-WITH head AS (
+_HEAD_CTES = """{p}h AS (
     SELECT seq, hash FROM audit_auditevent WHERE chain_key = %s ORDER BY seq DESC LIMIT 1
-), nxt AS (
-    SELECT COALESCE((SELECT seq FROM head), 0) + 1 AS seq,
-           COALESCE((SELECT hash FROM head), %s::text) AS prev
-), calc AS (
-    SELECT nxt.seq, nxt.prev, encode(sha256(convert_to(
-               nxt.prev || '|' || %s::text || nxt.seq::text || %s::text, 'UTF8'
+), {p}0 AS (
+    SELECT COALESCE((SELECT seq FROM {p}h), 0) AS seq,
+           COALESCE((SELECT hash FROM {p}h), %s::text) AS hash
+)"""
+_EVENT_CTES = """{p}{n} AS (
+    SELECT c.seq + 1 AS seq, c.hash AS prev, encode(sha256(convert_to(
+               c.hash || '|' || {head} || (c.seq + 1)::text || {tail}, 'UTF8'
            )), 'hex') AS hash
-    FROM nxt
-)
-INSERT INTO audit_auditevent ({columns}, seq, prev_hash, hash, seal)
-SELECT {values}, calc.seq, calc.prev, calc.hash,
-       encode(sha256(%s::bytea || sha256(%s::bytea || convert_to(calc.hash, 'UTF8'))), 'hex')
-FROM calc
-RETURNING id, seq, prev_hash, hash, seal
-"""
+    FROM {p}{before} c
+), {p}i{n} AS (
+    INSERT INTO audit_auditevent ({columns}, seq, prev_hash, hash, seal)
+    SELECT {values}, c.seq, c.prev, c.hash,
+           encode(sha256(%s::bytea || sha256(%s::bytea || convert_to(c.hash, 'UTF8'))), 'hex')
+    FROM {p}{n} c
+    RETURNING id, seq, prev_hash, hash, seal
+)"""
+_APPEND_COLUMNS = [c for c in _INSERT_COLUMNS if c not in ("seq", "prev_hash", "hash", "seal")]
 
 
-def _append_in_one_statement(event: AuditEvent) -> bool:
-    fields = hashed_fields(event)
-    fields["seq"] = _SEQ_SENTINEL
-    payload = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
-    marker = f'"seq":{_SEQ_SENTINEL}'
-    if payload.count(marker) != 1:  # the data happens to hold the sentinel
-        return False
-    before, after = payload.split(marker)
-    columns = [c for c in _INSERT_COLUMNS if c not in ("seq", "prev_hash", "hash", "seal")]
-    sql = _APPEND_SQL.format(columns=", ".join(columns), values=", ".join(["%s"] * len(columns)))
-    values = _values(event)
-    by_column = dict(zip(_INSERT_COLUMNS, values, strict=True))
+def append_statement(
+    events: list[AuditEvent], *, prefix: str, stand_ins: dict[int, str] | None = None
+) -> tuple[list[str], list[Any]] | None:
+    """Return the CTEs (and their parameters) that append `events`, new
+    events of one chain (`audit_event_new`), in this order, on PostgreSQL.
+
+    The CTEs are named after `prefix`; `<prefix>i<n>` returns the id, seq,
+    prev_hash, hash and seal of the n-th event (from 1). The caller runs
+    them in a statement of its own, inside its transaction and holding the
+    lock that serialises the chain (see `audit_event_record`); the
+    statement must write no other event of that chain.
+
+    `stand_ins` maps a number that stands in for a pk the same statement
+    draws (in an event's `object_id` or as a value in its `data`) to the
+    SQL of that pk; the hash, `object_id` and `data` get the pk.
+
+    None when an event's fields happen to hold the seq sentinel or a stand-in
+    elsewhere: append those one by one.
+    """
+    if not events or len({event.chain_key for event in events}) != 1:
+        raise ValueError("append_statement appends events of one chain")
+    if not connection.in_atomic_block:
+        raise AuditOutsideTransaction("append_statement needs an open transaction")
+    columns = ", ".join(_APPEND_COLUMNS)
     inner, outer = _seal_pads()
-    params = [
-        event.chain_key,
-        GENESIS_HASH,
-        before + '"seq":',
-        after,
-        *[by_column[c] for c in columns],
-        outer,
-        inner,
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        event.pk, event.seq, event.prev_hash, event.hash, event.seal = cursor.fetchone()
-    event._state.adding = False
-    return True
+    ctes = [_HEAD_CTES.format(p=prefix)]
+    params: list[Any] = [events[0].chain_key, GENESIS_HASH]
+    for number, event in enumerate(events, start=1):
+        fields = hashed_fields(event)
+        fields["seq"] = _SEQ_SENTINEL
+        payload = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
+        marker = f'"seq":{_SEQ_SENTINEL}'
+        if payload.count(marker) != 1:  # the data happens to hold the sentinel
+            return None
+        data_text = json.dumps(event.data)
+        used = {}
+        for stand_in, pk_sql in (stand_ins or {}).items():
+            text = str(stand_in)
+            expected = (event.object_id == text) + data_text.count(text)
+            if payload.count(text) != expected:  # found elsewhere too
+                return None
+            if expected:
+                used[text] = pk_sql
+        before, after = payload.split(marker)
+        by_column = dict(zip(_INSERT_COLUMNS, _values(event), strict=True))
+        cells = []
+        for column in _APPEND_COLUMNS:
+            if column == "object_id" and event.object_id in used:
+                cells.append(f"({used[event.object_id]})::text")
+                continue
+            if column == "data" and any(text in data_text for text in used):
+                cells.append(_replaced("%s::text", used, data_text) + "::jsonb")
+                params_value: Any = data_text
+            else:
+                cells.append("%s")
+                params_value = by_column[column]
+            by_column[column] = params_value
+        ctes.append(
+            _EVENT_CTES.format(
+                p=prefix,
+                n=number,
+                before=number - 1,
+                columns=columns,
+                values=", ".join(cells),
+                head=_replaced("%s::text", used, before),
+                tail=_replaced("%s::text", used, after),
+            )
+        )
+        params += [
+            before + '"seq":',
+            after,
+            *[
+                by_column[c]
+                for c in _APPEND_COLUMNS
+                if not (c == "object_id" and event.object_id in used)
+            ],
+            outer,
+            inner,
+        ]
+    return ctes, params
+
+
+def _replaced(placeholder: str, used: dict[str, str], text: str) -> str:
+    """SQL of `placeholder` (a text parameter holding `text`) with each
+    stand-in found in `text` replaced by its pk."""
+    sql = placeholder
+    for stand_in, pk_sql in used.items():
+        if stand_in in text:
+            sql = f"replace({sql}, '{stand_in}', ({pk_sql})::text)"
+    return sql
 
 
 def _values(event: AuditEvent) -> list[Any]:

@@ -60,10 +60,21 @@ DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/lotse_bench"
 # state. Through viewflow's start machinery that took about 45 statements
 # more than the transition itself; workflows.engine writes the new
 # process's rows itself (pause: 53 -> 15 statements in all, resume: 57 ->
-# 16). The goal is measured against what an ORM application with a state
-# machine and an audit trail writes (bench.models: select_for_update,
-# django-fsm-2 transition, save, one audit row), in the same run; the raw
-# psycopg floor (one UPDATE, one INSERT) is printed beside it.
+# 16). Issue 23 took them to 6 and 7, BEGIN and COMMIT included: the row
+# lock, (resume) the consultation guard, the UPDATE sent with its audit
+# event, the open tasks read with the gateway facts, and one write of the
+# cancel, the new process and its task rows with the task events
+# (cancelled, assigned). The goal is measured against what an ORM
+# application with a state machine and an audit trail writes (bench.models:
+# select_for_update, django-fsm-2 transition, save, one audit row), in the
+# same run; the raw psycopg floor (one UPDATE, one INSERT) is printed
+# beside it. Measured after issue 23 (README, bench section): 0.29-0.32 of
+# the ORM floor on a quiet machine (load 0.7-0.9; 14 statements: 0.22-0.23
+# in the same minutes), 0.47-0.51 at load 4 (14 statements: 0.28-0.34).
+# What remains on a quiet machine, per transition: ~2.6 ms in statements
+# (the restart's one write ~1.6 ms: seven task rows, a process and up to
+# two audit events into indexed tables), a commit twice the floor's (more
+# WAL), ~2 ms of Python against the floor's ~0.8.
 TARGET_ORM_RATIO = 0.5
 SECONDS = 6.0  # per measurement, split into ROUNDS slices
 ROUNDS = 12

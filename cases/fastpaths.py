@@ -16,6 +16,9 @@ Django:
   `Field.get_col(table)`; then builds the instance with `Model.from_db`
   from the concrete fields' `attname`s in field order.
 
+Not pinned (public API only, listed in docs/FASTPATHS.md): `case_update_sql`,
+the conditional UPDATE of `cases.services._save` as plain SQL.
+
 django-fsm-2:
 - `fsm_state_saved` calls `ConcurrentTransitionMixin._update_initial_state()`
   (private): after the services' conditional UPDATE (`cases.services._save`,
@@ -80,3 +83,19 @@ def _case_converters(vendor: str) -> list[tuple[int, Any, list[Any]]]:
 def fsm_state_saved(obj: ConcurrentTransitionMixin) -> None:
     """Record `obj`'s states as saved after a conditional UPDATE wrote them."""
     obj._update_initial_state()
+
+
+def case_update_sql(
+    pk: int, values: dict[str, Any], *, expected_status: str
+) -> tuple[str, list[Any]]:
+    """The conditional UPDATE of `cases.services._save` as plain SQL (with
+    RETURNING, for `audit.services.Preceding`): `values` by attname, each
+    adapted by its field's `get_db_prep_save` as `QuerySet.update` does."""
+    fields = [Case._meta.get_field(name) for name in values]
+    assignments = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)
+    sql = f"UPDATE cases_case SET {assignments} WHERE id = %s AND status = %s RETURNING id"  # noqa: S608
+    params = [
+        field.get_db_prep_save(value, connection)
+        for field, value in zip(fields, values.values(), strict=True)
+    ]
+    return sql, [*params, pk, expected_status]

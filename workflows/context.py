@@ -23,7 +23,8 @@ from typing import Any
 from django.utils import timezone
 
 from accounts.models import User
-from audit.services import SYSTEM_ROLE, audit_event_record
+from audit.models import AuditEvent
+from audit.services import SYSTEM_ROLE, audit_event_new, audit_event_record
 from cases.models import Case
 from workflows.models import CaseProcess
 
@@ -84,6 +85,28 @@ def remembered(case_id: int) -> Case | None:
     return None
 
 
+def _task_event_fields(task: Any, kind: str, case_id: int | None) -> dict[str, Any]:
+    state = current()
+    if case_id is None:
+        process = task.process
+        case_id = (process if isinstance(process, CaseProcess) else process.coerced).case_id
+    return {
+        "event_type": f"workflows.task.{kind}",
+        "actor": state.actor,
+        "actor_role": SYSTEM_ROLE if state.actor is None else state.actor.role,
+        "now": state.now,
+        "object_type": "task",
+        "object_id": task.pk,
+        "case_id": case_id,
+        "reason": task.flow_task.name,
+        "data": {
+            "task": task.flow_task.name,
+            "process_id": task.process_id,
+            "owner_id": task.owner_id,
+        },
+    }
+
+
 def task_event(task: Any, kind: str, *, case_id: int | None = None) -> None:
     """Append `workflows.task.<kind>` to the case's audit chain.
 
@@ -91,23 +114,11 @@ def task_event(task: Any, kind: str, *, case_id: int | None = None) -> None:
     case row lock that serialises the chain. `case_id` spares reading the
     task's process when the caller knows the case.
     """
-    state = current()
-    if case_id is None:
-        process = task.process
-        case_id = (process if isinstance(process, CaseProcess) else process.coerced).case_id
-    audit_event_record(
-        event_type=f"workflows.task.{kind}",
-        actor=state.actor,
-        actor_role=SYSTEM_ROLE if state.actor is None else state.actor.role,
-        now=state.now,
-        object_type="task",
-        object_id=task.pk,
-        case_id=case_id,
-        reason=task.flow_task.name,
-        data={
-            "task": task.flow_task.name,
-            "process_id": task.process_id,
-            "owner_id": task.owner_id,
-        },
-        chain_locked=True,
-    )
+    audit_event_record(**_task_event_fields(task, kind, case_id), chain_locked=True)
+
+
+def task_event_new(task: Any, kind: str, *, case_id: int) -> AuditEvent:
+    """The event `task_event` appends, unsaved: for a writer that appends it
+    within its own statement (`audit.services.append_statement`), under the
+    same case row lock."""
+    return audit_event_new(**_task_event_fields(task, kind, case_id))

@@ -86,9 +86,10 @@ class CaseFacts:
             self.known[name] = _fact_rows(self.case_id)[name].exists()
         return self.known[name]
 
-    def read_all(self) -> None:
-        """Read every fact in one statement (a restart asks them all)."""
-        self.known.update(all_facts(self.case_id))
+    def read_all(self, known: dict[str, bool] | None = None) -> None:
+        """Read every fact in one statement (a restart asks them all), or
+        take them as `known` (read by the restart with its open tasks)."""
+        self.known.update(all_facts(self.case_id) if known is None else known)
 
 
 def case_facts(activation: Any) -> CaseFacts:
@@ -132,17 +133,17 @@ def _statement() -> tuple[str, tuple[Any, ...]]:
     plan, request = IntegrationPlan._meta.db_table, ExtensionRequest._meta.db_table
     case, fact = Case._meta.db_table, PersonClockFact._meta.db_table
     sql = (
-        f"SELECT EXISTS (SELECT 1 FROM {plan} WHERE case_id = %s AND status = %s),"  # noqa: S608
-        f" EXISTS (SELECT 1 FROM {request} WHERE case_id = %s AND status = %s),"
-        f" EXISTS (SELECT 1 FROM {request} WHERE case_id = %s AND status = %s),"
+        f"SELECT EXISTS (SELECT 1 FROM {plan} WHERE case_id = %s AND status = %s) AS f1,"  # noqa: S608
+        f" EXISTS (SELECT 1 FROM {request} WHERE case_id = %s AND status = %s) AS f2,"
+        f" EXISTS (SELECT 1 FROM {request} WHERE case_id = %s AND status = %s) AS f3,"
         f" EXISTS (SELECT 1 FROM {CaseProcess._meta.db_table} cp"
         f" JOIN {Task._meta.db_table} t ON t.process_id = cp.process_ptr_id"
-        " WHERE cp.case_id = %s AND t.flow_task = %s AND t.status = %s),"
+        " WHERE cp.case_id = %s AND t.flow_task = %s AND t.status = %s) AS f4,"
         f" EXISTS (SELECT 1 FROM {case} c WHERE c.id = %s AND ("
         f"EXISTS (SELECT 1 FROM {request} r JOIN {case} o ON o.id = r.case_id"
         " WHERE o.person_id = c.person_id AND r.status = %s)"
         f" OR EXISTS (SELECT 1 FROM {fact} f"
-        " WHERE f.person_id = c.person_id AND f.extension_months IS NOT NULL)))"
+        " WHERE f.person_id = c.person_id AND f.extension_months IS NOT NULL))) AS f5"
     )
     constants = (
         IntegrationPlan.Status.AGREED.value,
@@ -154,13 +155,24 @@ def _statement() -> tuple[str, tuple[Any, ...]]:
     return sql, constants
 
 
+def statement() -> tuple[str, tuple[Any, ...]]:
+    """The SQL of `all_facts` (one column per name in NAMES) and its
+    constant parameters (for `statement_params`)."""
+    return _statement()
+
+
+def statement_params(case_id: int, constants: tuple[Any, ...]) -> list[Any]:
+    agreed, submitted, approved, check, done = constants
+    return [
+        *(case_id, agreed, case_id, submitted, case_id, approved, case_id, check, done),
+        *(case_id, approved),  # person_extension_used
+    ]
+
+
 def all_facts(case_id: int) -> dict[str, bool]:
     """Return every gateway fact of the case (see `_fact_rows`)."""
-    sql, (agreed, submitted, approved, check, done) = _statement()
-    params = [
-        *(case_id, agreed, case_id, submitted, case_id, approved, case_id, check, done),
-        *(case_id, approved),
-    ]
+    sql, constants = _statement()
+    params = statement_params(case_id, constants)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()

@@ -6,10 +6,11 @@ Every case change outside a guided task replaces the case's open process
 about 45 statements for it (a savepoint, an UPDATE and a signal per node, a
 row lock per step). `flow_plan` walks the flow the way the engine would,
 with the flow's own gateway conditions, timer delays and permissions, and
-returns the task rows a start would write; `process_write` writes them in a
-few INSERTs, `open_work_cancel` cancels the open ones with one UPDATE each.
-tests/workflows/test_engine.py compares the two writers row by row for
-every branch of the flow.
+returns the task rows a start would write; `process_write` writes them,
+cancels the open ones and appends the task events in one statement on
+PostgreSQL (a few INSERTs elsewhere); `open_rows_and_facts` reads the open
+tasks and the gateway facts in one. tests/workflows/test_engine.py compares
+the two writers row by row for every branch of the flow.
 
 What this module relies on beyond the libraries' public API, reviewed for
 the versions in `REVIEWED_PINS` (the system check `lotse.E001` fails when
@@ -36,6 +37,10 @@ viewflow (django-viewflow):
 - `CaseTaskActivation.cancel` audits exactly the NEW and ASSIGNED human
   tasks viewflow's cancel transition takes (`open_work_cancel` mirrors it).
 
+- that the pk columns of viewflow's process and task tables are identity
+  columns (`pg_get_serial_sequence` names their sequences; explicit ids are
+  accepted): `_write_in_one` draws the new pks before inserting the rows;
+
 Django:
 - `connection.ops.get_db_converters(column)` and
   `Field.get_db_converters(connection)` applied by hand to the
@@ -53,7 +58,7 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from viewflow.workflow.fields import import_task_by_ref
 from viewflow.workflow.models import Process, Task
 from viewflow.workflow.nodes import EndActivation, SplitActivation
@@ -61,7 +66,8 @@ from viewflow.workflow.nodes.start import StartHandleActivation
 from viewflow.workflow.status import PROCESS, STATUS
 from viewflow.workflow.token import Token
 
-from workflows import context
+from audit import services as audit_services
+from workflows import context, facts
 from workflows.models import CaseProcess
 from workflows.nodes import CaseTask, CaseTaskActivation, SwitchActivation, TimerActivation
 from workflows.selectors import OPEN_TASK_STATES
@@ -224,7 +230,10 @@ def open_rows(case_id: int) -> list[TaskRow]:
     """The open tasks of the case's processes, oldest first."""
     with connection.cursor() as cursor:
         cursor.execute(_OPEN_ROWS_SQL, [case_id, *(state.value for state in OPEN_TASK_STATES)])
-        rows = cursor.fetchall()
+        return _task_rows(cursor.fetchall())
+
+
+def _task_rows(rows: list[tuple[Any, ...]]) -> list[TaskRow]:
     column, converters = _scheduled_converters()
     result = []
     for pk, ref, kind, status, owner_id, permission, scheduled, process_id in rows:
@@ -233,6 +242,42 @@ def open_rows(case_id: int) -> list[TaskRow]:
         node = import_task_by_ref(ref)
         result.append(TaskRow(pk, node, kind, status, owner_id, permission, scheduled, process_id))
     return result
+
+
+@functools.cache
+def _rows_and_facts_sql() -> str:
+    """`_OPEN_ROWS_SQL` beside the gateway facts (`facts.all_facts`): one row
+    per open task, the facts repeated on each; a single row of NULL task
+    columns when none is open."""
+    facts_sql, _constants = facts.statement()
+    return (
+        f"SELECT f.*, o.* FROM ({facts_sql}) f LEFT JOIN ({_OPEN_ROWS_SQL}) o ON true"  # noqa: S608
+        " ORDER BY o.id"
+    )
+
+
+def open_rows_and_facts(
+    case_id: int, *, with_facts: bool
+) -> tuple[list[TaskRow], dict[str, bool] | None]:
+    """`open_rows` and, if `with_facts`, `facts.all_facts` of the case: in
+    one statement on PostgreSQL (both are read by every restart of a case
+    whose clock runs)."""
+    if not with_facts or connection.vendor != "postgresql":
+        return open_rows(case_id), (facts.all_facts(case_id) if with_facts else None)
+    _sql, constants = facts.statement()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _rows_and_facts_sql(),
+            [
+                *facts.statement_params(case_id, constants),
+                case_id,
+                *(state.value for state in OPEN_TASK_STATES),
+            ],
+        )
+        rows = cursor.fetchall()
+    width = len(facts.NAMES)
+    known = {name: bool(value) for name, value in zip(facts.NAMES, rows[0][:width], strict=True)}
+    return _task_rows([row[width:] for row in rows if row[width] is not None]), known
 
 
 @functools.cache
@@ -305,62 +350,246 @@ def _insert_case_process(process: CaseProcess, row: tuple[Any, ...]) -> int:
         return cursor.fetchone()[0]
 
 
-def process_write(process: CaseProcess, planned: list[PlannedTask], *, clock: datetime) -> None:
+def process_write(
+    process: CaseProcess,
+    planned: list[PlannedTask],
+    *,
+    clock: datetime,
+    cancel: list[TaskRow] | None = None,
+    now: datetime | None = None,
+) -> None:
     """Write the process and its planned rows as the engine's start would:
-    the process, the task rows (one INSERT per split depth, since tokens
-    name the split's pk), their `previous` links, and an `assigned` event
-    per assigned human task."""
+    the process, the task rows, their `previous` links, and an `assigned`
+    event per assigned human task.
+
+    With `cancel` (the case's open tasks, `open_rows`), first cancel them
+    and every open process of the case at `now`, as `open_work_cancel`
+    does, and audit the cancelled tasks before the assigned ones. On
+    PostgreSQL all rows are written in one statement (`_write_in_one`);
+    elsewhere one INSERT per split depth, since tokens name the split's pk.
+    """
     process.created = clock
     if not any(row.is_open for row in planned):  # every branch reached an End
         process.status = PROCESS.DONE  # viewflow row, not a case
         process.finished = clock
-    process.pk = _insert_case_process(
-        process, (process.flow_class, process.status, clock, process.finished, {})
+    process_row: tuple[Any, ...] = (process.flow_class, process.status, clock, process.finished, {})
+    ordered = sorted(planned, key=lambda row: row.depth)  # stable: the engine's order
+    if connection.vendor == "postgresql" and _write_in_one(
+        process, process_row, planned, ordered, clock=clock, cancel=cancel, now=now
+    ):
+        return  # the events too
+    if connection.vendor != "postgresql":
+        if cancel is not None:
+            open_work_cancel(cancel, case_id=process.case_id, now=now or clock)
+        _write_by_depth(process, process_row, ordered, clock=clock)
+    elif cancel is not None:
+        _cancelled_events(cancel, case_id=process.case_id)
+    for row in _assigned(planned):
+        task = _assigned_row(row, row.written_pk(), process.pk)
+        context.task_event(task, "assigned", case_id=process.case_id)
+
+
+def _assigned(planned: list[PlannedTask]) -> list[PlannedTask]:
+    """The rows a start audits as `assigned`, in the engine's order."""
+    return [row for row in planned if isinstance(row.node, CaseTask) and row.owner_id is not None]
+
+
+def _assigned_row(row: PlannedTask, pk: int, process_pk: int) -> TaskRow:
+    return TaskRow(
+        pk,
+        row.node,
+        row.node.task_type,
+        row.status,
+        row.owner_id,
+        row.owner_permission,
+        row.scheduled,
+        process_pk,
     )
-    for depth in sorted({row.depth for row in planned}):
-        rows = [row for row in planned if row.depth == depth]
+
+
+def _task_values(process_pk: Any, row: PlannedTask, *, clock: datetime, token: Any) -> tuple:
+    """The values of _TASK_FIELDS for one planned row."""
+    return (
+        process_pk,
+        row.node,
+        row.node.task_type,
+        row.status,
+        clock,
+        clock if row.node.task_type in ("START", "END") else None,
+        None if row.is_open else clock,
+        row.scheduled,
+        token,
+        row.owner_id,
+        row.owner_permission,
+        {},
+    )
+
+
+def _write_by_depth(
+    process: CaseProcess,
+    process_row: tuple[Any, ...],
+    ordered: list[PlannedTask],
+    *,
+    clock: datetime,
+) -> None:
+    """The process, then one INSERT of task rows per split depth, then the links."""
+    process.pk = _insert_case_process(process, process_row)
+    for depth in sorted({row.depth for row in ordered}):
+        rows = [row for row in ordered if row.depth == depth]
         pks = _insert(
             Task,
             _TASK_FIELDS,
-            [
-                (
-                    process.pk,
-                    row.node,
-                    row.node.task_type,
-                    row.status,
-                    clock,
-                    clock if row.node.task_type in ("START", "END") else None,
-                    None if row.is_open else clock,
-                    row.scheduled,
-                    Token(row.token()),
-                    row.owner_id,
-                    row.owner_permission,
-                    {},
-                )
-                for row in rows
-            ],
+            [_task_values(process.pk, row, clock=clock, token=Token(row.token())) for row in rows],
         )
         for row, pk in zip(rows, pks, strict=True):
             row.pk = pk
     _insert(
         Task.previous.through,
         ("from_task", "to_task"),
-        [(row.pk, row.previous.pk) for row in planned if row.previous is not None],
+        [(row.pk, row.previous.pk) for row in ordered if row.previous is not None],
         returning=False,
     )
-    for row in planned:
-        if isinstance(row.node, CaseTask) and row.owner_id is not None:
-            task = TaskRow(
-                row.written_pk(),
-                row.node,
-                row.node.task_type,
-                row.status,
-                row.owner_id,
-                row.owner_permission,
-                row.scheduled,
-                process.pk,
+
+
+# PostgreSQL writes the whole restart in one statement: the pks of the new
+# process and tasks are drawn from their identity sequences first (`pid`,
+# `ids`, materialised once since `nextval` is volatile; the task pks sorted,
+# so they ascend in the engine's row order as before), so that tokens and
+# `previous` links can name them. Every data-modifying CTE runs to
+# completion whether or not the final SELECT reads it; all of them see the
+# snapshot taken before the statement, so the cancel of the case's open
+# processes does not see the process this statement inserts.
+_NEXT_PROCESS_PK = f"SELECT nextval(pg_get_serial_sequence('{_P}', 'id')) AS id"
+_NEXT_TASK_PKS = (
+    "SELECT array_agg(id ORDER BY id) AS a FROM"  # noqa: S608 - constant
+    f" (SELECT nextval(pg_get_serial_sequence('{_T}', 'id')) AS id"
+    " FROM generate_series(1, %s)) s"
+)
+
+
+def _token_sql(row: PlannedTask, index: dict[int, int], params: list[Any]) -> str:
+    """The SQL expression of `row`'s token (see `PlannedTask.token`), the
+    split pks read from `ids.a`; its literal parts appended to `params`."""
+    if row.split is None:
+        if row.previous is None:
+            params.append("start")
+            return "%s::text"
+        return _token_sql(row.previous, index, params)
+    prefix = _token_sql(row.split, index, params)
+    params.append(f"_{row.branch}")
+    split = index[id(row.split)]  # a row number, not data
+    return f"{prefix} || '/' || (SELECT a[{split}] FROM ids)::text || %s::text"  # noqa: S608
+
+
+# Stand-ins for the pks of the new process and of its n-th task row in the
+# audit events appended with the rows (`append_statement` puts the drawn
+# pks in their place inside the statement).
+_PK_STAND_IN = 918273645546371000
+
+
+def _write_in_one(
+    process: CaseProcess,
+    process_row: tuple[Any, ...],
+    planned: list[PlannedTask],
+    ordered: list[PlannedTask],
+    *,
+    clock: datetime,
+    cancel: list[TaskRow] | None,
+    now: datetime | None,
+) -> bool:
+    """Write as `process_write` says in one statement; return whether the
+    task events went with it (else the caller appends them one by one)."""
+    # The connection itself, not the proxy: about seventy field adaptations
+    # per restart each read it.
+    db = connections[DEFAULT_DB_ALIAS]
+    index = {id(row): number for number, row in enumerate(ordered, start=1)}
+    ctes: list[str] = []
+    params: list[Any] = []
+    if cancel is not None:
+        finished = db.ops.adapt_datetimefield_value(now or clock)
+        if cancel:
+            marks = ", ".join(["%s"] * len(cancel))
+            ctes.append(
+                f"ct AS (UPDATE {_T} SET status = %s, finished = %s WHERE id IN ({marks}))"  # noqa: S608
             )
-            context.task_event(task, "assigned", case_id=process.case_id)
+            params += [STATUS.CANCELED.value, finished, *(t.pk for t in cancel)]
+        ctes.append(f"cp AS ({_CANCEL_PROCESSES_SQL})")
+        params += [
+            PROCESS.CANCELED.value,
+            finished,
+            PROCESS.DONE.value,
+            PROCESS.CANCELED.value,
+            process.case_id,
+        ]
+    ctes.append(f"pid AS MATERIALIZED ({_NEXT_PROCESS_PK})")
+    ctes.append(f"ids AS MATERIALIZED ({_NEXT_TASK_PKS})")
+    params.append(len(ordered))
+    process_fields = [Process._meta.get_field(name) for name in _PROCESS_FIELDS]
+    names = ", ".join(db.ops.quote_name(f.column) for f in process_fields)
+    marks = ", ".join(["%s"] * len(process_fields))
+    ctes.append(
+        f"p AS (INSERT INTO {_P} (id, {names}) VALUES ((SELECT id FROM pid), {marks}))"  # noqa: S608
+    )
+    params += [
+        field.get_db_prep_save(value, db)
+        for field, value in zip(process_fields, process_row, strict=True)
+    ]
+    ctes.append(f"l AS (INSERT INTO {_CP} (process_ptr_id, case_id) SELECT id, %s FROM pid)")  # noqa: S608
+    params.append(process.case_id)
+    task_fields = [Task._meta.get_field(name) for name in _TASK_FIELDS]
+    token_at = _TASK_FIELDS.index("token")
+    rows_sql = []
+    for row in ordered:
+        values = _task_values(None, row, clock=clock, token=None)
+        number = index[id(row)]  # a row number, not data
+        cells = [f"(SELECT a[{number}] FROM ids)", "(SELECT id FROM pid)"]  # noqa: S608
+        for position, (field, value) in enumerate(zip(task_fields, values, strict=True)):
+            if position == 0:  # the process: from pid
+                continue
+            if position == token_at:
+                cells.append(_token_sql(row, index, params))
+                continue
+            cells.append("%s")
+            params.append(field.get_db_prep_save(value, db))
+        rows_sql.append("(" + ", ".join(cells) + ")")
+    task_names = ", ".join(db.ops.quote_name(f.column) for f in task_fields)
+    ctes.append(f"t AS (INSERT INTO {_T} (id, {task_names}) VALUES {', '.join(rows_sql)})")  # noqa: S608
+    links = [(index[id(row)], index[id(row.previous)]) for row in ordered if row.previous]
+    if links:
+        pairs = ", ".join(f"({a}, {b})" for a, b in links)  # row numbers, not data
+        ctes.append(
+            f"pl AS (INSERT INTO {Task.previous.through._meta.db_table} (from_task_id, to_task_id)"  # noqa: S608
+            f" SELECT ids.a[v.f], ids.a[v.t] FROM ids, (VALUES {pairs}) v(f, t))"
+        )
+    # The task events, appended in the same statement after every event this
+    # transaction wrote before it: the cancelled tasks', then the assigned
+    # ones', whose pks stand in until the statement draws them.
+    events = [
+        context.task_event_new(task, "cancelled", case_id=process.case_id)
+        for task in _audited_on_cancel(cancel or [])
+    ]
+    stand_ins = {_PK_STAND_IN: "(SELECT id FROM pid)"}
+    for row in _assigned(planned):
+        number = index[id(row)]
+        stand_ins[_PK_STAND_IN + number] = f"(SELECT a[{number}] FROM ids)"  # noqa: S608
+        task = _assigned_row(row, _PK_STAND_IN + number, _PK_STAND_IN)
+        events.append(context.task_event_new(task, "assigned", case_id=process.case_id))
+    appended = (
+        audit_services.append_statement(events, prefix="ev", stand_ins=stand_ins)
+        if events
+        else None
+    )
+    if appended is not None:
+        ctes += appended[0]
+        params += appended[1]
+    sql = f"WITH {', '.join(ctes)} SELECT (SELECT id FROM pid), (SELECT a FROM ids)"  # noqa: S608
+    with db.cursor() as cursor:
+        cursor.execute(sql, params)
+        process_pk, task_pks = cursor.fetchone()
+    process.pk = process_pk
+    for row, pk in zip(ordered, task_pks, strict=True):
+        row.pk = pk
+    return appended is not None or not events
 
 
 def same_work(tasks: list[TaskRow], planned: list[PlannedTask]) -> bool:
@@ -400,9 +629,20 @@ def open_work_cancel(tasks: list[TaskRow], *, case_id: int, now: datetime) -> No
                 cursor.execute(update, params)
         if processes:
             cursor.execute(_CANCEL_PROCESSES_SQL, processes)
-    for task in tasks:
-        # The tasks viewflow's cancel transition takes (new or assigned
-        # human tasks) are audited, as `CaseTaskActivation.cancel` does;
-        # timers and a started or failed task go without an event.
-        if task.flow_task_type == "HUMAN" and task.status in (STATUS.NEW, STATUS.ASSIGNED):
-            context.task_event(task, "cancelled", case_id=case_id)
+    _cancelled_events(tasks, case_id=case_id)
+
+
+def _audited_on_cancel(tasks: list[TaskRow]) -> list[TaskRow]:
+    """The tasks viewflow's cancel transition takes (new or assigned human
+    tasks) are audited, as `CaseTaskActivation.cancel` does; timers and a
+    started or failed task go without an event."""
+    return [
+        task
+        for task in tasks
+        if task.flow_task_type == "HUMAN" and task.status in (STATUS.NEW, STATUS.ASSIGNED)
+    ]
+
+
+def _cancelled_events(tasks: list[TaskRow], *, case_id: int) -> None:
+    for task in _audited_on_cancel(tasks):
+        context.task_event(task, "cancelled", case_id=case_id)

@@ -10,8 +10,10 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from django.db import connection
+
 from accounts.models import User
-from audit.services import SYSTEM_ROLE, audit_event_record
+from audit.services import SYSTEM_ROLE, Preceding, audit_event_record
 from cases import history
 from cases.errors import (
     MESSAGES,
@@ -19,7 +21,7 @@ from cases.errors import (
     TransitionForbidden,
     guard,
 )
-from cases.fastpaths import fsm_state_saved, select_case_for_update
+from cases.fastpaths import case_update_sql, fsm_state_saved, select_case_for_update
 from cases.models import (
     FINAL_GOAL_STATES,
     OPEN_STATES,
@@ -60,7 +62,11 @@ def _audit(
     transition_name: str = "",
     from_state: str = "",
     to_state: str = "",
+    saved: Preceding | None = None,
 ) -> None:
+    """Append the service's one audit event; with `saved` (a state write
+    `_save` deferred), send that write in the event's statement first and
+    check it as `_save` would."""
     target = obj if obj is not None else case
     changes = history.drain()
     if changes:
@@ -81,7 +87,10 @@ def _audit(
         # Every caller holds the case row lock (or created the case in this
         # transaction), which serialises the case's chain.
         chain_locked=True,
+        **({"preceding": saved} if saved is not None else {}),
     )
+    if saved is not None:
+        _saved(case, saved.rows)
 
 
 def _lock_case(*, case: Case | int, actor: User | None, now: datetime) -> Case:
@@ -106,7 +115,9 @@ def _require(relations: frozenset[str], allowed: Iterable[str]) -> None:
         raise TransitionForbidden(MESSAGES["forbidden"])
 
 
-def _save(obj: Any, fields: Iterable[str], *, expected_status: str) -> None:
+def _save(
+    obj: Any, fields: Iterable[str], *, expected_status: str, defer: bool = False
+) -> Preceding | None:
     """Write `fields` of a state-machine row with one conditional UPDATE.
 
     This is the only write of a `status` in Lotse. It makes the check of
@@ -114,9 +125,22 @@ def _save(obj: Any, fields: Iterable[str], *, expected_status: str) -> None:
     transition started from>`) explicit, without `save()`'s machinery on
     the hottest path (see `make bench`). No row updated means another
     transaction moved the row first.
+
+    With `defer` (a case, when nothing reads or writes the case's rows
+    before its audit event), return the UPDATE unsent instead on
+    PostgreSQL: `_audit` sends it in the event's own statement and checks
+    it (`audit.services.Preceding`).
     """
     values = {name: getattr(obj, name) for name in fields}
+    if defer and isinstance(obj, Case) and connection.vendor == "postgresql":
+        sql, params = case_update_sql(obj.pk, values, expected_status=expected_status)
+        return Preceding(sql, params)
     updated = type(obj)._base_manager.filter(pk=obj.pk, status=expected_status).update(**values)
+    _saved(obj, updated)
+    return None
+
+
+def _saved(obj: Any, updated: int | None) -> None:
     if updated != 1:
         raise ConcurrentChange(MESSAGES["concurrent_change"])
     fsm_state_saved(obj)

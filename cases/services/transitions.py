@@ -713,11 +713,14 @@ def case_transition(
         if locked.status == from_state and "status" not in changed:
             # A self-loop still proves the state it started from.
             changed.append("status")
-        _save(locked, changed, expected_status=from_state)
+        # Without a follow-up nothing reads or writes rows of the case before
+        # the audit event: the UPDATE goes in the event's statement.
+        saved = _save(locked, changed, expected_status=from_state, defer=step.after is None)
         history.updated(locked, before)
         if step.after is not None:
             step.after()
         _audit(
+            saved=saved,
             case=locked,
             actor=actor,
             now=now,
