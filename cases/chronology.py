@@ -46,6 +46,7 @@ from cases.models import (
     Correction,
     Goal,
     IntegrationPlan,
+    Person,
     Referral,
 )
 
@@ -138,10 +139,12 @@ def _consultations(case: Case) -> Iterable[Entry]:
         Consultation.objects.filter(case_id=case.pk)
         .select_related("form", "setting", "recorded_by")
         .prefetch_related(
-            Prefetch("topics", queryset=CatalogueEntry.objects.order_by("order", "key"))
+            Prefetch("topics", queryset=CatalogueEntry.objects.order_by("order", "key")),
+            # who took part: for the consultations' table of the case page,
+            # which takes its rows from here (`case_file(known=...)`)
+            Prefetch("participants", queryset=Person.objects.order_by("pk")),
         )
     )
-    # Who took part is in the consultations' table on the case page.
     for row in rows:
         yield Entry(
             kind="consultation",

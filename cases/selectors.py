@@ -7,7 +7,7 @@ what it does not return does not exist for the caller (404, never 403).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -451,25 +451,33 @@ def case_file(
     case: Case,
     consultations: int | None = CONSULTATIONS_SHOWN,
     plans: Sequence[IntegrationPlan] | None = None,
+    known: Mapping[str, Sequence[Any]] | None = None,
 ) -> CaseFile:
     """Return the content of the case page (`consultations`: how many of
     the latest to list, None for all; `plans`: every plan of the case, if
-    already loaded)."""
+    already loaded; `known`: every consultation, referral and document of
+    the case by kind, if already loaded: the chronology's rows, read with
+    the same related rows)."""
     person = Person.objects.select_related(
         "gemeinde", "residence_status", "benefit_status", "accommodation_stage"
     ).get(pk=case.person_id)
     plan, goals = plan_for_case(case=case, plans=plans)
-    rows = (
-        Consultation.objects.filter(case_id=case.pk)
-        .select_related("form", "setting", "recorded_by")
-        .prefetch_related(
-            Prefetch("topics", queryset=CatalogueEntry.objects.order_by("order", "key")),
-            Prefetch("participants", queryset=Person.objects.order_by("pk")),
+    known = known or {}
+    if "consultation" in known:
+        newest = sorted(known["consultation"], key=lambda c: (c.held_on, c.pk), reverse=True)
+        listed = newest if consultations is None else newest[: consultations + 1]
+    else:
+        rows = (
+            Consultation.objects.filter(case_id=case.pk)
+            .select_related("form", "setting", "recorded_by")
+            .prefetch_related(
+                Prefetch("topics", queryset=CatalogueEntry.objects.order_by("order", "key")),
+                Prefetch("participants", queryset=Person.objects.order_by("pk")),
+            )
+            .order_by("-held_on", "-pk")
         )
-        .order_by("-held_on", "-pk")
-    )
-    # One row more than shown tells whether there are more, without a count.
-    listed = list(rows if consultations is None else rows[: consultations + 1])
+        # One row more than shown tells whether there are more, without a count.
+        listed = list(rows if consultations is None else rows[: consultations + 1])
     more = consultations is not None and len(listed) > consultations
     return CaseFile(
         person=person,
@@ -478,12 +486,16 @@ def case_file(
         goals=goals,
         consultations=listed[:consultations] if more else listed,
         more_consultations=more,
-        referrals=list(
+        referrals=sorted(known["referral"], key=lambda r: (r.referred_on, r.pk), reverse=True)
+        if "referral" in known
+        else list(
             Referral.objects.filter(case_id=case.pk)
             .select_related("target_service", "topic")
             .order_by("-referred_on", "-pk")
         ),
-        documents=list(Document.objects.filter(case_id=case.pk).order_by("-uploaded_at", "-pk")),
+        documents=sorted(known["document"], key=lambda d: (d.uploaded_at, d.pk), reverse=True)
+        if "document" in known
+        else list(Document.objects.filter(case_id=case.pk).order_by("-uploaded_at", "-pk")),
         consents=list(
             Consent.objects.filter(
                 Q(case_id=case.pk) | Q(person_id=case.person_id, case__isnull=True)

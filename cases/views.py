@@ -134,7 +134,14 @@ def case_detail(request: AuthenticatedHttpRequest, case_pk: Any) -> HttpResponse
         chronology = case_chronology(case=case, only=request.GET.getlist("art"))
         plans = [entry.obj for entry in chronology.found.get("plan", [])]
         file = case_file(
-            case=case, consultations=None if show_all else CONSULTATIONS_SHOWN, plans=plans
+            case=case,
+            consultations=None if show_all else CONSULTATIONS_SHOWN,
+            plans=plans,
+            known={
+                kind: [entry.obj for entry in chronology.found.get(kind, [])]
+                for kind in ("consultation", "referral", "document")
+                if kind in chronology.found
+            },
         )
         timeline = Paginator(
             case_events(case_id=case.pk).select_related("actor").order_by("-seq"),
