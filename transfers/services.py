@@ -285,6 +285,7 @@ def transfer_package_import(
             direction=TransferPackage.Direction.IMPORTED, package_id=origin.package_id
         ).exists():
             raise PackageAlreadyImported(MESSAGES["package_already_imported"])
+        clock = _clock_facts(opened.payload)
         case: Case = case_services.case_intake_from_package(
             actor=actor,
             now=now,
@@ -293,8 +294,8 @@ def transfer_package_import(
             origin=origin,
             known_person_id=known_person_id,
             not_known=not_known,
+            package_clock=clock,
         )
-        clock = _clock_facts(opened.payload)
         if known_person_id is not None:
             clock = _clock_for_known(case.person_id, clock, local_date(now))
         if clock:

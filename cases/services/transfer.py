@@ -19,9 +19,9 @@ open tasks follow through the flow restart of each case
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from django.db import models, transaction
@@ -368,10 +368,14 @@ def case_intake_from_package(
     origin: PackageOrigin,
     known_person_id: int | None = None,
     not_known: bool = False,
+    package_clock: Mapping[str, Any] | None = None,
 ) -> Case:
     """Register the case of a person whose file came from another Lotse
     installation: the person, the case for `owner` and one event naming the
-    package's origin.
+    package's origin and the clock facts the package states
+    (`package_clock`: `person_clock_fact_record`'s arguments; for a known
+    person the caller records only those that still tell something, so the
+    event keeps what the package said).
 
     The person is checked against the Träger's persons and the waiting
     handovers as an intake is (`cases.duplicates`): any candidate stops the
@@ -431,6 +435,10 @@ def case_intake_from_package(
                 "key_id": origin.key_id,
                 "source_case_id": origin.source_case_id,
                 "exported_at": origin.exported_at,
+                "package_clock": {
+                    name: value.isoformat() if isinstance(value, date) else value
+                    for name, value in (package_clock or {}).items()
+                },
             },
         )
         if known_person_id is not None or not_known:

@@ -155,6 +155,10 @@ def test_known_person_the_case_is_theirs_and_their_earlier_start_stays() -> None
     assert "cases.person.clock_fact_recorded" in names
     resolved = dict(events)["cases.case.duplicates_resolved"]
     assert resolved == {"linked_person_ids": [known.pk], "new_person_ids": []}
+    # What the package said stays on record, the later start included.
+    stated = dict(events)["cases.case.imported_from_package"]["package_clock"]
+    assert stated["extension_months"] == 6
+    assert stated["first_consultation_on"] > earlier.isoformat()
 
 
 def test_known_person_an_earlier_start_of_the_package_moves_the_clock() -> None:
