@@ -9,10 +9,11 @@ node it reads by its stored reference, `EXTENSION_CHECK_REF`).
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import Any
 
 from django.db import connection
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, QuerySet
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
@@ -39,36 +40,49 @@ def case_of(activation: Any) -> Case:
     return cached
 
 
+def _person_extension_used(case_ref: Any) -> QuerySet[Any]:
+    # The person's one extension is used (`cases.person_clock.
+    # person_extension`): approved in any of their cases, or known from
+    # elsewhere (a clock fact of a migration, a transfer, another Träger).
+    return Case.objects.filter(pk=case_ref).filter(
+        Exists(
+            ExtensionRequest.objects.filter(
+                case__person_id=OuterRef("person_id"), status=ExtensionStatus.APPROVED
+            )
+        )
+        | Exists(
+            PersonClockFact.objects.filter(
+                person_id=OuterRef("person_id"), extension_months__isnull=False
+            )
+        )
+    )
+
+
+# The rows behind each fact the gateways ask about a case, as ORM queries:
+# the definition that `all_facts`' plain statement (which every read uses)
+# is checked against (tests/workflows/test_facts.py).
+_FACT_ROWS: dict[str, Callable[[Any], QuerySet[Any]]] = {
+    "agreed_plan": lambda case_ref: IntegrationPlan.objects.filter(
+        case_id=case_ref, status=IntegrationPlan.Status.AGREED
+    ),
+    "request_waiting": lambda case_ref: ExtensionRequest.objects.filter(
+        case_id=case_ref, status=ExtensionStatus.SUBMITTED
+    ),
+    "request_approved": lambda case_ref: ExtensionRequest.objects.filter(
+        case_id=case_ref, status=ExtensionStatus.APPROVED
+    ),
+    "extension_checked": lambda case_ref: Task.objects.filter(
+        process__caseprocess__case_id=case_ref,
+        flow_task=EXTENSION_CHECK_REF,
+        status=STATUS.DONE,
+    ),
+    "person_extension_used": _person_extension_used,
+}
+
+
 def _fact_rows(case_ref: Any) -> dict[str, Any]:
     """The rows behind each fact the gateways ask about a case."""
-    requests = ExtensionRequest.objects.filter(case_id=case_ref)
-    return {
-        "agreed_plan": IntegrationPlan.objects.filter(
-            case_id=case_ref, status=IntegrationPlan.Status.AGREED
-        ),
-        "request_waiting": requests.filter(status=ExtensionStatus.SUBMITTED),
-        "request_approved": requests.filter(status=ExtensionStatus.APPROVED),
-        "extension_checked": Task.objects.filter(
-            process__caseprocess__case_id=case_ref,
-            flow_task=EXTENSION_CHECK_REF,
-            status=STATUS.DONE,
-        ),
-        # The person's one extension is used (`cases.person_clock.
-        # person_extension`): approved in any of their cases, or known from
-        # elsewhere (a clock fact of a migration, a transfer, another Träger).
-        "person_extension_used": Case.objects.filter(pk=case_ref).filter(
-            Exists(
-                ExtensionRequest.objects.filter(
-                    case__person_id=OuterRef("person_id"), status=ExtensionStatus.APPROVED
-                )
-            )
-            | Exists(
-                PersonClockFact.objects.filter(
-                    person_id=OuterRef("person_id"), extension_months__isnull=False
-                )
-            )
-        ),
-    }
+    return {name: rows(case_ref) for name, rows in _FACT_ROWS.items()}
 
 
 class CaseFacts:
@@ -83,7 +97,9 @@ class CaseFacts:
 
     def __getitem__(self, name: str) -> bool:
         if name not in self.known:
-            self.known[name] = _fact_rows(self.case_id)[name].exists()
+            # All of them in one plain statement (`all_facts`): cheaper than
+            # building even one ORM query, and the pass may ask another.
+            self.read_all()
         return self.known[name]
 
     def read_all(self, known: dict[str, bool] | None = None) -> None:

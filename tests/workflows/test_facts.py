@@ -1,5 +1,6 @@
-"""The restart's one-statement read of the gateway facts agrees with the
-facts the guided steps read one by one (workflows.facts)."""
+"""The one-statement read of the gateway facts (the restart's and the
+guided steps') agrees with the facts written as ORM queries, one by one
+(workflows.facts._fact_rows)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from viewflow.workflow.token import Token
 from cases.models import Case, CaseStatus
 from tests.cases.factories import journey_to
 from tests.workflows.test_engine import BRANCHES
-from workflows.facts import NAMES, CaseFacts, all_facts
+from workflows.facts import NAMES, CaseFacts, _fact_rows, all_facts
 from workflows.flows import CaseFlow
 from workflows.models import CaseProcess
 
@@ -22,8 +23,8 @@ pytestmark = pytest.mark.django_db
 
 
 def one_by_one(case: Case) -> dict[str, bool]:
-    facts = CaseFacts(case.pk)
-    return {name: facts[name] for name in NAMES}
+    rows = _fact_rows(case.pk)
+    return {name: rows[name].exists() for name in NAMES}
 
 
 @pytest.mark.parametrize("branch", sorted(BRANCHES))
@@ -62,3 +63,18 @@ def test_read_all_is_one_statement() -> None:
 
     assert len(captured) == 1
     assert asked == one_by_one(case)
+
+
+def test_a_gateway_asking_one_fact_reads_them_all_in_one_statement() -> None:
+    """The guided step's gateway asks one fact: one plain statement reads
+    every fact, and the next fact asked in the pass costs nothing."""
+    case = journey_to(CaseStatus.ACTIVE)
+    facts = CaseFacts(case.pk)
+
+    with CaptureQueriesContext(connection) as captured:
+        agreed = facts["agreed_plan"]
+        rest = {name: facts[name] for name in NAMES}
+
+    assert len(captured) == 1
+    assert agreed is True
+    assert rest == one_by_one(case)
