@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils.translation import gettext_lazy as _
 from django_fsm import can_proceed
 
@@ -460,17 +460,30 @@ def _pre_period_expired(ctx: Ctx) -> None:
         raise guard("extension_pending")
 
 
+_TIMELY_REQUEST_SQL = (
+    f"SELECT EXISTS (SELECT 1 FROM {ExtensionRequest._meta.db_table}"  # noqa: S608 - our table
+    " WHERE case_id = %s AND status = %s AND submitted_at < %s)"
+)
+
+
 def timely_extension_pending(case: Case) -> bool:
     """Whether an extension request submitted by the end of the period
-    waits for its decision: the period does not run out under it."""
+    waits for its decision: the period does not run out under it. One
+    plain statement: the period-end sweep asks it for every due case."""
     end = case.effective_end
     if end is None:
         return False
-    return ExtensionRequest.objects.filter(
-        case=case,
-        status=ExtensionStatus.SUBMITTED,
-        submitted_at__lt=start_of_day(end + timedelta(days=1)),
-    ).exists()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _TIMELY_REQUEST_SQL,
+            [
+                case.pk,
+                ExtensionStatus.SUBMITTED.value,
+                connection.ops.adapt_datetimefield_value(start_of_day(end + timedelta(days=1))),
+            ],
+        )
+        row = cursor.fetchone()
+    return bool(row and row[0])
 
 
 # T12 no_contact_timeout
