@@ -123,16 +123,17 @@ def forget_case(process: Any) -> None:
     process.__dict__.pop("_lotse_facts", None)
 
 
-# --- every fact in one statement (the restart) -------------------------------
-# A flow restart (every case change outside a guided task) asks all of them.
+# --- every fact in one statement (the restart and the guided steps) ----------
+# A flow restart (every case change outside a guided task) asks all of them;
+# a guided step's gateway asks one, and reads them all the same way.
 # The statement is plain SQL written once, as the restart's other statements
 # (workflows.fastpaths): the ORM's compilation of its EXISTS subqueries cost
 # more than running them, and its join from the task through viewflow's
 # process table to the case's processes read every process row once the
 # planner's statistics lagged. Here the case's processes are found by their
-# `case_id` index and their tasks by `process_id`. `CaseFacts` reads the same
-# facts one by one through the ORM on guided steps; tests/workflows/test_facts.py
-# checks that both agree.
+# `case_id` index and their tasks by `process_id`. `_fact_rows` writes the
+# same facts as ORM queries; tests/workflows/test_facts.py checks that both
+# agree on every branch of the flow.
 
 NAMES = (
     "agreed_plan",
