@@ -72,12 +72,12 @@ def _local_time(iso: str) -> str:
     return timezone.localtime(moment).strftime("%d.%m.%Y %H:%M")
 
 
-def _fields(model: Any, row: dict[str, Any]) -> list[tuple[str, str]]:
+def _fields(model: Any, row: dict[str, Any], nested: dict[str, Any]) -> list[tuple[str, str]]:
     """Return (German label, German value) for the plain fields of a row."""
     label_of = model._meta.label_lower
     shown = []
     for key, value in row.items():
-        if key in _nested() or key == "history":
+        if key in nested or key == "history":
             continue
         if key == "relation" and model is Household:
             label = lines._field_label("cases.householdmembership", "relation")
@@ -119,6 +119,7 @@ def person_export_pdf(export: dict[str, Any]) -> bytes:
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
     styles = getSampleStyleSheet()
+    nested = _nested()  # the nested lists, the other apps' case data included
     story: list[Any] = []
 
     def para(text: str, style: str = "Normal") -> Any:
@@ -142,8 +143,8 @@ def person_export_pdf(export: dict[str, Any]) -> bytes:
         for number, row in enumerate(items, start=1):
             if len(items) > 1:
                 story.append(para(f"{model._meta.verbose_name} {number}", "Heading5"))
-            table(_fields(model, row))
-            for key, (nested_model, heading) in _nested().items():
+            table(_fields(model, row, nested))
+            for key, (nested_model, heading) in nested.items():
                 if key in row:
                     rows(nested_model, row[key], str(heading()), level + 1)
             if row.get("history"):
@@ -161,7 +162,7 @@ def person_export_pdf(export: dict[str, Any]) -> bytes:
     )
     story.append(Spacer(1, 0.4 * cm))
     story.append(para(_("Person"), "Heading2"))
-    table(_fields(Person, export["person"]))
+    table(_fields(Person, export["person"], nested))
     rows(Household, export["households"], _("Households"), 2)
     rows(Consent, export["consents"], _("Consents"), 2)
     facts_heading = _("Consultation period known from elsewhere")
