@@ -32,6 +32,7 @@ from viewflow.workflow.models import Task
 from viewflow.workflow.status import PROCESS, STATUS
 
 from accounts.models import User
+from audit import services as audit_services
 from cases.effects import CaseChange, ChangeKind
 from cases.models import CLOCK_STATES, OPEN_STATES, Case
 from workflows import context, fastpaths
@@ -58,7 +59,10 @@ def case_flow_restart(
         # Both branches of a case whose clock runs ask every gateway fact:
         # read with the open tasks, in one statement.
         with_facts = case.status in OPEN_STATES and case.status in CLOCK_STATES
-        tasks, facts = fastpaths.open_rows_and_facts(case.pk, with_facts=with_facts)
+        # This read touches no row the change's held UPDATE and event write
+        # (audit.services.held_events): they may wait for the write below.
+        with audit_services.held_kept():
+            tasks, facts = fastpaths.open_rows_and_facts(case.pk, with_facts=with_facts)
         process, planned, clock = None, [], timezone.now()
         if case.status in OPEN_STATES:
             process = CaseProcess(flow_class=CaseFlow, case=case)

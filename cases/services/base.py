@@ -63,10 +63,13 @@ def _audit(
     from_state: str = "",
     to_state: str = "",
     saved: Preceding | None = None,
+    hold: bool = False,
 ) -> None:
     """Append the service's one audit event; with `saved` (a state write
     `_save` deferred), send that write in the event's statement first and
-    check it as `_save` would."""
+    check it as `_save` would. `hold`: inside `audit.services.held_events()`
+    the event (and `saved`) may wait for the flow restart's write to carry
+    them (`case_transition`)."""
     target = obj if obj is not None else case
     changes = history.drain()
     if changes:
@@ -87,10 +90,13 @@ def _audit(
         # Every caller holds the case row lock (or created the case in this
         # transaction), which serialises the case's chain.
         chain_locked=True,
-        **({"preceding": saved} if saved is not None else {}),
+        **(
+            {"preceding": saved, "written": lambda: _saved(case, saved.rows)}
+            if saved is not None
+            else {}
+        ),
+        **({"hold": True} if hold else {}),
     )
-    if saved is not None:
-        _saved(case, saved.rows)
 
 
 def _lock_case(*, case: Case | int, actor: User | None, now: datetime) -> Case:

@@ -3,6 +3,7 @@ one service that fires a transition, `case_transition`."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -14,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import can_proceed
 
 from accounts.models import User
+from audit.services import held_events
 from cases import history
 from cases.atomic import service_atomic
 from cases.clock import (
@@ -727,33 +729,37 @@ def case_transition(
             # A self-loop still proves the state it started from.
             changed.append("status")
         # Without a follow-up nothing reads or writes rows of the case before
-        # the audit event: the UPDATE goes in the event's statement.
-        saved = _save(locked, changed, expected_status=from_state, defer=step.after is None)
+        # the audit event: the UPDATE goes in the event's statement, and both
+        # may wait for the flow restart's write to carry them (held events).
+        plain = step.after is None
+        saved = _save(locked, changed, expected_status=from_state, defer=plain)
         history.updated(locked, before)
         if step.after is not None:
             step.after()
-        _audit(
-            saved=saved,
-            case=locked,
-            actor=actor,
-            now=now,
-            event_type=f"cases.case.{name}",
-            transition_name=name,
-            from_state=from_state,
-            to_state=locked.status,
-            reason=step.reason,
-            data=step.data,
-        )
-        case_changed(
-            CaseChange(
+        with held_events() if plain else contextlib.nullcontext():
+            _audit(
+                saved=saved,
                 case=locked,
-                kind=ChangeKind.TRANSITION,
                 actor=actor,
                 now=now,
-                transition=name,
-                caused_by=caused_by,
+                event_type=f"cases.case.{name}",
+                transition_name=name,
+                from_state=from_state,
+                to_state=locked.status,
+                reason=step.reason,
+                data=step.data,
+                hold=plain,
             )
-        )
+            case_changed(
+                CaseChange(
+                    case=locked,
+                    kind=ChangeKind.TRANSITION,
+                    actor=actor,
+                    now=now,
+                    transition=name,
+                    caused_by=caused_by,
+                )
+            )
     return locked
 
 
