@@ -9,6 +9,7 @@ node it reads by its stored reference, `EXTENSION_CHECK_REF`).
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -144,53 +145,75 @@ NAMES = (
 )
 
 
+# Code constants (states, the node's reference) go into the text as
+# literals, the case id as the only parameter, and that one behind a
+# sub-select (`CASE_ID`): PostgreSQL then cannot plan a case better than
+# any other and keeps one generic plan for the prepared statement, instead
+# of planning it anew for each case, which cost several times its
+# execution (see `make bench`). The index scans take the value all the same.
+CASE_ID = "(SELECT CAST(%s AS bigint))"
+
+
+def case_processes() -> str:
+    """`<a process id> <this>` holds for the processes of the case whose id
+    is the next parameter. On PostgreSQL the case's process ids are
+    gathered first (by the `case_id` index) and each is then looked up by
+    its key: a plan that no table statistics can turn into a scan of every
+    process of every case (a generic plan did that, see `make bench`)."""
+    ids = f"SELECT process_ptr_id FROM {CaseProcess._meta.db_table} WHERE case_id = {CASE_ID}"  # noqa: S608
+    if connection.vendor == "postgresql":
+        return f"= ANY(ARRAY({ids}))"
+    return f"IN ({ids})"
+
+
+def sql_literal(value: str) -> str:
+    """A constant of the code (a state, a node reference) as an SQL string
+    literal; refuses anything but letters, digits and `_ . / -`."""
+    if not _LITERAL.fullmatch(value):
+        raise ValueError(f"not a code constant: {value!r}")
+    return f"'{value}'"
+
+
+_LITERAL = re.compile(r"[A-Za-z0-9_./-]+")
+
+
 @functools.cache
-def _statement() -> tuple[str, tuple[Any, ...]]:
-    """The SQL (one %s per case id) and the constant parameters around it."""
+def _statement() -> str:
+    """The SQL, one %s per case id (`statement_params`)."""
     plan, request = IntegrationPlan._meta.db_table, ExtensionRequest._meta.db_table
     case, fact = Case._meta.db_table, PersonClockFact._meta.db_table
-    sql = (
-        f"SELECT EXISTS (SELECT 1 FROM {plan} WHERE case_id = %s AND status = %s) AS f1,"  # noqa: S608
-        f" EXISTS (SELECT 1 FROM {request} WHERE case_id = %s AND status = %s) AS f2,"
-        f" EXISTS (SELECT 1 FROM {request} WHERE case_id = %s AND status = %s) AS f3,"
-        f" EXISTS (SELECT 1 FROM {CaseProcess._meta.db_table} cp"
-        f" JOIN {Task._meta.db_table} t ON t.process_id = cp.process_ptr_id"
-        " WHERE cp.case_id = %s AND t.flow_task = %s AND t.status = %s) AS f4,"
-        f" EXISTS (SELECT 1 FROM {case} c WHERE c.id = %s AND ("
+    agreed = sql_literal(IntegrationPlan.Status.AGREED.value)
+    submitted = sql_literal(ExtensionStatus.SUBMITTED.value)
+    approved = sql_literal(ExtensionStatus.APPROVED.value)
+    check, done = sql_literal(EXTENSION_CHECK_REF), sql_literal(STATUS.DONE.value)
+    case_is = f"case_id = {CASE_ID}"
+    return (
+        f"SELECT EXISTS (SELECT 1 FROM {plan} WHERE {case_is} AND status = {agreed}) AS f1,"  # noqa: S608
+        f" EXISTS (SELECT 1 FROM {request} WHERE {case_is} AND status = {submitted}) AS f2,"
+        f" EXISTS (SELECT 1 FROM {request} WHERE {case_is} AND status = {approved}) AS f3,"
+        f" EXISTS (SELECT 1 FROM {Task._meta.db_table} t WHERE t.process_id {case_processes()}"
+        f" AND t.flow_task = {check} AND t.status = {done}) AS f4,"
+        f" EXISTS (SELECT 1 FROM {case} c WHERE c.id = {CASE_ID} AND ("
         f"EXISTS (SELECT 1 FROM {request} r JOIN {case} o ON o.id = r.case_id"
-        " WHERE o.person_id = c.person_id AND r.status = %s)"
+        f" WHERE o.person_id = c.person_id AND r.status = {approved})"
         f" OR EXISTS (SELECT 1 FROM {fact} f"
         " WHERE f.person_id = c.person_id AND f.extension_months IS NOT NULL))) AS f5"
     )
-    constants = (
-        IntegrationPlan.Status.AGREED.value,
-        ExtensionStatus.SUBMITTED.value,
-        ExtensionStatus.APPROVED.value,
-        EXTENSION_CHECK_REF,
-        STATUS.DONE.value,
-    )
-    return sql, constants
 
 
-def statement() -> tuple[str, tuple[Any, ...]]:
-    """The SQL of `all_facts` (one column per name in NAMES) and its
-    constant parameters (for `statement_params`)."""
+def statement() -> str:
+    """The SQL of `all_facts` (one column per name in NAMES); its
+    parameters are `statement_params`."""
     return _statement()
 
 
-def statement_params(case_id: int, constants: tuple[Any, ...]) -> list[Any]:
-    agreed, submitted, approved, check, done = constants
-    return [
-        *(case_id, agreed, case_id, submitted, case_id, approved, case_id, check, done),
-        *(case_id, approved),  # person_extension_used
-    ]
+def statement_params(case_id: int) -> list[Any]:
+    return [case_id] * 5
 
 
 def all_facts(case_id: int) -> dict[str, bool]:
     """Return every gateway fact of the case (see `_fact_rows`)."""
-    sql, constants = _statement()
-    params = statement_params(case_id, constants)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(_statement(), statement_params(case_id))
         row = cursor.fetchone()
     return {name: bool(value) for name, value in zip(NAMES, row, strict=True)}

@@ -207,15 +207,20 @@ class TaskRow:
 
 
 _T, _P, _CP = Task._meta.db_table, Process._meta.db_table, CaseProcess._meta.db_table
+# States as literals, the case id as the only parameter, the case's
+# processes found by `facts.case_processes` (one generic plan that reads
+# only the case's rows, see `facts.sql_literal`).
 _OPEN_ROWS_SQL = (
     f"SELECT t.id, t.flow_task, t.flow_task_type, t.status, t.owner_id, t.owner_permission,"  # noqa: S608 - constant
-    f" t.scheduled, t.process_id FROM {_T} t JOIN {_CP} cp ON cp.process_ptr_id = t.process_id"
-    f" WHERE cp.case_id = %s AND t.status IN ({', '.join(['%s'] * len(OPEN_TASK_STATES))})"
+    f" t.scheduled, t.process_id FROM {_T} t WHERE t.process_id {facts.case_processes()}"
+    f" AND t.status IN ({', '.join(facts.sql_literal(state.value) for state in OPEN_TASK_STATES)})"
     " ORDER BY t.id"
 )
+# Parameters: the CANCELED state, the time, the case id.
 _CANCEL_PROCESSES_SQL = (
-    f"UPDATE {_P} SET status = %s, finished = %s WHERE status NOT IN (%s, %s)"  # noqa: S608 - constant
-    f" AND id IN (SELECT process_ptr_id FROM {_CP} WHERE case_id = %s)"
+    f"UPDATE {_P} SET status = %s, finished = %s WHERE id {facts.case_processes()}"  # noqa: S608 - constant
+    f" AND status NOT IN ({facts.sql_literal(PROCESS.DONE.value)},"
+    f" {facts.sql_literal(PROCESS.CANCELED.value)})"
 )
 
 
@@ -229,7 +234,7 @@ def _scheduled_converters() -> tuple[Any, list[Any]]:
 def open_rows(case_id: int) -> list[TaskRow]:
     """The open tasks of the case's processes, oldest first."""
     with connection.cursor() as cursor:
-        cursor.execute(_OPEN_ROWS_SQL, [case_id, *(state.value for state in OPEN_TASK_STATES)])
+        cursor.execute(_OPEN_ROWS_SQL, [case_id])
         return _task_rows(cursor.fetchall())
 
 
@@ -249,7 +254,7 @@ def _rows_and_facts_sql() -> str:
     """`_OPEN_ROWS_SQL` beside the gateway facts (`facts.all_facts`): one row
     per open task, the facts repeated on each; a single row of NULL task
     columns when none is open."""
-    facts_sql, _constants = facts.statement()
+    facts_sql = facts.statement()
     return (
         f"SELECT f.*, o.* FROM ({facts_sql}) f LEFT JOIN ({_OPEN_ROWS_SQL}) o ON true"  # noqa: S608
         " ORDER BY o.id"
@@ -264,16 +269,8 @@ def open_rows_and_facts(
     whose clock runs)."""
     if not with_facts or connection.vendor != "postgresql":
         return open_rows(case_id), (facts.all_facts(case_id) if with_facts else None)
-    _sql, constants = facts.statement()
     with connection.cursor() as cursor:
-        cursor.execute(
-            _rows_and_facts_sql(),
-            [
-                *facts.statement_params(case_id, constants),
-                case_id,
-                *(state.value for state in OPEN_TASK_STATES),
-            ],
-        )
+        cursor.execute(_rows_and_facts_sql(), [*facts.statement_params(case_id), case_id])
         rows = cursor.fetchall()
     width = len(facts.NAMES)
     known = {name: bool(value) for name, value in zip(facts.NAMES, rows[0][:width], strict=True)}
@@ -505,6 +502,16 @@ def _write_in_one(
     index = {id(row): number for number, row in enumerate(ordered, start=1)}
     ctes: list[str] = []
     params: list[Any] = []
+    # The change's own UPDATE and event, when held back for this statement
+    # (audit.services.held_events): they go first, the event before the
+    # task events in the case's chain.
+    held = audit_services.held_take(audit_services.chain_key_for(case_id=process.case_id))
+    counts: list[tuple[audit_services.Preceding, str]] = []
+    for number, item in enumerate(held):
+        if item.preceding is not None:
+            ctes.append(f"hw{number} AS ({item.preceding.sql})")
+            params += item.preceding.params
+            counts.append((item.preceding, f"(SELECT count(*) FROM hw{number})"))  # noqa: S608
     if cancel is not None:
         finished = db.ops.adapt_datetimefield_value(now or clock)
         if cancel:
@@ -514,13 +521,7 @@ def _write_in_one(
             )
             params += [STATUS.CANCELED.value, finished, *(t.pk for t in cancel)]
         ctes.append(f"cp AS ({_CANCEL_PROCESSES_SQL})")
-        params += [
-            PROCESS.CANCELED.value,
-            finished,
-            PROCESS.DONE.value,
-            PROCESS.CANCELED.value,
-            process.case_id,
-        ]
+        params += [PROCESS.CANCELED.value, finished, process.case_id]
     ctes.append(f"pid AS MATERIALIZED ({_NEXT_PROCESS_PK})")
     ctes.append(f"ids AS MATERIALIZED ({_NEXT_TASK_PKS})")
     params.append(len(ordered))
@@ -564,7 +565,8 @@ def _write_in_one(
     # The task events, appended in the same statement after every event this
     # transaction wrote before it: the cancelled tasks', then the assigned
     # ones', whose pks stand in until the statement draws them.
-    events = [
+    events = [item.event for item in held]
+    events += [
         context.task_event_new(task, "cancelled", case_id=process.case_id)
         for task in _audited_on_cancel(cancel or [])
     ]
@@ -582,13 +584,23 @@ def _write_in_one(
     if appended is not None:
         ctes += appended[0]
         params += appended[1]
-    sql = f"WITH {', '.join(ctes)} SELECT (SELECT id FROM pid), (SELECT a FROM ids)"  # noqa: S608
+    elif held:
+        # The events go one by one after this statement: the held ones now.
+        audit_services.held_send(held)
+        params = params[sum(len(preceding.params) for preceding, _ in counts) :]
+        ctes, held, counts = ctes[len(counts) :], [], []
+    counted = "".join(f", {count}" for _, count in counts)
+    statement = f"WITH {', '.join(ctes)} SELECT (SELECT id FROM pid), (SELECT a FROM ids){counted}"  # noqa: S608
     with db.cursor() as cursor:
-        cursor.execute(sql, params)
-        process_pk, task_pks = cursor.fetchone()
+        cursor.execute(statement, params)
+        process_pk, task_pks, *rows = cursor.fetchone()
     process.pk = process_pk
     for row, pk in zip(ordered, task_pks, strict=True):
         row.pk = pk
+    for (preceding, _), count in zip(counts, rows, strict=True):
+        preceding.rows = count
+    for item in held:
+        item.sent()
     return appended is not None or not events
 
 
@@ -609,13 +621,7 @@ def open_work_cancel(tasks: list[TaskRow], *, case_id: int, now: datetime) -> No
     case, one UPDATE each (in one statement on PostgreSQL), and audit the
     cancelled human tasks."""
     finished = connection.ops.adapt_datetimefield_value(now)
-    processes = [
-        PROCESS.CANCELED.value,
-        finished,
-        PROCESS.DONE.value,
-        PROCESS.CANCELED.value,
-        case_id,
-    ]
+    processes = [PROCESS.CANCELED.value, finished, case_id]
     with connection.cursor() as cursor:
         if tasks:
             marks = ", ".join(["%s"] * len(tasks))
