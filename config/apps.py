@@ -13,6 +13,9 @@ class LotseConfig(AppConfig):
 
     def ready(self) -> None:
         from config import checks  # noqa: F401 - registers
+        from config.fastpaths import tune_psycopg
+
+        tune_psycopg()
 
 
 class LotseAdminConfig(AdminConfig):

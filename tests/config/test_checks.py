@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 from pathlib import Path
 
@@ -26,10 +27,14 @@ def _pins_in_requirements() -> dict[str, str]:
 
 def test_the_reviewed_pins_are_the_pinned_requirements() -> None:
     pins = _pins_in_requirements()
-    required = {name: pins[name.lower()] for name in ("Django", "django-viewflow", "django-fsm-2")}
-    for module in (case_fastpaths, workflow_fastpaths):
-        reviewed = module.REVIEWED_PINS
-        assert reviewed == required
+    assert set(project_checks.FASTPATH_MODULES) == {
+        "cases.fastpaths",
+        "workflows.fastpaths",
+        "config.fastpaths",
+    }
+    for name, distributions in project_checks.FASTPATH_MODULES.items():
+        required = {distribution: pins[distribution.lower()] for distribution in distributions}
+        assert required == importlib.import_module(name).REVIEWED_PINS
 
 
 def test_the_check_passes_on_the_reviewed_versions() -> None:
@@ -63,6 +68,30 @@ def test_the_check_fails_for_every_fastpath_module_when_a_version_changes(
         "cases.fastpaths",
         "workflows.fastpaths",
     ]
+
+
+def test_a_new_psycopg_fails_only_the_driver_tuning(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = project_checks.installed_version
+    monkeypatch.setattr(
+        project_checks,
+        "installed_version",
+        lambda name: "9.0.0" if name == "psycopg" else real(name),
+    )
+
+    errors = project_checks.check_fastpath_pins()
+
+    assert [(e.id, e.obj) for e in errors] == [("lotse.E001", "config.fastpaths")]
+
+
+def test_psycopg_caches_the_restart_write() -> None:
+    """`config.fastpaths.tune_psycopg` ran at start-up: statements as long
+    as the restart's write are converted once per text."""
+    from psycopg import _queries
+
+    from config import fastpaths
+
+    assert _queries.MAX_CACHED_STATEMENT_PARAMS >= fastpaths.STATEMENT_PARAMS
+    assert _queries.MAX_CACHED_STATEMENT_LENGTH >= fastpaths.STATEMENT_LENGTH
 
 
 def test_the_check_names_only_the_module_whose_pins_are_stale(
