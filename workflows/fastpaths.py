@@ -422,6 +422,25 @@ def _task_values(process_pk: Any, row: PlannedTask, *, clock: datetime, token: A
     )
 
 
+@functools.cache
+def _adapted_constants(node: Any, status: str, permission: str | None) -> tuple[Any, ...]:
+    """A task row's values that depend only on its node, state and
+    permission (flow_task, flow_task_type, status, owner_permission, data),
+    adapted by their fields as `_task_values` and `get_db_prep_save` do."""
+    fields = {name: Task._meta.get_field(name) for name in _TASK_FIELDS}
+    values = {
+        "flow_task": node,
+        "flow_task_type": node.task_type,
+        "status": status,
+        "owner_permission": permission,
+        "data": {},
+    }
+    return tuple(
+        fields[name].get_db_prep_save(value, connections[DEFAULT_DB_ALIAS])
+        for name, value in values.items()
+    )
+
+
 def _write_by_depth(
     process: CaseProcess,
     process_row: tuple[Any, ...],
@@ -539,20 +558,32 @@ def _write_in_one(
     params.append(process.case_id)
     task_fields = [Task._meta.get_field(name) for name in _TASK_FIELDS]
     token_at = _TASK_FIELDS.index("token")
+    # Each value as its field adapts it (`_task_values`, `get_db_prep_save`);
+    # what a node's row always holds is adapted once per process
+    # (`_adapted_constants`), the clock once per restart.
+    adapt_time = task_fields[_TASK_FIELDS.index("created")].get_db_prep_save
+    at_clock = adapt_time(clock, db)
     rows_sql = []
+    marks = ", ".join(["%s"] * (token_at - 1))  # flow_task .. scheduled
     for row in ordered:
-        values = _task_values(None, row, clock=clock, token=None)
         number = index[id(row)]  # a row number, not data
-        cells = [f"(SELECT a[{number}] FROM ids)", "(SELECT id FROM pid)"]  # noqa: S608
-        for position, (field, value) in enumerate(zip(task_fields, values, strict=True)):
-            if position == 0:  # the process: from pid
-                continue
-            if position == token_at:
-                cells.append(_token_sql(row, index, params))
-                continue
-            cells.append("%s")
-            params.append(field.get_db_prep_save(value, db))
-        rows_sql.append("(" + ", ".join(cells) + ")")
+        flow_task, task_type, status, permission, data = _adapted_constants(
+            row.node, row.status, row.owner_permission
+        )
+        params += [
+            flow_task,
+            task_type,
+            status,
+            at_clock,
+            at_clock if row.node.task_type in ("START", "END") else None,
+            None if row.is_open else at_clock,
+            None if row.scheduled is None else adapt_time(row.scheduled, db),
+        ]
+        token = _token_sql(row, index, params)
+        params += [row.owner_id, permission, data]
+        rows_sql.append(
+            f"((SELECT a[{number}] FROM ids), (SELECT id FROM pid), {marks}, {token}, %s, %s, %s)"  # noqa: S608
+        )
     task_names = ", ".join(db.ops.quote_name(f.column) for f in task_fields)
     ctes.append(f"t AS (INSERT INTO {_T} (id, {task_names}) VALUES {', '.join(rows_sql)})")  # noqa: S608
     links = [(index[id(row)], index[id(row.previous)]) for row in ordered if row.previous]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -83,15 +84,44 @@ def test_a_new_psycopg_fails_only_the_driver_tuning(monkeypatch: pytest.MonkeyPa
     assert [(e.id, e.obj) for e in errors] == [("lotse.E001", "config.fastpaths")]
 
 
+@pytest.mark.django_db
 def test_psycopg_caches_the_restart_write() -> None:
-    """`config.fastpaths.tune_psycopg` ran at start-up: statements as long
-    as the restart's write are converted once per text."""
+    """`config.fastpaths.tune_psycopg` ran at start-up, and the longest
+    statement of a case transition (the restart's write with the
+    transition's held UPDATE and event) fits the raised limits."""
+    from django.db import connection
     from psycopg import _queries
 
+    from cases import services
+    from cases.demo import consult
+    from cases.models import CaseStatus
     from config import fastpaths
+    from tests.cases.factories import T0, journey_to
 
-    assert _queries.MAX_CACHED_STATEMENT_PARAMS >= fastpaths.STATEMENT_PARAMS
-    assert _queries.MAX_CACHED_STATEMENT_LENGTH >= fastpaths.STATEMENT_LENGTH
+    assert _queries.MAX_CACHED_STATEMENT_PARAMS == fastpaths.STATEMENT_PARAMS
+    assert _queries.MAX_CACHED_STATEMENT_LENGTH == fastpaths.STATEMENT_LENGTH
+    case = journey_to(CaseStatus.ACTIVE)
+    sent: list[tuple[str, int]] = []
+
+    def record(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        sent.append((sql, len(params or ())))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        services.case_transition(
+            case=case.pk, name="pause", actor=case.owner, now=T0, reason="OTHER"
+        )
+    consult(case, now=T0 + timedelta(minutes=1))
+    with connection.execute_wrapper(record):
+        services.case_transition(case=case.pk, name="resume", actor=case.owner, now=T0)
+
+    longest = max(len(sql) for sql, _ in sent)
+    most = max(count for _, count in sent)
+    assert longest <= fastpaths.STATEMENT_LENGTH
+    assert most <= fastpaths.STATEMENT_PARAMS
+    if connection.vendor == "postgresql":
+        # Above psycopg's own limits: what the tuning is for.
+        assert most > 50
 
 
 def test_the_check_names_only_the_module_whose_pins_are_stale(
