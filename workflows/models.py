@@ -27,6 +27,9 @@ class CaseProcess(Process):
             ("work_case", _("Can work on guided tasks of own cases")),
             ("decide_extension", _("Can decide extension requests of the team")),
         ]
+        # A case's processes, read by the restart for every case change
+        # (`workflows.facts.case_processes`), from the index alone.
+        indexes = [models.Index(fields=["case", "process_ptr"], name="caseprocess_case_process")]
 
 
 # Task rows name their node as `<app label>/<module>.<flow>.<node>` (viewflow's

@@ -733,7 +733,8 @@ def case_transition(
         # may wait for the flow restart's write to carry them (held events).
         plain = step.after is None
         saved = _save(locked, changed, expected_status=from_state, defer=plain)
-        history.updated(locked, before)
+        # Only the changed fields can differ (the others are equal by `changed`).
+        history.updated(locked, {name: before[name] for name in changed})
         if step.after is not None:
             step.after()
         with held_events() if plain else contextlib.nullcontext():
