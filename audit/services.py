@@ -109,8 +109,13 @@ def event_seal(event_hash: str) -> str:
 
 def _seal_pads() -> tuple[bytes, bytes]:
     """HMAC's inner and outer key pads, for computing seals inside SQL."""
-    key = seal_key().ljust(64, b"\0")
-    return bytes(b ^ 0x36 for b in key), bytes(b ^ 0x5C for b in key)
+    return _pads(seal_key())
+
+
+@functools.cache
+def _pads(key: bytes) -> tuple[bytes, bytes]:
+    padded = key.ljust(64, b"\0")
+    return bytes(b ^ 0x36 for b in padded), bytes(b ^ 0x5C for b in padded)
 
 
 def hashed_fields(event: AuditEvent) -> dict[str, Any]:

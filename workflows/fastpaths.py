@@ -441,6 +441,26 @@ def _adapted_constants(node: Any, status: str, permission: str | None) -> tuple[
     )
 
 
+@functools.cache
+def _constants_sql(node: Any, status: str, permission: str | None) -> tuple[str, str] | None:
+    """`_adapted_constants` as SQL literals (before and after the row's
+    time, token and owner cells), so the restart's write sends them as
+    part of its text, which psycopg and PostgreSQL then keep prepared,
+    instead of as parameters on every run; None when a value is not a
+    plain code constant (`facts.sql_literal`), then they go as parameters."""
+    flow_task, task_type, status_value, permission_value, data = _adapted_constants(
+        node, status, permission
+    )
+    if getattr(data, "obj", data) not in ({}, "{}"):  # psycopg's Jsonb, or text
+        return None
+    try:
+        head = ", ".join(facts.sql_literal(v) for v in (flow_task, task_type, status_value))
+        permission_sql = "NULL" if permission_value is None else facts.sql_literal(permission_value)
+    except (ValueError, TypeError):
+        return None
+    return head, f"{permission_sql}, '{{}}'::jsonb"
+
+
 def _write_by_depth(
     process: CaseProcess,
     process_row: tuple[Any, ...],
@@ -557,33 +577,44 @@ def _write_in_one(
     ctes.append(f"l AS (INSERT INTO {_CP} (process_ptr_id, case_id) SELECT id, %s FROM pid)")  # noqa: S608
     params.append(process.case_id)
     task_fields = [Task._meta.get_field(name) for name in _TASK_FIELDS]
-    token_at = _TASK_FIELDS.index("token")
     # Each value as its field adapts it (`_task_values`, `get_db_prep_save`);
     # what a node's row always holds is adapted once per process
     # (`_adapted_constants`), the clock once per restart.
     adapt_time = task_fields[_TASK_FIELDS.index("created")].get_db_prep_save
-    at_clock = adapt_time(clock, db)
+    ctes.append("k AS (SELECT %s::timestamptz AS c)")  # the clock, once
+    params.append(adapt_time(clock, db))
     rows_sql = []
-    marks = ", ".join(["%s"] * (token_at - 1))  # flow_task .. scheduled
     for row in ordered:
         number = index[id(row)]  # a row number, not data
-        flow_task, task_type, status, permission, data = _adapted_constants(
-            row.node, row.status, row.owner_permission
-        )
-        params += [
-            flow_task,
-            task_type,
-            status,
-            at_clock,
-            at_clock if row.node.task_type in ("START", "END") else None,
-            None if row.is_open else at_clock,
-            None if row.scheduled is None else adapt_time(row.scheduled, db),
+        cells = [f"(SELECT a[{number}] FROM ids)", "(SELECT id FROM pid)"]  # noqa: S608
+        constants = _constants_sql(row.node, row.status, row.owner_permission)
+        if constants is None:
+            flow_task, task_type, status, permission, data = _adapted_constants(
+                row.node, row.status, row.owner_permission
+            )
+            cells.append("%s, %s, %s")
+            params += [flow_task, task_type, status]
+        else:
+            cells.append(constants[0])
+        cells += [
+            "(SELECT c FROM k)",  # created
+            "(SELECT c FROM k)" if row.node.task_type in ("START", "END") else "NULL",  # started
+            "NULL" if row.is_open else "(SELECT c FROM k)",  # finished
         ]
-        token = _token_sql(row, index, params)
-        params += [row.owner_id, permission, data]
-        rows_sql.append(
-            f"((SELECT a[{number}] FROM ids), (SELECT id FROM pid), {marks}, {token}, %s, %s, %s)"  # noqa: S608
-        )
+        if row.scheduled is None:
+            cells.append("NULL")
+        else:
+            cells.append("%s")
+            params.append(adapt_time(row.scheduled, db))
+        cells.append(_token_sql(row, index, params))
+        cells.append("%s")
+        params.append(row.owner_id)
+        if constants is None:
+            cells.append("%s, %s")
+            params += [permission, data]
+        else:
+            cells.append(constants[1])
+        rows_sql.append("(" + ", ".join(cells) + ")")
     task_names = ", ".join(db.ops.quote_name(f.column) for f in task_fields)
     ctes.append(f"t AS (INSERT INTO {_T} (id, {task_names}) VALUES {', '.join(rows_sql)})")  # noqa: S608
     links = [(index[id(row)], index[id(row.previous)]) for row in ordered if row.previous]
