@@ -68,13 +68,11 @@ DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/lotse_bench"
 # application with a state machine and an audit trail writes (bench.models:
 # select_for_update, django-fsm-2 transition, save, one audit row), in the
 # same run; the raw psycopg floor (one UPDATE, one INSERT) is printed
-# beside it. Measured after issue 23 (README, bench section): 0.29-0.32 of
-# the ORM floor on a quiet machine (load 0.7-0.9; 14 statements: 0.22-0.23
-# in the same minutes), 0.47-0.51 at load 4 (14 statements: 0.28-0.34).
-# What remains on a quiet machine, per transition: ~2.6 ms in statements
-# (the restart's one write ~1.6 ms: seven task rows, a process and up to
-# two audit events into indexed tables), a commit twice the floor's (more
-# WAL), ~2 ms of Python against the floor's ~0.8.
+# beside it. Since then (README, bench section): the transition's UPDATE and
+# event ride in the restart's write (held events, 6 statements), the reads
+# keep one generic plan and touch only the case's rows (literals, partial
+# indexes), viewflow's indexes on empty columns are partial, and the part
+# measures after a Kreis's earlier work (`history`).
 TARGET_ORM_RATIO = 0.5
 SECONDS = 6.0  # per measurement, split into ROUNDS slices
 ROUNDS = 12
