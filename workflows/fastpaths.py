@@ -495,12 +495,25 @@ def _write_by_depth(
 # completion whether or not the final SELECT reads it; all of them see the
 # snapshot taken before the statement, so the cancel of the case's open
 # processes does not see the process this statement inserts.
-_NEXT_PROCESS_PK = f"SELECT nextval(pg_get_serial_sequence('{_P}', 'id')) AS id"
-_NEXT_TASK_PKS = (
-    "SELECT array_agg(id ORDER BY id) AS a FROM"  # noqa: S608 - constant
-    f" (SELECT nextval(pg_get_serial_sequence('{_T}', 'id')) AS id"
-    " FROM generate_series(1, %s)) s"
-)
+@functools.cache
+def _next_pks_sql() -> tuple[str, str]:
+    """The `pid` and `ids` CTEs' SQL (`ids` takes the row count): each
+    table's identity sequence looked up once per process and named as a
+    literal, not looked up again for every drawn pk."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_get_serial_sequence(%s, 'id'), pg_get_serial_sequence(%s, 'id')", [_P, _T]
+        )
+        names = cursor.fetchone()
+    try:
+        process_seq, task_seq = (facts.sql_literal(name) for name in names)
+    except ValueError:  # a quoted name: looked up in the statement, as before
+        process_seq, task_seq = (f"pg_get_serial_sequence('{table}', 'id')" for table in (_P, _T))
+    return (
+        f"SELECT nextval({process_seq}::regclass) AS id",
+        "SELECT array_agg(id ORDER BY id) AS a FROM"  # noqa: S608 - sequence names from the catalog
+        f" (SELECT nextval({task_seq}::regclass) AS id FROM generate_series(1, %s)) s",
+    )
 
 
 def _token_sql(row: PlannedTask, index: dict[int, int], params: list[Any]) -> str:
@@ -561,8 +574,9 @@ def _write_in_one(
             params += [STATUS.CANCELED.value, finished, *(t.pk for t in cancel)]
         ctes.append(f"cp AS ({_CANCEL_PROCESSES_SQL})")
         params += [PROCESS.CANCELED.value, finished, process.case_id]
-    ctes.append(f"pid AS MATERIALIZED ({_NEXT_PROCESS_PK})")
-    ctes.append(f"ids AS MATERIALIZED ({_NEXT_TASK_PKS})")
+    next_process_pk, next_task_pks = _next_pks_sql()
+    ctes.append(f"pid AS MATERIALIZED ({next_process_pk})")
+    ctes.append(f"ids AS MATERIALIZED ({next_task_pks})")
     params.append(len(ordered))
     process_fields = [Process._meta.get_field(name) for name in _PROCESS_FIELDS]
     names = ", ".join(db.ops.quote_name(f.column) for f in process_fields)
