@@ -41,14 +41,13 @@ from cases.models import (
     Assessment,
     AssessmentItem,
     Case,
-    CatalogueEntry,
     Consultation,
     Correction,
     Goal,
     IntegrationPlan,
-    Person,
     Referral,
 )
+from cases.selectors import case_consultations
 
 
 @dataclass
@@ -135,17 +134,9 @@ def case_chronology(*, case: Case, only: Iterable[str] = ()) -> Chronology:
 
 
 def _consultations(case: Case) -> Iterable[Entry]:
-    rows = (
-        Consultation.objects.filter(case_id=case.pk)
-        .select_related("form", "setting", "recorded_by")
-        .prefetch_related(
-            Prefetch("topics", queryset=CatalogueEntry.objects.order_by("order", "key")),
-            # who took part: for the consultations' table of the case page,
-            # which takes its rows from here (`case_file(known=...)`)
-            Prefetch("participants", queryset=Person.objects.order_by("pk")),
-        )
-    )
-    for row in rows:
+    # With who took part: the case page takes its rows from here
+    # (`case_file(known=...)`).
+    for row in case_consultations(case_id=case.pk):
         yield Entry(
             kind="consultation",
             day=row.held_on,

@@ -446,6 +446,20 @@ def plan_for_case(
     return plan, goals
 
 
+def case_consultations(*, case_id: int) -> QuerySet[Consultation]:
+    """The consultations of a case with what their rows show (form,
+    setting, who recorded, topics, participants): for the case page and
+    the chronology (`cases.chronology`), which hands its rows to the page."""
+    return (
+        Consultation.objects.filter(case_id=case_id)
+        .select_related("form", "setting", "recorded_by")
+        .prefetch_related(
+            Prefetch("topics", queryset=CatalogueEntry.objects.order_by("order", "key")),
+            Prefetch("participants", queryset=Person.objects.order_by("pk")),
+        )
+    )
+
+
 def case_file(
     *,
     case: Case,
@@ -467,15 +481,7 @@ def case_file(
         newest = sorted(known["consultation"], key=lambda c: (c.held_on, c.pk), reverse=True)
         listed = newest if consultations is None else newest[: consultations + 1]
     else:
-        rows = (
-            Consultation.objects.filter(case_id=case.pk)
-            .select_related("form", "setting", "recorded_by")
-            .prefetch_related(
-                Prefetch("topics", queryset=CatalogueEntry.objects.order_by("order", "key")),
-                Prefetch("participants", queryset=Person.objects.order_by("pk")),
-            )
-            .order_by("-held_on", "-pk")
-        )
+        rows = case_consultations(case_id=case.pk).order_by("-held_on", "-pk")
         # One row more than shown tells whether there are more, without a count.
         listed = list(rows if consultations is None else rows[: consultations + 1])
     more = consultations is not None and len(listed) > consultations
