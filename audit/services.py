@@ -310,9 +310,7 @@ class _Holder:
 
     def flush(self) -> None:
         held, self.held = self.held, []
-        for item in held:
-            _send(item.event, item.preceding)
-            item.sent()
+        held_send(held)
 
 
 _holder: ContextVar[_Holder | None] = ContextVar("lotse_audit_holder", default=None)

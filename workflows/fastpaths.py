@@ -423,42 +423,29 @@ def _task_values(process_pk: Any, row: PlannedTask, *, clock: datetime, token: A
 
 
 @functools.cache
-def _adapted_constants(node: Any, status: str, permission: str | None) -> tuple[Any, ...]:
+def _constants_sql(node: Any, status: str, permission: str | None) -> tuple[str, str]:
     """A task row's values that depend only on its node, state and
-    permission (flow_task, flow_task_type, status, owner_permission, data),
-    adapted by their fields as `_task_values` and `get_db_prep_save` do."""
-    fields = {name: Task._meta.get_field(name) for name in _TASK_FIELDS}
-    values = {
-        "flow_task": node,
-        "flow_task_type": node.task_type,
-        "status": status,
-        "owner_permission": permission,
-        "data": {},
-    }
-    return tuple(
-        fields[name].get_db_prep_save(value, connections[DEFAULT_DB_ALIAS])
-        for name, value in values.items()
-    )
-
-
-@functools.cache
-def _constants_sql(node: Any, status: str, permission: str | None) -> tuple[str, str] | None:
-    """`_adapted_constants` as SQL literals (before and after the row's
-    time, token and owner cells), so the restart's write sends them as
-    part of its text, which psycopg and PostgreSQL then keep prepared,
-    instead of as parameters on every run; None when a value is not a
-    plain code constant (`facts.sql_literal`), then they go as parameters."""
-    flow_task, task_type, status_value, permission_value, data = _adapted_constants(
-        node, status, permission
-    )
-    if getattr(data, "obj", data) not in ({}, "{}"):  # psycopg's Jsonb, or text
-        return None
-    try:
-        head = ", ".join(facts.sql_literal(v) for v in (flow_task, task_type, status_value))
-        permission_sql = "NULL" if permission_value is None else facts.sql_literal(permission_value)
-    except (ValueError, TypeError):
-        return None
-    return head, f"{permission_sql}, '{{}}'::jsonb"
+    permission, adapted by their fields as `_task_values` and
+    `get_db_prep_save` do, as SQL literals: (flow_task, flow_task_type,
+    status) and (owner_permission, data), the cells before and after the
+    row's times, token and owner. The restart's write sends them as part of
+    its text, which psycopg and PostgreSQL keep prepared, not as
+    parameters on every run. Each is a code constant (`facts.sql_literal`
+    refuses anything else)."""
+    db = connections[DEFAULT_DB_ALIAS]
+    adapted = [
+        Task._meta.get_field(name).get_db_prep_save(value, db)
+        for name, value in (
+            ("flow_task", node),
+            ("flow_task_type", node.task_type),
+            ("status", status),
+        )
+    ]
+    head = ", ".join(facts.sql_literal(value) for value in adapted)
+    if permission is None:
+        return head, "NULL, '{}'::jsonb"
+    adapted_permission = Task._meta.get_field("owner_permission").get_db_prep_save(permission, db)
+    return head, f"{facts.sql_literal(adapted_permission)}, '{{}}'::jsonb"
 
 
 def _write_by_depth(
@@ -555,9 +542,14 @@ def _write_in_one(
     ctes: list[str] = []
     params: list[Any] = []
     # The change's own UPDATE and event, when held back for this statement
-    # (audit.services.held_events): they go first, the event before the
-    # task events in the case's chain.
+    # (audit.services.held_events), go first, the event before the task
+    # events in the case's chain (`_events_appended`).
     held = audit_services.held_take(audit_services.chain_key_for(case_id=process.case_id))
+    appended = _events_appended(process, planned, cancel, index, held)
+    if appended is None and held:
+        # The task events go one by one after this statement: the held ones now.
+        audit_services.held_send(held)
+        held = []
     counts: list[tuple[audit_services.Preceding, str]] = []
     for number, item in enumerate(held):
         if item.preceding is not None:
@@ -592,8 +584,8 @@ def _write_in_one(
     params.append(process.case_id)
     task_fields = [Task._meta.get_field(name) for name in _TASK_FIELDS]
     # Each value as its field adapts it (`_task_values`, `get_db_prep_save`);
-    # what a node's row always holds is adapted once per process
-    # (`_adapted_constants`), the clock once per restart.
+    # what a node's row always holds once per process (`_constants_sql`),
+    # the clock once per restart.
     adapt_time = task_fields[_TASK_FIELDS.index("created")].get_db_prep_save
     ctes.append("k AS (SELECT %s::timestamptz AS c)")  # the clock, once
     params.append(adapt_time(clock, db))
@@ -601,16 +593,9 @@ def _write_in_one(
     for row in ordered:
         number = index[id(row)]  # a row number, not data
         cells = [f"(SELECT a[{number}] FROM ids)", "(SELECT id FROM pid)"]  # noqa: S608
-        constants = _constants_sql(row.node, row.status, row.owner_permission)
-        if constants is None:
-            flow_task, task_type, status, permission, data = _adapted_constants(
-                row.node, row.status, row.owner_permission
-            )
-            cells.append("%s, %s, %s")
-            params += [flow_task, task_type, status]
-        else:
-            cells.append(constants[0])
+        before_times, after_owner = _constants_sql(row.node, row.status, row.owner_permission)
         cells += [
+            before_times,  # flow_task, flow_task_type, status
             "(SELECT c FROM k)",  # created
             "(SELECT c FROM k)" if row.node.task_type in ("START", "END") else "NULL",  # started
             "NULL" if row.is_open else "(SELECT c FROM k)",  # finished
@@ -621,13 +606,8 @@ def _write_in_one(
             cells.append("%s")
             params.append(adapt_time(row.scheduled, db))
         cells.append(_token_sql(row, index, params))
-        cells.append("%s")
+        cells += ["%s", after_owner]  # owner, owner_permission and data
         params.append(row.owner_id)
-        if constants is None:
-            cells.append("%s, %s")
-            params += [permission, data]
-        else:
-            cells.append(constants[1])
         rows_sql.append("(" + ", ".join(cells) + ")")
     task_names = ", ".join(db.ops.quote_name(f.column) for f in task_fields)
     ctes.append(f"t AS (INSERT INTO {_T} (id, {task_names}) VALUES {', '.join(rows_sql)})")  # noqa: S608
@@ -638,33 +618,9 @@ def _write_in_one(
             f"pl AS (INSERT INTO {Task.previous.through._meta.db_table} (from_task_id, to_task_id)"  # noqa: S608
             f" SELECT ids.a[v.f], ids.a[v.t] FROM ids, (VALUES {pairs}) v(f, t))"
         )
-    # The task events, appended in the same statement after every event this
-    # transaction wrote before it: the cancelled tasks', then the assigned
-    # ones', whose pks stand in until the statement draws them.
-    events = [item.event for item in held]
-    events += [
-        context.task_event_new(task, "cancelled", case_id=process.case_id)
-        for task in _audited_on_cancel(cancel or [])
-    ]
-    stand_ins = {_PK_STAND_IN: "(SELECT id FROM pid)"}
-    for row in _assigned(planned):
-        number = index[id(row)]
-        stand_ins[_PK_STAND_IN + number] = f"(SELECT a[{number}] FROM ids)"  # noqa: S608
-        task = _assigned_row(row, _PK_STAND_IN + number, _PK_STAND_IN)
-        events.append(context.task_event_new(task, "assigned", case_id=process.case_id))
-    appended = (
-        audit_services.append_statement(events, prefix="ev", stand_ins=stand_ins)
-        if events
-        else None
-    )
     if appended is not None:
         ctes += appended[0]
         params += appended[1]
-    elif held:
-        # The events go one by one after this statement: the held ones now.
-        audit_services.held_send(held)
-        params = params[sum(len(preceding.params) for preceding, _ in counts) :]
-        ctes, held, counts = ctes[len(counts) :], [], []
     counted = "".join(f", {count}" for _, count in counts)
     statement = f"WITH {', '.join(ctes)} SELECT (SELECT id FROM pid), (SELECT a FROM ids){counted}"  # noqa: S608
     with db.cursor() as cursor:
@@ -677,7 +633,35 @@ def _write_in_one(
         preceding.rows = count
     for item in held:
         item.sent()
-    return appended is not None or not events
+    return appended is not None
+
+
+def _events_appended(
+    process: CaseProcess,
+    planned: list[PlannedTask],
+    cancel: list[TaskRow] | None,
+    index: dict[int, int],
+    held: list[audit_services.Held],
+) -> tuple[list[str], list[Any]] | None:
+    """The CTEs and parameters that append the held events, then the task
+    events (the cancelled tasks', then the assigned ones', whose pks stand
+    in until the statement draws them), after every event this transaction
+    wrote before; an empty append when there are none, None when they must
+    go one by one (`audit.services.append_statement`)."""
+    events = [item.event for item in held]
+    events += [
+        context.task_event_new(task, "cancelled", case_id=process.case_id)
+        for task in _audited_on_cancel(cancel or [])
+    ]
+    stand_ins = {_PK_STAND_IN: "(SELECT id FROM pid)"}
+    for row in _assigned(planned):
+        number = index[id(row)]
+        stand_ins[_PK_STAND_IN + number] = f"(SELECT a[{number}] FROM ids)"  # noqa: S608
+        task = _assigned_row(row, _PK_STAND_IN + number, _PK_STAND_IN)
+        events.append(context.task_event_new(task, "assigned", case_id=process.case_id))
+    if not events:
+        return [], []
+    return audit_services.append_statement(events, prefix="ev", stand_ins=stand_ins)
 
 
 def same_work(tasks: list[TaskRow], planned: list[PlannedTask]) -> bool:

@@ -130,3 +130,25 @@ def test_without_a_scope_hold_writes_at_once() -> None:
     with transaction.atomic():
         audit_event_record(hold=True, **_event(case, "test.unheld"))
         assert _events(case)[before:] == ["test.unheld"]
+
+
+def test_when_the_events_cannot_ride_along_they_go_one_by_one_in_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An event whose fields happen to hold a sentinel cannot be appended
+    inside another statement (`append_statement` returns None): the held
+    transition event is then sent before the restart's write, the task
+    events after it, and the chain stays in order."""
+    from audit import services as audit_services
+
+    case = journey_to(CaseStatus.ACTIVE)
+    monkeypatch.setattr(audit_services, "append_statement", lambda *args, **kwargs: None)
+
+    services.case_transition(
+        case=case.pk, name="pause", actor=case.owner, now=LATER, reason="OTHER"
+    )
+
+    case.refresh_from_db()
+    assert case.status == CaseStatus.DORMANT
+    assert _events(case)[-2:] == ["cases.case.pause", "workflows.task.assigned"]
+    assert audit_chain_verify(chain_key=f"case:{case.pk}") == []
